@@ -1,0 +1,35 @@
+// pino setup: structured, one line per meaningful state change, to stderr
+// (stdout carries chat lines). Pretty on a TTY, JSON otherwise.
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export interface LogOptions {
+  level?: string;
+  /** Force pretty (true) or JSON (false); default: pretty when stderr is a TTY. */
+  pretty?: boolean;
+  /** Fields on every line, e.g. the node id. */
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(options: LogOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const pretty = options.pretty ?? process.stderr.isTTY === true;
+  const base = options.base ?? {};
+  if (pretty) {
+    return pino({
+      level,
+      base,
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+      },
+    });
+  }
+  return pino({ level, base }, pino.destination({ fd: 2, sync: false }));
+}
+
+/** A logger that drops everything: for tests and benchmarks that don't read logs. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
