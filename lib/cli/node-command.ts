@@ -1,0 +1,51 @@
+// `chanmesh node`: run one peer on the real network, driven line by line
+// from stdin (people and scripts alike), chat lines on stdout, logs on stderr.
+import type { Command } from 'commander';
+import { envOption, parseChannelList, parseDuration, parseGroup, parseInteger, type GroupAddress } from './options.ts';
+
+export interface NodeCommandOptions {
+  id?: string;
+  nick?: string;
+  port: number;
+  group: GroupAddress;
+  iface?: string;
+  ttl: number;
+  pduInterval: number;
+  join: string[];
+  standbys: number;
+  history: number;
+  chatter?: number;
+  secret?: string;
+  maxFrame: number;
+  logLevel: string;
+  logFormat?: 'pretty' | 'json';
+}
+
+/** Defaults in one place; docs/protocol.md and the README quote them. */
+export const DEFAULT_GROUP = '239.255.77.77:47777';
+export const DEFAULT_PDU_INTERVAL_MS = 250;
+
+export function addNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run a chanmesh peer: discover peers, host and join channels, chat via stdin/stdout')
+    .addOption(envOption('--id <id>', 'peer id, 1-64 printable ASCII (default: <hostname>-<random>)'))
+    .addOption(envOption('--nick <nick>', 'nickname shown to others (default: the id)'))
+    .addOption(envOption('--port <n>', 'TCP port for hosted channels, 0 = a free one in 49152-65535').default(0).argParser(parseInteger(0, 65535)))
+    .addOption(envOption('--group <addr:port>', 'multicast group for PeerPDUs').default(parseGroup(DEFAULT_GROUP), DEFAULT_GROUP).argParser(parseGroup))
+    .addOption(envOption('--iface <addr>', 'local IPv4 address of the interface for multicast (multi-homed hosts)'))
+    .addOption(envOption('--ttl <n>', 'multicast TTL (1 = this L2 segment only)').default(1).argParser(parseInteger(1, 255)))
+    .addOption(envOption('--pdu-interval <ms>', 'PeerPDU interval; a silent peer is disconnected after 4 intervals').default(DEFAULT_PDU_INTERVAL_MS).argParser(parseDuration))
+    .addOption(envOption('--join <channels>', 'channels to join at start, comma separated (#public, @private)').default([]).argParser(parseChannelList))
+    .addOption(envOption('--standbys <k>', 'ranked standbys per hosted channel').default(2).argParser(parseInteger(0, 16)))
+    .addOption(envOption('--history <n>', 'messages of history kept per channel and sent to new members').default(100).argParser(parseInteger(0, 10000)))
+    .addOption(envOption('--chatter <interval>', 'demo: say a line in every joined channel every <interval> (e.g. 2s)').argParser(parseDuration))
+    .addOption(envOption('--secret <secret>', 'shared secret: PeerPDUs carry an HMAC tag and unauthenticated ones are dropped'))
+    .addOption(envOption('--max-frame <bytes>', 'largest KIT frame body accepted').default(65536).argParser(parseInteger(64, 16 * 1024 * 1024)))
+    .addOption(envOption('--log-level <level>', 'trace, debug, info, warn, error, silent').default('info'))
+    .addOption(envOption('--log-format <format>', 'pretty or json (default: pretty on a TTY)').choices(['pretty', 'json']))
+    .action(async (options: NodeCommandOptions) => {
+      const { runNode } = await import('./run-node.ts');
+      await runNode(options);
+    });
+}

@@ -1,0 +1,52 @@
+// Parsers for CLI option values. Every flag of `chanmesh node` can also come
+// from an environment variable CHANMESH_<FLAG> (commander's .env()).
+import { InvalidArgumentError, Option } from 'commander';
+import ms from 'ms';
+
+export function parseInteger(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+/** "250", "250ms", "2s", "10m" -> milliseconds. */
+export function parseDuration(value: string): number {
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : ms(value as ms.StringValue);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a duration like 250, 250ms, 2s or 10m, got "${value}"`);
+  }
+  return n;
+}
+
+export interface GroupAddress {
+  address: string;
+  port: number;
+}
+
+export function parseGroup(value: string): GroupAddress {
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected <ipv4>:<port>, got "${value}"`);
+  const address = match[1]!;
+  const port = Number(match[2]);
+  const first = Number(address.split('.')[0]);
+  if (first < 224 || first > 239) throw new InvalidArgumentError(`${address} is not an IPv4 multicast address`);
+  if (port < 1 || port > 65535) throw new InvalidArgumentError(`bad port ${port}`);
+  return { address, port };
+}
+
+export function parseChannelList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** An option that also reads CHANMESH_<FLAG> from the environment. */
+export function envOption(flags: string, description: string): Option {
+  const long = /--([a-z-]+)/.exec(flags)?.[1];
+  if (!long) throw new Error(`no long flag in ${flags}`);
+  return new Option(flags, description).env(`CHANMESH_${long.replace(/-/g, '_').toUpperCase()}`);
+}
