@@ -1,0 +1,286 @@
+// One hosted channel (draft 2.1, 2.3.1, table 7): members, ranked standbys,
+// epoch and history. Events come in from the channel server (decoded
+// commands on member connections); effects go out as emitted events that
+// the server performs (encode once, write to every connection named).
+//
+//   opening --JOIN--> hosting --last member gone--> closed
+//      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
+import { assign, emit, enqueueActions, setup } from 'xstate';
+import type { ServerCommand } from '../lib/wire/command.ts';
+import { appendBounded, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
+import { hostingWins, rankStandbys, sameList, type PeerLoads } from './rules.ts';
+
+export interface HostedMember {
+  peerId: string;
+  connId: string;
+}
+
+export interface ChannelHostInput {
+  channel: string;
+  hostId: string;
+  epoch: number;
+  standbyCount: number;
+  historyLimit: number;
+  /** History inherited on takeover (empty for a new channel). */
+  history: readonly HistoryEntry[];
+  loads: PeerLoads;
+}
+
+export interface ChannelHostContext extends ChannelHostInput {
+  members: readonly HostedMember[];
+  standbys: readonly string[];
+  nextSeq: number;
+  seen: SeenWindow;
+}
+
+export type ChannelHostEvent =
+  | { type: 'JOIN'; connId: string; peerId: string; loads: PeerLoads }
+  | { type: 'SAY'; connId: string; text: string; msgId?: string }
+  | { type: 'RELAY'; connId: string; authorId: string; text: string; msgId: string }
+  | { type: 'EXIT'; connId: string; loads: PeerLoads }
+  | { type: 'CONNECTION_CLOSED'; connId: string; loads: PeerLoads }
+  | { type: 'INVITE'; connId: string; peerIds: string[] }
+  | { type: 'PEERS_CHANGED'; loads: PeerLoads }
+  | { type: 'RIVAL_HOST'; hostId: string; epoch: number }
+  | { type: 'STOP' };
+
+/** Effects for the channel server to perform. */
+export type ChannelHostEmitted =
+  | { type: 'send'; to: readonly string[]; commands: readonly ServerCommand[] }
+  | { type: 'close'; connId: string; reason: string }
+  | { type: 'announce' }
+  | { type: 'memberJoined'; peerId: string; members: readonly string[] }
+  | { type: 'memberLeft'; peerId: string; members: readonly string[]; reason: string }
+  | { type: 'standbysChanged'; standbys: readonly string[] }
+  | { type: 'invited'; by: string; peerIds: readonly string[] }
+  | { type: 'closed'; reason: 'empty' | 'yielded' | 'stopped'; winner?: string; winnerEpoch?: number };
+
+/** How many message keys the de-duplication window holds per history entry. */
+const SEEN_PER_HISTORY = 8;
+const SEEN_MIN = 1024;
+
+const memberIds = (members: readonly HostedMember[]) => members.map((m) => m.peerId);
+const memberOf = (context: ChannelHostContext, connId: string) => context.members.find((m) => m.connId === connId);
+
+/** Fan-out order: standbys first, so a standby holds whatever anyone holds. */
+function fanOutOrder(context: ChannelHostContext): string[] {
+  const rank = (m: HostedMember) => {
+    const i = context.standbys.indexOf(m.peerId);
+    return i < 0 ? context.standbys.length : i;
+  };
+  return [...context.members].sort((a, b) => rank(a) - rank(b)).map((m) => m.connId);
+}
+
+function sayCommand(entry: HistoryEntry): ServerCommand {
+  return { type: 'SAY', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, seq: entry.seq };
+}
+
+export const channelHostMachine = setup({
+  types: {
+    context: {} as ChannelHostContext,
+    events: {} as ChannelHostEvent,
+    input: {} as ChannelHostInput,
+    emitted: {} as ChannelHostEmitted,
+  },
+  guards: {
+    isMember: ({ context, event }) => 'connId' in event && memberOf(context, event.connId) !== undefined,
+    noMembersLeft: ({ context }) => context.members.length === 0,
+    rivalWins: ({ context, event }) =>
+      event.type === 'RIVAL_HOST' &&
+      event.hostId !== context.hostId &&
+      hostingWins({ hostId: event.hostId, epoch: event.epoch }, { hostId: context.hostId, epoch: context.epoch }),
+  },
+  actions: {
+    /**
+     * JOIN (draft table 1): a repeated JOIN by the same peer on the same
+     * connection is ignored; the same peer on a new connection (it
+     * reconnected) replaces the old one. The joiner gets WELCOME, the history
+     * and the standby ranking; everyone gets the new member list.
+     */
+    join: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'JOIN') return;
+      const existing = context.members.find((m) => m.peerId === event.peerId);
+      if (existing?.connId === event.connId) return;
+      const others = context.members.filter((m) => m.peerId !== event.peerId);
+      if (existing) enqueue.emit({ type: 'close', connId: existing.connId, reason: 'replaced by a new connection' });
+      const members = [...others, { peerId: event.peerId, connId: event.connId }];
+      const ids = memberIds(members);
+      const standbys = rankStandbys(ids, context.hostId, event.loads, context.standbyCount);
+      enqueue.assign({ members, standbys, loads: event.loads });
+      enqueue.emit({
+        type: 'send',
+        to: [event.connId],
+        commands: [
+          { type: 'WELCOME', channel: context.channel, epoch: context.epoch, count: context.history.length },
+          ...context.history.map(sayCommand),
+          ...(standbys.length > 0 ? [{ type: 'STANDBY' as const, peerIds: [...standbys] }] : []),
+        ],
+      });
+      const everyone = members.map((m) => m.connId);
+      if (!sameList(standbys, context.standbys) && standbys.length > 0) {
+        const rest = everyone.filter((c) => c !== event.connId);
+        if (rest.length > 0) enqueue.emit({ type: 'send', to: rest, commands: [{ type: 'STANDBY', peerIds: [...standbys] }] });
+      }
+      enqueue.emit({ type: 'send', to: everyone, commands: [{ type: 'MEMBERS', peerIds: ids }] });
+      if (!existing) enqueue.emit({ type: 'memberJoined', peerId: event.peerId, members: ids });
+      if (!sameList(standbys, context.standbys)) enqueue.emit({ type: 'standbysChanged', standbys });
+      enqueue.emit({ type: 'announce' });
+    }),
+
+    /**
+     * SAY (draft tables 2, 3) and RELAY: de-duplicate by (author, msgId),
+     * give the message the next seq, keep it in the history, send it to
+     * every member, standbys first. A copy of a known message is not sent
+     * again, except back to its author, whose outbox waits for that echo.
+     */
+    say: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'SAY' && event.type !== 'RELAY') return;
+      const sender = memberOf(context, event.connId);
+      if (!sender) return;
+      const authorId = event.type === 'SAY' ? sender.peerId : event.authorId;
+      // A legacy client sends no msgId: the host names the message so that
+      // it can still be de-duplicated and relayed after a failover.
+      const msgId = event.msgId ?? `~${context.epoch}.${context.nextSeq}`;
+      const key = messageKey(authorId, msgId);
+      if (!context.seen.add(key)) {
+        if (event.type === 'SAY') {
+          const known = context.history.find((h) => h.authorId === authorId && h.msgId === msgId);
+          if (known) enqueue.emit({ type: 'send', to: [event.connId], commands: [sayCommand(known)] });
+        }
+        return;
+      }
+      const entry: HistoryEntry = { seq: context.nextSeq, authorId, text: event.text, msgId };
+      enqueue.assign({
+        nextSeq: context.nextSeq + 1,
+        history: appendBounded(context.history, entry, context.historyLimit),
+      });
+      enqueue.emit({ type: 'send', to: fanOutOrder(context), commands: [sayCommand(entry)] });
+    }),
+
+    /** EXIT (draft table 5) or a closed connection: the member is gone. */
+    leave: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'EXIT' && event.type !== 'CONNECTION_CLOSED') return;
+      const leaving = memberOf(context, event.connId);
+      if (!leaving) return;
+      const members = context.members.filter((m) => m.connId !== event.connId);
+      const ids = memberIds(members);
+      const standbys = rankStandbys(ids, context.hostId, event.loads, context.standbyCount);
+      enqueue.assign({ members, standbys, loads: event.loads });
+      const reason = event.type === 'EXIT' ? 'exit' : 'connection closed';
+      // One connection per channel: with its membership over, the server
+      // closes the connection (draft 2.1, EXIT).
+      if (event.type === 'EXIT') enqueue.emit({ type: 'close', connId: event.connId, reason: 'exit' });
+      const everyone = members.map((m) => m.connId);
+      if (everyone.length > 0) {
+        if (!sameList(standbys, context.standbys) && standbys.length > 0) {
+          enqueue.emit({ type: 'send', to: everyone, commands: [{ type: 'STANDBY', peerIds: [...standbys] }] });
+        }
+        enqueue.emit({ type: 'send', to: everyone, commands: [{ type: 'MEMBERS', peerIds: ids }] });
+      }
+      enqueue.emit({ type: 'memberLeft', peerId: leaving.peerId, members: ids, reason });
+      if (!sameList(standbys, context.standbys)) enqueue.emit({ type: 'standbysChanged', standbys });
+      enqueue.emit({ type: 'announce' });
+    }),
+
+    /** A standby that died is replaced at once, not at the next JOIN. */
+    rerank: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'PEERS_CHANGED') return;
+      enqueue.assign({ loads: event.loads });
+      const lost = context.standbys.some((id) => event.loads.get(id)?.alive !== true);
+      if (!lost) return;
+      const standbys = rankStandbys(memberIds(context.members), context.hostId, event.loads, context.standbyCount);
+      if (sameList(standbys, context.standbys)) return;
+      enqueue.assign({ standbys });
+      if (standbys.length > 0) {
+        enqueue.emit({ type: 'send', to: context.members.map((m) => m.connId), commands: [{ type: 'STANDBY', peerIds: [...standbys] }] });
+      }
+      enqueue.emit({ type: 'standbysChanged', standbys });
+      enqueue.emit({ type: 'announce' });
+    }),
+
+    /** INVITE (draft table 6): the server multicasts it in its PeerPDU. */
+    invite: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'INVITE') return;
+      const by = memberOf(context, event.connId);
+      if (!by) return;
+      enqueue.emit({ type: 'invited', by: by.peerId, peerIds: event.peerIds });
+      enqueue.emit({ type: 'announce' });
+    }),
+
+    closeAll: enqueueActions(({ context, enqueue }, params: { reason: string }) => {
+      for (const m of context.members) enqueue.emit({ type: 'close', connId: m.connId, reason: params.reason });
+    }),
+
+    /** Split brain lost: tell every member where the channel lives now. */
+    moveMembers: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RIVAL_HOST') return;
+      const everyone = context.members.map((m) => m.connId);
+      if (everyone.length > 0) {
+        enqueue.emit({ type: 'send', to: everyone, commands: [{ type: 'MOVED', hostId: event.hostId, epoch: event.epoch }] });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'channelHost',
+  context: ({ input }) => {
+    const lastSeq = input.history.reduce((max, h) => Math.max(max, h.seq), 0);
+    const seen = new SeenWindow(Math.max(SEEN_MIN, input.historyLimit * SEEN_PER_HISTORY));
+    for (const h of input.history) seen.add(messageKey(h.authorId, h.msgId));
+    return { ...input, members: [], standbys: [], nextSeq: lastSeq + 1, seen };
+  },
+  initial: 'opening',
+  states: {
+    // A channel is created by its first JOIN (draft 2.1); a takeover host
+    // waits here for the first member to rejoin.
+    opening: {
+      on: {
+        JOIN: { target: 'hosting', actions: 'join' },
+        RIVAL_HOST: { guard: 'rivalWins', target: 'yielded' },
+        STOP: { target: 'stopped' },
+      },
+    },
+    hosting: {
+      on: {
+        JOIN: { actions: 'join' },
+        SAY: { guard: 'isMember', actions: 'say' },
+        RELAY: { guard: 'isMember', actions: 'say' },
+        INVITE: { guard: 'isMember', actions: 'invite' },
+        EXIT: [
+          { guard: 'isMember', actions: 'leave' },
+          // EXIT from a connection that is no member: just close it.
+          { actions: emit(({ event }) => ({ type: 'close' as const, connId: event.connId, reason: 'exit' })) },
+        ],
+        CONNECTION_CLOSED: { actions: 'leave' },
+        PEERS_CHANGED: { actions: 'rerank' },
+        RIVAL_HOST: { guard: 'rivalWins', target: 'yielded' },
+        STOP: { target: 'stopped' },
+      },
+      // Draft 2.1 leaves the last EXIT undefined. chanmesh: the channel closes
+      // (it leaves the PeerPDU and its history is dropped); a later JOIN
+      // creates it afresh.
+      always: { guard: 'noMembersLeft', target: 'closed' },
+    },
+    closed: {
+      type: 'final',
+      entry: [emit({ type: 'closed', reason: 'empty' }), emit({ type: 'announce' })],
+    },
+    yielded: {
+      type: 'final',
+      entry: [
+        'moveMembers',
+        { type: 'closeAll', params: { reason: 'channel moved (split brain lost)' } },
+        assign({ members: [] }),
+        emit(({ event }) =>
+          event.type === 'RIVAL_HOST'
+            ? { type: 'closed' as const, reason: 'yielded' as const, winner: event.hostId, winnerEpoch: event.epoch }
+            : { type: 'closed' as const, reason: 'yielded' as const },
+        ),
+        emit({ type: 'announce' }),
+      ],
+    },
+    stopped: {
+      type: 'final',
+      entry: [{ type: 'closeAll', params: { reason: 'node stopping' } }, emit({ type: 'closed', reason: 'stopped' })],
+    },
+  },
+});

@@ -1,0 +1,402 @@
+// One joined channel (draft 2.1, 2.3.2), seen from a member: find the host,
+// connect, JOIN, chat, and when the host dies, fail over to the next host.
+//
+//  resolving --HOST_FOUND--> connecting --CONNECTED--> welcoming --history done--> joined
+//      \--lookup timeout: nobody hosts it--> (host it ourselves) connecting
+//  joined --connection closed--> reconnecting (one quick attempt) --refused--> failingOver
+//  joined --host disconnected (figure 6)--> failingOver --candidate--> connecting
+//  joined --MOVED--> connecting (the winner of a split brain)
+//  joined --USER_EXIT--> leaving --> left
+//
+// The machine names peers by id only; the node resolves ids to addresses,
+// performs connects and writes, and feeds back what happened, tagged with
+// the connection generation so that a late event of an old connection is
+// ignored (memberlist's "stale events are ignored").
+import { assign, emit, enqueueActions, setup } from 'xstate';
+import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
+import { appendBounded, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
+import { chooseFailoverHost } from './rules.ts';
+
+export interface ChannelMemberInput {
+  channel: string;
+  selfId: string;
+  /** Prefix of this process's msgIds (unique per incarnation). */
+  msgIdPrefix: string;
+  historyLimit: number;
+  /** Time to wait for discovery before deciding nobody hosts the channel. */
+  lookupMs: number;
+  /** The fast path's single reconnect attempt is bounded by this. */
+  quickReconnectMs: number;
+  /** A host that sends no WELCOME within this is taken for a legacy host. */
+  welcomeTimeoutMs: number;
+  /** How long an orphaned member waits before trying every candidate again. */
+  retryMs: number;
+  outboxLimit: number;
+  /** Peers known to be disconnected at creation. */
+  down: readonly string[];
+}
+
+export interface OutboxEntry {
+  text: string;
+  msgId: string;
+}
+
+export interface ChannelMemberContext extends ChannelMemberInput {
+  hostId?: string;
+  epoch: number;
+  standbys: readonly string[];
+  members: readonly string[];
+  history: readonly HistoryEntry[];
+  seen: SeenWindow;
+  /** SAYs sent but not yet echoed by a host: re-sent after a failover. */
+  outbox: readonly OutboxEntry[];
+  nextMsgNo: number;
+  /** Connection generation: events of older connections are stale. */
+  gen: number;
+  /** Hosts tried in the current failover. */
+  tried: readonly string[];
+  /** WELCOME seen, history frames still expected, history received so far. */
+  welcome?: { epoch: number; remaining: number; received: HistoryEntry[] };
+}
+
+export type ChannelMemberEvent =
+  | { type: 'HOST_FOUND'; hostId: string; epoch: number }
+  | { type: 'CONNECTED'; gen: number }
+  | { type: 'CONNECT_FAILED'; gen: number; code: string }
+  | { type: 'CLOSED'; gen: number; reason: string }
+  | { type: 'FRAME'; gen: number; command: ServerCommand }
+  | { type: 'PEER_DOWN'; peerId: string }
+  | { type: 'PEER_UP'; peerId: string }
+  | { type: 'PROMOTE' }
+  | { type: 'USER_SAY'; text: string }
+  | { type: 'USER_EXIT' };
+
+export type ChannelMemberEmitted =
+  | { type: 'connect'; gen: number; hostId: string; timeoutMs: number }
+  | { type: 'disconnect'; gen: number }
+  | { type: 'send'; gen: number; commands: readonly ClientCommand[] }
+  | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean }
+  | { type: 'requestHost'; epoch: number; history: readonly HistoryEntry[]; previousHost?: string; members: readonly string[] }
+  | { type: 'joined'; hostId: string; epoch: number; history: number; relayed: number; resent: number }
+  | { type: 'hostSuspected'; hostId: string; via: 'connection' | 'liveness' }
+  | { type: 'failoverStarted'; hostId: string; epoch: number; candidates: readonly string[] }
+  | { type: 'orphaned'; tried: readonly string[] }
+  | { type: 'outboxFull'; text: string }
+  | { type: 'left' }
+  | { type: 'membershipChanged' };
+
+const SEEN_PER_HISTORY = 8;
+const SEEN_MIN = 1024;
+
+type Context = ChannelMemberContext;
+
+function historyEntryOf(command: ServerCommand, fallbackSeq: number): HistoryEntry | undefined {
+  if (command.type !== 'SAY') return undefined;
+  return {
+    seq: command.seq ?? fallbackSeq,
+    authorId: command.authorId,
+    text: command.text,
+    // A legacy host sends no msgId; the text is then the best identity we have.
+    msgId: command.msgId ?? `~${command.text}`,
+  };
+}
+
+export const channelMemberMachine = setup({
+  types: {
+    context: {} as Context,
+    events: {} as ChannelMemberEvent,
+    input: {} as ChannelMemberInput,
+    emitted: {} as ChannelMemberEmitted,
+  },
+  delays: {
+    lookup: ({ context }) => context.lookupMs,
+    welcomeTimeout: ({ context }) => context.welcomeTimeoutMs,
+    retry: ({ context }) => context.retryMs,
+    exitTimeout: ({ context }) => context.quickReconnectMs * 5,
+  },
+  guards: {
+    current: ({ context, event }) => 'gen' in event && event.gen === context.gen,
+    isHostDown: ({ context, event }) => event.type === 'PEER_DOWN' && event.peerId === context.hostId,
+    historyComplete: ({ context }) => context.welcome !== undefined && context.welcome.remaining === 0,
+    hasCandidate: ({ context }) => candidate(context) !== undefined,
+    candidateIsSelf: ({ context }) => candidate(context) === context.selfId,
+    isMoved: ({ context, event }) => event.type === 'FRAME' && event.gen === context.gen && event.command.type === 'MOVED',
+  },
+  actions: {
+    /** Start a new connection attempt to the current host. */
+    connect: enqueueActions(({ context, enqueue }, params: { timeoutMs?: number }) => {
+      const gen = context.gen + 1;
+      enqueue.emit({ type: 'disconnect', gen: context.gen });
+      enqueue.assign({ gen, welcome: undefined });
+      enqueue.emit({
+        type: 'connect',
+        gen,
+        hostId: context.hostId!,
+        timeoutMs: params.timeoutMs ?? context.quickReconnectMs * 10,
+      });
+    }),
+
+    /** JOIN channelName peerId (draft table 1 + chanmesh's member id). */
+    sendJoin: emit(({ context }) => ({
+      type: 'send' as const,
+      gen: context.gen,
+      commands: [{ type: 'JOIN' as const, channel: context.channel, peerId: context.selfId }],
+    })),
+
+    /** A frame from the host: WELCOME and history, SAY, STANDBY, MEMBERS. */
+    receive: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'FRAME' || event.gen !== context.gen) return;
+      const command = event.command;
+      switch (command.type) {
+        case 'WELCOME':
+          enqueue.assign({ welcome: { epoch: command.epoch, remaining: command.count, received: [] }, epoch: command.epoch });
+          return;
+        case 'STANDBY':
+          enqueue.assign({ standbys: command.peerIds });
+          return;
+        case 'MEMBERS':
+          enqueue.assign({ members: command.peerIds });
+          return;
+        case 'MOVED':
+          return;
+        case 'SAY': {
+          const entry = historyEntryOf(command, context.history.length + 1)!;
+          const welcome = context.welcome;
+          if (welcome && welcome.remaining > 0) {
+            enqueue.assign({ welcome: { ...welcome, remaining: welcome.remaining - 1, received: [...welcome.received, entry] } });
+          }
+          const fromHistory = welcome !== undefined && welcome.remaining > 0;
+          const key = messageKey(entry.authorId, entry.msgId);
+          if (entry.authorId === context.selfId) {
+            // Our own echo: the host acknowledged it; the outbox entry is settled.
+            enqueue.assign({ outbox: ({ context }) => context.outbox.filter((o) => o.msgId !== entry.msgId) });
+          }
+          if (!context.seen.add(key)) return;
+          enqueue.assign({ history: ({ context }) => appendBounded(context.history, entry, context.historyLimit) });
+          enqueue.emit({ type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory });
+          return;
+        }
+      }
+    }),
+
+    /**
+     * History done: offer the host what it lacks (RELAY), re-send what our
+     * outbox still holds (same msgId, so the host de-duplicates), and report.
+     */
+    completeJoin: enqueueActions(({ context, enqueue }) => {
+      const received = context.welcome?.received ?? [];
+      const hostHas = new Set(received.map((h) => messageKey(h.authorId, h.msgId)));
+      const relays: ClientCommand[] = context.history
+        .filter((h) => !hostHas.has(messageKey(h.authorId, h.msgId)))
+        .map((h) => ({ type: 'RELAY', authorId: h.authorId, text: h.text, msgId: h.msgId }));
+      const resend: ClientCommand[] = context.outbox
+        .filter((o) => !hostHas.has(messageKey(context.selfId, o.msgId)))
+        .map((o) => ({ type: 'SAY', text: o.text, msgId: o.msgId }));
+      // Relayed messages (acknowledged, so older than anything in the
+      // outbox) go first: every author's order is kept.
+      const commands = [...relays, ...resend];
+      if (commands.length > 0) enqueue.emit({ type: 'send', gen: context.gen, commands });
+      enqueue.emit({
+        type: 'joined',
+        hostId: context.hostId!,
+        epoch: context.epoch,
+        history: received.length,
+        relayed: relays.length,
+        resent: resend.length,
+      });
+      enqueue.assign({ welcome: undefined, tried: [] });
+      enqueue.emit({ type: 'membershipChanged' });
+    }),
+
+    queueSay: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'USER_SAY') return;
+      if (context.outbox.length >= context.outboxLimit) {
+        enqueue.emit({ type: 'outboxFull', text: event.text });
+        return;
+      }
+      const msgId = `${context.msgIdPrefix}-${context.nextMsgNo}`;
+      enqueue.assign({ nextMsgNo: context.nextMsgNo + 1, outbox: [...context.outbox, { text: event.text, msgId }] });
+    }),
+
+    sendLastOutbox: emit(({ context }) => {
+      const last = context.outbox[context.outbox.length - 1]!;
+      return { type: 'send' as const, gen: context.gen, commands: [{ type: 'SAY' as const, text: last.text, msgId: last.msgId }] };
+    }),
+
+    markDown: assign({
+      down: ({ context, event }) =>
+        event.type === 'PEER_DOWN' && !context.down.includes(event.peerId) ? [...context.down, event.peerId] : context.down,
+    }),
+    markUp: assign({
+      down: ({ context, event }) => (event.type === 'PEER_UP' ? context.down.filter((id) => id !== event.peerId) : context.down),
+    }),
+
+    /** The next host: the first live standby, then the lowest live member. */
+    pickCandidate: enqueueActions(({ context, enqueue }) => {
+      const previous = context.hostId;
+      const next = candidate(context)!;
+      enqueue.emit({
+        type: 'failoverStarted',
+        hostId: previous ?? '',
+        epoch: context.epoch,
+        candidates: [next, ...context.standbys.filter((s) => s !== next)],
+      });
+      if (next === context.selfId) {
+        // We are the standby in charge: host the channel with the next
+        // epoch and everything we hold, then join it like any member.
+        enqueue.emit({
+          type: 'requestHost',
+          epoch: context.epoch + 1,
+          history: context.history,
+          previousHost: previous,
+          members: context.members,
+        });
+      }
+      enqueue.assign({ hostId: next, tried: [...context.tried, next] });
+    }),
+
+    takeOverNow: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit({
+        type: 'requestHost',
+        epoch: context.epoch + 1,
+        history: context.history,
+        previousHost: context.hostId,
+        members: context.members,
+      });
+      enqueue.assign({ hostId: context.selfId, tried: context.hostId ? [context.hostId] : [] });
+    }),
+
+    hostItself: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit({ type: 'requestHost', epoch: context.epoch + 1, history: context.history, members: [] });
+      enqueue.assign({ hostId: context.selfId });
+    }),
+  },
+}).createMachine({
+  id: 'channelMember',
+  context: ({ input }) => ({
+    ...input,
+    epoch: 0,
+    standbys: [],
+    members: [],
+    history: [],
+    seen: new SeenWindow(Math.max(SEEN_MIN, input.historyLimit * SEEN_PER_HISTORY)),
+    outbox: [],
+    nextMsgNo: 1,
+    gen: 0,
+    tried: [],
+  }),
+  on: {
+    USER_SAY: { actions: 'queueSay' },
+    PEER_DOWN: { actions: 'markDown' },
+    PEER_UP: { actions: 'markUp' },
+  },
+  initial: 'resolving',
+  states: {
+    resolving: {
+      on: {
+        HOST_FOUND: { target: 'connecting', actions: assign({ hostId: ({ event }) => event.hostId, epoch: ({ event }) => event.epoch }) },
+        USER_EXIT: { target: 'left' },
+      },
+      // Draft 2.1: JOIN of a channel that doesn't exist creates it. Nobody
+      // announced one within the lookup time, so this node hosts it.
+      after: { lookup: { target: 'connecting', actions: 'hostItself' } },
+    },
+    connecting: {
+      entry: { type: 'connect', params: {} },
+      on: {
+        CONNECTED: { guard: 'current', target: 'welcoming', actions: 'sendJoin' },
+        CONNECT_FAILED: { guard: 'current', target: 'failingOver' },
+        USER_EXIT: { target: 'left', actions: emit(({ context }) => ({ type: 'disconnect' as const, gen: context.gen })) },
+      },
+    },
+    welcoming: {
+      on: {
+        FRAME: [
+          { guard: 'isMoved', target: 'moving' },
+          { guard: 'current', actions: 'receive' },
+        ],
+        CLOSED: { guard: 'current', target: 'reconnecting' },
+        PEER_DOWN: { guard: 'isHostDown', target: 'failingOver', actions: ['markDown', emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'liveness' as const }))] },
+        USER_EXIT: { target: 'leaving' },
+        PROMOTE: { target: 'connecting', actions: 'takeOverNow' },
+      },
+      always: { guard: 'historyComplete', target: 'joined', actions: 'completeJoin' },
+      // A legacy host sends no WELCOME: after a while take it as joined.
+      after: { welcomeTimeout: { target: 'joined', actions: 'completeJoin' } },
+    },
+    joined: {
+      on: {
+        FRAME: [
+          { guard: 'isMoved', target: 'moving' },
+          { guard: 'current', actions: 'receive' },
+        ],
+        USER_SAY: { actions: ['queueSay', 'sendLastOutbox'] },
+        CLOSED: { guard: 'current', target: 'reconnecting' },
+        PEER_DOWN: { guard: 'isHostDown', target: 'failingOver', actions: ['markDown', emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'liveness' as const }))] },
+        PROMOTE: { target: 'connecting', actions: 'takeOverNow' },
+        USER_EXIT: { target: 'leaving' },
+      },
+    },
+    moving: {
+      // MOVED hostId epoch: the split brain's loser sent us to the winner.
+      entry: assign(({ event }) =>
+        event.type === 'FRAME' && event.command.type === 'MOVED'
+          ? { hostId: event.command.hostId, epoch: event.command.epoch, tried: [] }
+          : {},
+      ),
+      always: { target: 'connecting' },
+    },
+    reconnecting: {
+      // Fast path: the connection broke. One quick attempt to the same
+      // host; a refusal or timeout means it is gone (kill -9 looks so).
+      entry: [
+        emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'connection' as const })),
+        { type: 'connect', params: ({ context }: { context: Context }) => ({ timeoutMs: context.quickReconnectMs }) },
+      ],
+      on: {
+        CONNECTED: { guard: 'current', target: 'welcoming', actions: 'sendJoin' },
+        CONNECT_FAILED: { guard: 'current', target: 'failingOver' },
+        PEER_DOWN: { guard: 'isHostDown', target: 'failingOver', actions: 'markDown' },
+        USER_EXIT: { target: 'left', actions: emit(({ context }) => ({ type: 'disconnect' as const, gen: context.gen })) },
+      },
+    },
+    failingOver: {
+      entry: assign({ tried: ({ context }) => (context.hostId && !context.tried.includes(context.hostId) ? [...context.tried, context.hostId] : context.tried) }),
+      always: [
+        { guard: 'hasCandidate', target: 'connecting', actions: 'pickCandidate' },
+        { target: 'orphaned' },
+      ],
+    },
+    orphaned: {
+      // Every candidate failed. Try again later, from the directory or from
+      // scratch: the channel must not be lost while a member lives.
+      entry: emit(({ context }) => ({ type: 'orphaned' as const, tried: context.tried })),
+      on: {
+        HOST_FOUND: { target: 'connecting', actions: assign({ hostId: ({ event }) => event.hostId, epoch: ({ event }) => event.epoch, tried: [] }) },
+        USER_EXIT: { target: 'left' },
+      },
+      after: { retry: { target: 'failingOver', actions: assign({ tried: [] }) } },
+    },
+    leaving: {
+      // EXIT (draft table 5); the server closes the connection after it.
+      entry: emit(({ context }) => ({ type: 'send' as const, gen: context.gen, commands: [{ type: 'EXIT' as const }] })),
+      on: { CLOSED: { guard: 'current', target: 'left' } },
+      after: { exitTimeout: { target: 'left' } },
+    },
+    left: {
+      type: 'final',
+      entry: [emit(({ context }) => ({ type: 'disconnect' as const, gen: context.gen })), emit({ type: 'left' }), emit({ type: 'membershipChanged' })],
+    },
+  },
+});
+
+function candidate(context: Context): string | undefined {
+  return chooseFailoverHost({
+    standbys: context.standbys,
+    members: context.members,
+    selfId: context.selfId,
+    down: new Set(context.down),
+    tried: new Set(context.tried),
+    canHost: () => true,
+  });
+}

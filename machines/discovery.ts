@@ -1,0 +1,211 @@
+// Discovery (draft 2.2, 2.4): the peer table and PDU scheduling.
+//
+// - Announce: multicast our PeerPDU every interval (jittered down by up to
+//   20% with the injected random source, so nodes never synchronise), and
+//   soon after anything we announce changed (changes within a few ms are
+//   coalesced into one PDU).
+// - Listen: one peer-liveness actor per discovered peer (figure 6); a new
+//   incarnation replaces the entry; stale datagrams of an old incarnation or
+//   an older round are dropped; the table is bounded.
+import { assign, enqueueActions, setup, stopChild, type ActorRefFrom } from 'xstate';
+import type { Endpoint } from '../lib/net/transport.ts';
+import { jitterDown, type Random } from '../lib/random.ts';
+import type { PeerPdu, PeerPduPart } from '../lib/wire/peer-pdu.ts';
+import { peerLivenessMachine, type LivenessState, type PeerLivenessChanged } from './peer-liveness.ts';
+
+export interface DiscoveryInput {
+  peerId: string;
+  incarnation: number;
+  pduIntervalMs: number;
+  /** X of figure 6. */
+  livenessTimeoutMs: number;
+  maxPeers: number;
+  random: Random;
+}
+
+export interface PeerRecord {
+  peerId: string;
+  incarnation: number;
+  /** Highest PDU round seen of this incarnation. */
+  lastSeq: number;
+  address: string;
+  nick: string;
+  port: number;
+  liveness: LivenessState;
+  /** The last complete PDU (all parts of one round). */
+  pdu?: PeerPdu;
+  ref: ActorRefFrom<typeof peerLivenessMachine>;
+}
+
+export interface DiscoveryContext extends DiscoveryInput {
+  seq: number;
+  /**
+   * The peer table. Owned by this actor (made by the context factory) and
+   * updated in place on the PDU path, where copying a table of hundreds of
+   * peers for every datagram would dominate; entries are added and removed
+   * only through assign.
+   */
+  peers: Map<string, PeerRecord>;
+}
+
+export type DiscoveryEvent =
+  | { type: 'PDU_RECEIVED'; part: PeerPduPart; complete?: PeerPdu; from: Endpoint }
+  | PeerLivenessChanged
+  | { type: 'ANNOUNCE' };
+
+export type PeerView = Omit<PeerRecord, 'ref' | 'pdu'>;
+
+export type DiscoveryEmitted =
+  | { type: 'sendPdu'; seq: number }
+  | { type: 'peerDiscovered'; peer: PeerView }
+  | { type: 'peerRestarted'; peer: PeerView; previousIncarnation: number }
+  | { type: 'peerUpdated'; peer: PeerView; pdu: PeerPdu }
+  | { type: 'peerLiveness'; peerId: string; state: LivenessState; failTimer: number }
+  | { type: 'peerRemoved'; peerId: string }
+  | { type: 'peerRejected'; peerId: string; address: string; reason: 'table full' | 'id conflict' };
+
+/** Changes within this window go out in one PDU. */
+const ANNOUNCE_COALESCE_MS = 5;
+/** Spread of the PDU interval jitter (the interval is scaled by [0.8, 1.0]). */
+const PDU_JITTER = 0.2;
+
+function view(record: PeerRecord): PeerView {
+  const { ref: _ref, pdu: _pdu, ...rest } = record;
+  return rest;
+}
+
+export const discoveryMachine = setup({
+  types: {
+    context: {} as DiscoveryContext,
+    events: {} as DiscoveryEvent,
+    input: {} as DiscoveryInput,
+    emitted: {} as DiscoveryEmitted,
+  },
+  actors: { peerLiveness: peerLivenessMachine },
+  delays: {
+    pduInterval: ({ context }) => jitterDown(context.random, context.pduIntervalMs, PDU_JITTER),
+    coalesce: ANNOUNCE_COALESCE_MS,
+  },
+  actions: {
+    sendPdu: enqueueActions(({ context, enqueue }) => {
+      const seq = context.seq + 1;
+      enqueue.assign({ seq });
+      enqueue.emit({ type: 'sendPdu', seq });
+    }),
+
+    receivePdu: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'PDU_RECEIVED') return;
+      const { part, complete, from } = event;
+      if (part.peerId === context.peerId) {
+        // Our own datagram looped back; another incarnation with our id is
+        // a misconfiguration worth a warning.
+        if (part.incarnation !== context.incarnation) {
+          enqueue.emit({ type: 'peerRejected', peerId: part.peerId, address: from.address, reason: 'id conflict' });
+        }
+        return;
+      }
+      const record = context.peers.get(part.peerId);
+      if (record && part.incarnation < record.incarnation) return; // a datagram of a dead incarnation
+      if (record && part.incarnation === record.incarnation && part.seq < record.lastSeq) return; // replayed or reordered
+      if (record && part.incarnation > record.incarnation) {
+        // Restarted: forget everything about the old incarnation.
+        const previousIncarnation = record.incarnation;
+        enqueue(stopChild(record.ref));
+        enqueue.assign(({ context, spawn }) => ({
+          peers: withRecord(context, part, from, spawn('peerLiveness', livenessOptions(context, part))),
+        }));
+        enqueue.emit(({ context }) => ({
+          type: 'peerRestarted' as const,
+          peer: view(context.peers.get(part.peerId)!),
+          previousIncarnation,
+        }));
+      } else if (!record) {
+        if (context.peers.size >= context.maxPeers) {
+          enqueue.emit({ type: 'peerRejected', peerId: part.peerId, address: from.address, reason: 'table full' });
+          return;
+        }
+        enqueue.assign(({ context, spawn }) => ({
+          peers: withRecord(context, part, from, spawn('peerLiveness', livenessOptions(context, part))),
+        }));
+        enqueue.emit(({ context }) => ({ type: 'peerDiscovered' as const, peer: view(context.peers.get(part.peerId)!) }));
+      } else {
+        record.ref.send({ type: 'PDU' });
+        record.lastSeq = part.seq;
+        record.address = from.address;
+        record.nick = part.nick;
+        record.port = part.port;
+      }
+      if (complete) {
+        enqueue.assign(({ context }) => {
+          context.peers.get(part.peerId)!.pdu = complete;
+          return {};
+        });
+        enqueue.emit(({ context }) => ({
+          type: 'peerUpdated' as const,
+          peer: view(context.peers.get(part.peerId)!),
+          pdu: complete,
+        }));
+      }
+    }),
+
+    livenessChanged: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'PEER_LIVENESS') return;
+      const record = context.peers.get(event.peerId);
+      if (!record) return;
+      record.liveness = event.state;
+      enqueue.emit({ type: 'peerLiveness', peerId: event.peerId, state: event.state, failTimer: event.failTimer });
+      if (event.state === 'disconnected') {
+        // Figure 6: a disconnected peer "may be deleted from the peer list".
+        enqueue(stopChild(record.ref));
+        enqueue.assign({
+          peers: ({ context }) => {
+            const peers = new Map(context.peers);
+            peers.delete(event.peerId);
+            return peers;
+          },
+        });
+        enqueue.emit({ type: 'peerRemoved', peerId: event.peerId });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'discovery',
+  context: ({ input }) => ({ ...input, seq: 0, peers: new Map() }),
+  on: {
+    PDU_RECEIVED: { actions: 'receivePdu' },
+    PEER_LIVENESS: { actions: 'livenessChanged' },
+  },
+  initial: 'announcing',
+  states: {
+    announcing: {
+      entry: 'sendPdu',
+      after: { pduInterval: { target: 'announcing', reenter: true } },
+      on: { ANNOUNCE: { target: 'announcePending' } },
+    },
+    announcePending: {
+      after: { coalesce: { target: 'announcing' } },
+    },
+  },
+});
+
+function livenessOptions(context: DiscoveryContext, part: PeerPduPart) {
+  return {
+    id: `liveness:${part.peerId}:${part.incarnation}`,
+    input: { peerId: part.peerId, timeoutMs: context.livenessTimeoutMs },
+  };
+}
+
+/** A new table with a fresh record (and its liveness actor) for the sender. */
+function withRecord(context: DiscoveryContext, part: PeerPduPart, from: Endpoint, ref: PeerRecord['ref']): Map<string, PeerRecord> {
+  const record: PeerRecord = {
+    peerId: part.peerId,
+    incarnation: part.incarnation,
+    lastSeq: part.seq,
+    address: from.address,
+    nick: part.nick,
+    port: part.port,
+    liveness: 'timerAlive',
+    ref,
+  };
+  return new Map(context.peers).set(part.peerId, record);
+}

@@ -1,0 +1,80 @@
+// The protocol's small decision rules, each in one place, used by the
+// machines' guards and by the node when it reads the channel directory.
+
+/** A hosting of a channel: who hosts it at which epoch. */
+export interface Hosting {
+  hostId: string;
+  epoch: number;
+}
+
+/**
+ * Split-brain rule (docs/protocol.md 5.6): of two hostings of one channel,
+ * the higher epoch wins; on a tie the lower host id (byte order) wins. Every
+ * node evaluates it on the same announced data, so all agree on the winner.
+ */
+export function hostingWins(a: Hosting, b: Hosting): boolean {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
+  return a.hostId < b.hostId;
+}
+
+/** What the standby ranking knows of a peer, from its PeerPDUs. */
+export interface PeerLoad {
+  /** It announces a TCP port, so it can host. */
+  canHost: boolean;
+  /** Not disconnected (figure 6). */
+  alive: boolean;
+  /** Channels it hosts. */
+  hosted: number;
+  /** Channels it has joined. */
+  joined: number;
+}
+
+export type PeerLoads = ReadonlyMap<string, PeerLoad>;
+
+/**
+ * Standby ranking (docs/protocol.md 5.2): members that can host and are
+ * alive, fewest channels hosted first, then fewest joined, then lowest id.
+ * Deterministic, so a ranking only changes when the inputs do.
+ */
+export function rankStandbys(members: readonly string[], hostId: string, loads: PeerLoads, k: number): string[] {
+  const eligible: Array<{ id: string; load: PeerLoad }> = [];
+  const seen = new Set<string>();
+  for (const id of members) {
+    if (id === hostId || seen.has(id)) continue;
+    seen.add(id);
+    const load = loads.get(id);
+    if (load && load.canHost && load.alive) eligible.push({ id, load });
+  }
+  eligible.sort(
+    (a, b) =>
+      a.load.hosted - b.load.hosted ||
+      a.load.joined - b.load.joined ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  return eligible.slice(0, k).map((e) => e.id);
+}
+
+/**
+ * Failover target (docs/protocol.md 5.4): the first standby, in rank order,
+ * that is alive and was not tried in this failover; if every standby is
+ * gone, the lowest-id live member that can host (every member computes the
+ * same one, so the channel survives as long as one capable member does).
+ */
+export function chooseFailoverHost(options: {
+  standbys: readonly string[];
+  members: readonly string[];
+  selfId: string;
+  down: ReadonlySet<string>;
+  tried: ReadonlySet<string>;
+  canHost: (peerId: string) => boolean;
+}): string | undefined {
+  const { standbys, members, selfId, down, tried, canHost } = options;
+  const usable = (id: string) => !down.has(id) && !tried.has(id) && (id === selfId || canHost(id));
+  for (const id of standbys) if (usable(id)) return id;
+  const rest = [...new Set([...members, selfId])].filter(usable).sort();
+  return rest[0];
+}
+
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
