@@ -69,6 +69,7 @@ export type ChannelMemberEvent =
   | { type: 'PEER_UP'; peerId: string }
   | { type: 'PROMOTE' }
   | { type: 'USER_SAY'; text: string }
+  | { type: 'USER_INVITE'; peerIds: string[] }
   | { type: 'USER_EXIT' };
 
 export type ChannelMemberEmitted =
@@ -287,6 +288,9 @@ export const channelMemberMachine = setup({
   }),
   on: {
     USER_SAY: { actions: 'queueSay' },
+    // A fellow member failing over JOINed us: we take over (rules.ts,
+    // decideUnhostedJoin), whatever we were doing.
+    PROMOTE: { target: '.connecting', actions: 'takeOverNow' },
     PEER_DOWN: { actions: 'markDown' },
     PEER_UP: { actions: 'markUp' },
   },
@@ -318,7 +322,6 @@ export const channelMemberMachine = setup({
         CLOSED: { guard: 'current', target: 'reconnecting' },
         PEER_DOWN: { guard: 'isHostDown', target: 'failingOver', actions: ['markDown', emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'liveness' as const }))] },
         USER_EXIT: { target: 'leaving' },
-        PROMOTE: { target: 'connecting', actions: 'takeOverNow' },
       },
       always: { guard: 'historyComplete', target: 'joined', actions: 'completeJoin' },
       // A legacy host sends no WELCOME: after a while take it as joined.
@@ -331,9 +334,16 @@ export const channelMemberMachine = setup({
           { guard: 'current', actions: 'receive' },
         ],
         USER_SAY: { actions: ['queueSay', 'sendLastOutbox'] },
+        // INVITE (draft table 6) goes to the host, which announces it.
+        USER_INVITE: {
+          actions: emit(({ context, event }) => ({
+            type: 'send' as const,
+            gen: context.gen,
+            commands: [{ type: 'INVITE' as const, peerIds: event.peerIds }],
+          })),
+        },
         CLOSED: { guard: 'current', target: 'reconnecting' },
         PEER_DOWN: { guard: 'isHostDown', target: 'failingOver', actions: ['markDown', emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'liveness' as const }))] },
-        PROMOTE: { target: 'connecting', actions: 'takeOverNow' },
         USER_EXIT: { target: 'leaving' },
       },
     },
@@ -380,7 +390,7 @@ export const channelMemberMachine = setup({
     leaving: {
       // EXIT (draft table 5); the server closes the connection after it.
       entry: emit(({ context }) => ({ type: 'send' as const, gen: context.gen, commands: [{ type: 'EXIT' as const }] })),
-      on: { CLOSED: { guard: 'current', target: 'left' } },
+      on: { CLOSED: { guard: 'current', target: 'left' }, PROMOTE: {} },
       after: { exitTimeout: { target: 'left' } },
     },
     left: {

@@ -78,3 +78,27 @@ export function chooseFailoverHost(options: {
 export function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+export type UnhostedJoinDecision =
+  | { action: 'promote' }
+  | { action: 'redirect'; hostId: string; epoch: number }
+  | { action: 'create'; epoch: number };
+
+/**
+ * A JOIN arrives for a channel this node does not host (docs/protocol.md 5.4):
+ * - we are a member of it: a fellow member failing over chose us (as the
+ *   first live standby, or by the fallback rule), which is evidence that the
+ *   host is unreachable: take over with the next epoch and our history;
+ * - another live host announces it: send the joiner there (MOVED);
+ * - nobody hosts it: create it (draft 2.1).
+ */
+export function decideUnhostedJoin(options: {
+  selfId: string;
+  member?: { hostId?: string; epoch: number };
+  announced?: Hosting;
+}): UnhostedJoinDecision {
+  const { selfId, member, announced } = options;
+  if (member) return { action: 'promote' };
+  if (announced && announced.hostId !== selfId) return { action: 'redirect', hostId: announced.hostId, epoch: announced.epoch };
+  return { action: 'create', epoch: 1 };
+}

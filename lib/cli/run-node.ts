@@ -1,0 +1,105 @@
+// `chanmesh node`: a real node on the real network, stdin commands in, chat
+// lines out (`[#x] <authorId> text`), pino logs on stderr.
+import fs from 'node:fs';
+import os from 'node:os';
+import readline from 'node:readline';
+import { RealClock } from '../clock.ts';
+import { createLogger } from '../log.ts';
+import { RealNetwork } from '../net/real-network.ts';
+import { systemRandom } from '../random.ts';
+import { ChanmeshNode } from '../node/node.ts';
+import { isPeerId } from '../wire/names.ts';
+import { NodeConsole } from './console.ts';
+import type { NodeCommandOptions } from './node-command.ts';
+
+export async function runNode(options: NodeCommandOptions): Promise<void> {
+  const id = options.id ?? `${os.hostname().replace(/[^\x21-\x7e]/g, '').slice(0, 40)}-${Math.random().toString(36).slice(2, 8)}`;
+  if (!isPeerId(id)) {
+    process.stderr.write(`chanmesh: --id must be 1-64 printable ASCII characters without spaces\n`);
+    process.exit(2);
+  }
+  const log = createLogger({
+    level: options.logLevel,
+    pretty: options.logFormat === undefined ? undefined : options.logFormat === 'pretty',
+    base: { node: id },
+  });
+  const clock = new RealClock();
+  const node = new ChanmeshNode(
+    {
+      id,
+      nick: options.nick ?? id,
+      port: options.port,
+      group: options.group,
+      iface: options.iface,
+      ttl: options.ttl,
+      pduIntervalMs: options.pduInterval,
+      standbys: options.standbys,
+      historyLimit: options.history,
+      maxFrameBytes: options.maxFrame,
+      secret: options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8'),
+    },
+    // The incarnation is the start time: it grows with every restart of
+    // this id on this host, which is all the protocol compares.
+    { network: new RealNetwork(systemRandom), clock, random: systemRandom, log, incarnation: Date.now() },
+  );
+
+  const out = { line: (text: string) => void process.stdout.write(`${text}\n`) };
+  node.on('chat', (c) => out.line(`[${c.channel}] <${c.authorId}> ${c.text}`));
+  node.on('notice', (text) => out.line(`* ${text}`));
+
+  let stopping = false;
+  const stop = (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    node.stop();
+    // Give EXITs and closes a moment to reach the wire, then leave.
+    setTimeout(() => process.exit(code), 150).unref();
+  };
+  process.once('SIGINT', () => stop(0));
+  process.once('SIGTERM', () => stop(0));
+
+  try {
+    await node.start();
+  } catch (error) {
+    log.error({ event: 'node.start_failed', err: error });
+    process.exit(1);
+  }
+
+  const console = new NodeConsole(node, out, () => stop(0));
+  for (const channel of options.join) console.handle(`/join ${channel}`);
+
+  if (options.chatter !== undefined) {
+    let n = 0;
+    const chatter = () => {
+      n++;
+      for (const channel of node.joinedChannels()) node.say(channel, `chatter ${n} from ${id}`);
+      clock.setTimeout(chatter, options.chatter!);
+    };
+    clock.setTimeout(chatter, options.chatter);
+  }
+
+  const rl = readline.createInterface({ input: process.stdin, terminal: process.stdin.isTTY === true });
+  if (process.stdin.isTTY) {
+    rl.setPrompt(`${id}> `);
+    rl.prompt();
+  }
+  rl.on('line', (line) => {
+    console.handle(line);
+    if (process.stdin.isTTY) rl.prompt();
+  });
+  // End of stdin is /quit: a script is done, or the parent that held the
+  // pipe is gone. Except for /dev/null (a container started without -i),
+  // which ends at once: such a node runs until it is signalled.
+  rl.on('close', () => {
+    if (!stdinIsNull()) stop(0);
+  });
+}
+
+function stdinIsNull(): boolean {
+  try {
+    const stat = fs.fstatSync(0);
+    return stat.isCharacterDevice() && process.stdin.isTTY !== true;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,112 @@
+// The real network: UDP multicast through dgram-as-promised, TCP through
+// node:net. The only module (with its siblings here) that touches sockets.
+import net from 'node:net';
+import DgramAsPromised from 'dgram-as-promised';
+import { KIT_PORT_MAX, KIT_PORT_MIN, type DatagramGroup, type Endpoint, type GroupOptions, type Network, type StreamConnection, type StreamListener } from './transport.ts';
+import { randomInt, type Random } from '../random.ts';
+
+export class RealNetwork implements Network {
+  constructor(private readonly random: Random) {}
+
+  async joinGroup(options: GroupOptions): Promise<DatagramGroup> {
+    let handler: (datagram: Buffer, from: Endpoint) => void = () => {};
+    const socket = DgramAsPromised.createSocket({ type: 'udp4', reuseAddr: true }, (msg, rinfo) =>
+      handler(msg, { address: rinfo.address, port: rinfo.port }),
+    );
+    // Bound to the group's port on all addresses; membership and sending go
+    // through the chosen interface (toolchain.md: this is what works on
+    // loopback as well as on a LAN).
+    await socket.bind({ port: options.group.port, exclusive: false });
+    socket.addMembership(options.group.address, options.iface);
+    if (options.iface) socket.setMulticastInterface(options.iface);
+    socket.setMulticastTTL(options.ttl ?? 1);
+    socket.setMulticastLoopback(options.loopback ?? true);
+    const group = options.group;
+    return {
+      send(datagram) {
+        // Best effort, as UDP is: a failed send is a lost datagram.
+        socket.send(datagram, group.port, group.address).catch(() => {});
+      },
+      onDatagram(h) {
+        handler = h;
+      },
+      close() {
+        socket.close().catch(() => {});
+      },
+    };
+  }
+
+  async listen(port: number, host?: string): Promise<StreamListener> {
+    if (port !== 0) return listenOn(port, host);
+    // Port 0: a free port in the KIT range (draft 2), tried at random.
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const candidate = randomInt(this.random, KIT_PORT_MIN, KIT_PORT_MAX);
+      try {
+        return await listenOn(candidate, host);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      }
+    }
+    throw new Error('no free TCP port found in 49152-65535');
+  }
+
+  connect(to: Endpoint, timeoutMs: number): Promise<StreamConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: to.address, port: to.port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(Object.assign(new Error(`connect to ${to.address}:${to.port} timed out`), { code: 'ETIMEDOUT' }));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(wrapSocket(socket, to));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+}
+
+function listenOn(port: number, host?: string): Promise<StreamListener> {
+  return new Promise((resolve, reject) => {
+    let handler: (c: StreamConnection) => void = (c) => c.destroy();
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      handler(wrapSocket(socket, { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }));
+    });
+    server.once('error', reject);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.removeListener('error', reject);
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        onConnection(h) {
+          handler = h;
+        },
+        close() {
+          server.close();
+        },
+      });
+    });
+  });
+}
+
+function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {
+  let closeReason = 'closed';
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    closeReason = error.code ?? error.message;
+  });
+  return {
+    remote,
+    write: (chunk) => socket.write(chunk),
+    get bufferedBytes() {
+      return socket.writableLength;
+    },
+    onData: (h) => void socket.on('data', h),
+    onDrain: (h) => void socket.on('drain', h),
+    onClose: (h) => void socket.once('close', () => h(closeReason)),
+    end: () => void socket.end(),
+    destroy: () => void socket.destroy(),
+  };
+}

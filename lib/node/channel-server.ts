@@ -1,0 +1,127 @@
+// The server side of channel traffic (draft 2): one TCP listener for every
+// channel this node hosts; each connection carries one channel. Bytes are
+// decoded here (bounded frames, typed commands); decisions are the
+// channel-host machines'. Bad input closes only its own connection.
+import type { Logger } from 'pino';
+import type { Endpoint, StreamConnection, StreamListener } from '../net/transport.ts';
+import { decodeClientCommand, encodeServerCommand, type ClientCommand, type ServerCommand } from '../wire/command.ts';
+import { DecodeError } from '../wire/errors.ts';
+import { FrameDecoder } from '../wire/frame.ts';
+import { ConnectionWriter } from './connection-writer.ts';
+
+export interface ServerConnection {
+  readonly id: string;
+  readonly remote: Endpoint;
+  /** Set by the first JOIN: one connection, one channel. */
+  channel?: string;
+  peerId?: string;
+}
+
+export interface ChannelServerHandlers {
+  /** The connection's first command, a JOIN. */
+  join(connection: ServerConnection, command: Extract<ClientCommand, { type: 'JOIN' }>): void;
+  /** Any later command of a joined connection. */
+  command(connection: ServerConnection, command: ClientCommand): void;
+  /** The connection is gone (closed by either side or broken). */
+  closed(connection: ServerConnection): void;
+}
+
+export interface ChannelServerLimits {
+  maxFrameBytes: number;
+  /** A member that lets more than this pile up is a slow consumer. */
+  maxBufferedBytes: number;
+}
+
+interface Entry {
+  connection: ServerConnection;
+  stream: StreamConnection;
+  writer: ConnectionWriter;
+}
+
+export class ChannelServer {
+  private readonly entries = new Map<string, Entry>();
+  private nextId = 1;
+  readonly stats = { connections: 0, decodeErrors: 0, slowConsumers: 0 };
+
+  constructor(
+    private readonly listener: StreamListener,
+    private readonly limits: ChannelServerLimits,
+    private readonly handlers: ChannelServerHandlers,
+    private readonly log: Logger,
+  ) {
+    listener.onConnection((stream) => this.accept(stream));
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  /** Encode every command once and write the same frames to every connection named. */
+  send(connIds: readonly string[], commands: readonly ServerCommand[]): void {
+    const frames = commands.map(encodeServerCommand);
+    for (const id of connIds) {
+      const entry = this.entries.get(id);
+      if (!entry) continue;
+      for (const frame of frames) entry.writer.write(frame);
+    }
+  }
+
+  /** Close after what was queued is written (EXIT, MOVED, replaced). */
+  close(connId: string, reason: string): void {
+    const entry = this.entries.get(connId);
+    if (!entry) return;
+    this.log.debug({ event: 'connection.closing', remote: entry.connection.remote, channel: entry.connection.channel, reason });
+    entry.writer.end();
+  }
+
+  stop(): void {
+    for (const entry of this.entries.values()) entry.writer.destroy();
+    this.listener.close();
+  }
+
+  private accept(stream: StreamConnection): void {
+    const connection: ServerConnection = { id: `s${this.nextId++}`, remote: stream.remote };
+    const writer = new ConnectionWriter(stream, this.limits.maxBufferedBytes, (bufferedBytes) => {
+      this.stats.slowConsumers++;
+      this.log.warn({ event: 'connection.slow_consumer', remote: stream.remote, channel: connection.channel, bufferedBytes });
+    });
+    const entry: Entry = { connection, stream, writer };
+    this.entries.set(connection.id, entry);
+    this.stats.connections++;
+    const decoder = new FrameDecoder(this.limits.maxFrameBytes);
+    let failed = false;
+    stream.onData((chunk) => {
+      if (failed) return;
+      try {
+        for (const body of decoder.push(chunk)) this.dispatch(entry, decodeClientCommand(body));
+      } catch (error) {
+        if (!(error instanceof DecodeError)) throw error;
+        failed = true;
+        this.reject(entry, error.code, error.message);
+      }
+    });
+    stream.onClose(() => {
+      this.entries.delete(connection.id);
+      if (connection.channel !== undefined) this.handlers.closed(connection);
+    });
+  }
+
+  private dispatch(entry: Entry, command: ClientCommand): void {
+    const { connection } = entry;
+    if (connection.channel === undefined) {
+      if (command.type !== 'JOIN') return this.reject(entry, 'not_joined', `${command.type} before JOIN`);
+      this.handlers.join(connection, command);
+      return;
+    }
+    if (command.type === 'JOIN' && command.channel !== connection.channel) {
+      return this.reject(entry, 'second_channel', 'one connection per channel (draft 2)');
+    }
+    this.handlers.command(connection, command);
+  }
+
+  private reject(entry: Entry, code: string, detail: string): void {
+    this.stats.decodeErrors++;
+    this.log.warn({ event: 'decode.error', transport: 'tcp', remote: entry.connection.remote, channel: entry.connection.channel, code, detail });
+    entry.writer.destroy();
+  }
+}

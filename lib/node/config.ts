@@ -1,0 +1,77 @@
+// A node's knobs, each with its effect, formula and trade-off (memberlist's
+// config.go habit). The CLI flags map onto these one to one.
+import type { Endpoint } from '../net/transport.ts';
+
+export interface NodeConfig {
+  /** Peer id, 1-64 printable ASCII. Unique in the group: a duplicate is logged and ignored. */
+  id: string;
+  /** CLIENT-NICK, at most 32 bytes. */
+  nick: string;
+  /** TCP port for hosted channels; 0 picks a free one in 49152-65535. */
+  port: number;
+  /** Address the TCP server binds to (default all). */
+  listenHost?: string;
+  /** Multicast group of the PeerPDUs. Default 239.255.77.77:47777. */
+  group: Endpoint;
+  /** Local IPv4 address used for multicast membership and as this node's address. */
+  iface?: string;
+  /** Multicast TTL. 1 keeps PDUs on the local segment; raise it only with multicast routing. */
+  ttl: number;
+  /**
+   * PeerPDU interval. Effect: detection time of a silent (frozen, cut off)
+   * peer = 4 x livenessTimeoutMs = 4 x this by default (figure 6). Trade-off:
+   * shorter detects faster but costs one datagram per interval per node to
+   * every node (N^2 receptions per interval).
+   */
+  pduIntervalMs: number;
+  /** X of figure 6. Default = pduIntervalMs. Larger tolerates loss/jitter, detects later. */
+  livenessTimeoutMs: number;
+  /** Ranked standbys per hosted channel (k). Each standby more survives one more simultaneous failure. */
+  standbys: number;
+  /** Messages of history per channel: kept by host and members, sent to new members, carried over a takeover. */
+  historyLimit: number;
+  /** Largest KIT frame body accepted; a larger length prefix closes the connection unread. */
+  maxFrameBytes: number;
+  /** Unsent bytes a slow member may accumulate before it is disconnected. */
+  maxBufferedBytes: number;
+  /** Peers in the table at most; PDUs of further new peers are dropped. */
+  maxPeers: number;
+  /** Shared secret: PDUs carry an HMAC tag, unauthenticated PDUs are dropped. */
+  secret?: Buffer;
+  /**
+   * Fast failover path: after the host's connection breaks, one reconnect
+   * attempt bounded by this; refused or timed out -> fail over at once.
+   */
+  quickReconnectMs: number;
+  /** Unsent SAYs a member keeps while it has no host; more are refused. */
+  outboxLimit: number;
+  /** How long an invite stays in this node's PDU. */
+  inviteTtlMs: number;
+}
+
+export type NodeConfigInput = Partial<NodeConfig> & Pick<NodeConfig, 'id'>;
+
+export function resolveConfig(input: NodeConfigInput): NodeConfig {
+  const pduIntervalMs = input.pduIntervalMs ?? 250;
+  return {
+    nick: input.id,
+    port: 0,
+    group: { address: '239.255.77.77', port: 47777 },
+    ttl: 1,
+    livenessTimeoutMs: input.livenessTimeoutMs ?? pduIntervalMs,
+    standbys: 2,
+    historyLimit: 100,
+    maxFrameBytes: 65536,
+    maxBufferedBytes: 8 * 1024 * 1024,
+    maxPeers: 1024,
+    quickReconnectMs: 100,
+    outboxLimit: 1000,
+    inviteTtlMs: 40 * pduIntervalMs,
+    ...stripUndefined(input),
+    pduIntervalMs,
+  } as NodeConfig;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

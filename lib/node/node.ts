@@ -1,0 +1,635 @@
+// One chanmesh peer: the composition of its machines with a network, a
+// clock, a random source and a logger, all injected. The real CLI and the
+// simulator build nodes with this same class; only the injected parts differ.
+//
+//   datagrams -> PduAssembler -> discovery machine -> peer table, directory
+//   TCP in    -> ChannelServer -> channel-host machines (one per hosted channel)
+//   TCP out   <- MemberLink    <- channel-member machines (one per joined channel)
+import { EventEmitter } from 'node:events';
+import { createActor, type Actor } from 'xstate';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import type { Random } from '../random.ts';
+import type { DatagramGroup, Endpoint, Network } from '../net/transport.ts';
+import type { ClientCommand } from '../wire/command.ts';
+import { DecodeError } from '../wire/errors.ts';
+import { MAX_PDU_BYTES } from '../wire/limits.ts';
+import { isChannelName, isPeerId, isPublicChannel, isSayText } from '../wire/names.ts';
+import { decodePeerPduPart, encodePeerPdu, PduAssembler, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
+import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
+import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
+import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
+import type { HistoryEntry } from '../../machines/history.ts';
+import { decideUnhostedJoin } from '../../machines/rules.ts';
+import { ChannelServer, type ServerConnection } from './channel-server.ts';
+import { MemberLink } from './channel-client.ts';
+import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
+import { Directory } from './directory.ts';
+
+export interface NodeEnvironment {
+  network: Network;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  /** Increases with every start of a process with this id (the real node uses its start time). */
+  incarnation: number;
+}
+
+/** A chat line as the user sees it: `[#x] <authorId> text`. */
+export interface ChatLine {
+  channel: string;
+  authorId: string;
+  text: string;
+  msgId: string;
+  fromHistory: boolean;
+}
+
+export interface PeerSummary {
+  peerId: string;
+  nick: string;
+  address: string;
+  port: number;
+  state: string;
+  incarnation: number;
+}
+
+export interface ChannelSummary {
+  name: string;
+  hostId: string;
+  epoch: number;
+  standbys: readonly string[];
+  members: readonly string[];
+  joined: boolean;
+  hostedHere: boolean;
+  memberState?: string;
+}
+
+type HostActor = Actor<typeof channelHostMachine>;
+type MemberActor = Actor<typeof channelMemberMachine>;
+
+interface Membership {
+  actor: MemberActor;
+  link: MemberLink;
+  failoverStartedAt?: number;
+}
+
+interface OutgoingInvite extends Invite {
+  expiresAt: number;
+}
+
+export interface NodeEvents {
+  chat: [ChatLine];
+  /** Something the user should read (invites, errors of their commands). */
+  notice: [string];
+  /** An exception escaped a machine: a bug. The simulator counts these. */
+  fault: [Error];
+}
+
+export class ChanmeshNode extends EventEmitter<NodeEvents> {
+  readonly config: NodeConfig;
+  private readonly log: Logger;
+  private readonly discovery;
+  private readonly hosts = new Map<string, HostActor>();
+  private readonly memberships = new Map<string, Membership>();
+  private readonly directory = new Directory();
+  private readonly assembler = new PduAssembler();
+  private readonly invitesOut = new Map<string, OutgoingInvite>();
+  private readonly invitesSeen = new Map<string, Invite>();
+  private server?: ChannelServer;
+  private group?: DatagramGroup;
+  private startedAt = 0;
+  private stopped = false;
+  private directoryDirty = true;
+  readonly stats = { pduSent: 0, pduReceived: 0, pduDropped: 0, chatDelivered: 0 };
+
+  constructor(config: NodeConfigInput, private readonly env: NodeEnvironment) {
+    super();
+    this.config = resolveConfig(config);
+    this.log = env.log;
+    this.discovery = createActor(discoveryMachine, {
+      clock: env.clock,
+      input: {
+        peerId: this.config.id,
+        incarnation: env.incarnation,
+        pduIntervalMs: this.config.pduIntervalMs,
+        livenessTimeoutMs: this.config.livenessTimeoutMs,
+        maxPeers: this.config.maxPeers,
+        random: env.random,
+      },
+    });
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  /** Listen, join the multicast group and start announcing. */
+  async start(): Promise<void> {
+    const { network } = this.env;
+    const listener = await network.listen(this.config.port, this.config.listenHost);
+    this.server = new ChannelServer(
+      listener,
+      { maxFrameBytes: this.config.maxFrameBytes, maxBufferedBytes: this.config.maxBufferedBytes },
+      {
+        join: (connection, command) => this.onJoin(connection, command.channel, command.peerId),
+        command: (connection, command) => this.onHostCommand(connection, command),
+        closed: (connection) =>
+          this.hosts.get(connection.channel!)?.send({ type: 'CONNECTION_CLOSED', connId: connection.id, loads: this.loads() }),
+      },
+      this.log,
+    );
+    this.group = await network.joinGroup({ group: this.config.group, iface: this.config.iface, ttl: this.config.ttl, loopback: true });
+    this.group.onDatagram((datagram, from) => this.onDatagram(datagram, from));
+    this.startedAt = this.env.clock.now();
+    this.discovery.on('*', (effect) => this.onDiscovery(effect as DiscoveryEmitted));
+    this.watch(this.discovery, 'discovery');
+    this.discovery.start();
+    this.log.info({
+      event: 'node.started',
+      incarnation: this.env.incarnation,
+      port: this.port,
+      group: `${this.config.group.address}:${this.config.group.port}`,
+      iface: this.config.iface,
+    });
+  }
+
+  /** Graceful stop: leave channels, close connections, stop announcing. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const m of this.memberships.values()) m.actor.send({ type: 'USER_EXIT' });
+    for (const h of this.hosts.values()) h.send({ type: 'STOP' });
+    this.discovery.stop();
+    for (const m of this.memberships.values()) m.actor.stop();
+    this.server?.stop();
+    this.group?.close();
+    this.log.info({ event: 'node.stopped' });
+  }
+
+  // ------------------------------------------------------------ user API
+
+  join(channel: string): void {
+    if (!isChannelName(channel)) return this.notice(`not a channel name: ${channel} (#public or @private, at most 64 bytes)`);
+    if (this.memberships.has(channel)) return this.notice(`already in ${channel}`);
+    const settleMs = 3 * this.config.pduIntervalMs;
+    const link = new MemberLink({
+      channel,
+      network: this.env.network,
+      maxFrameBytes: this.config.maxFrameBytes,
+      maxBufferedBytes: this.config.maxBufferedBytes,
+      log: this.log,
+      deliver: (event) => actor.send(event),
+    });
+    const actor = createActor(channelMemberMachine, {
+      clock: this.env.clock,
+      input: {
+        channel,
+        selfId: this.id,
+        msgIdPrefix: this.env.incarnation.toString(36),
+        historyLimit: this.config.historyLimit,
+        // Right after start, give discovery time to hear who hosts what.
+        lookupMs: Math.max(this.config.pduIntervalMs, this.startedAt + settleMs - this.env.clock.now()),
+        quickReconnectMs: this.config.quickReconnectMs,
+        welcomeTimeoutMs: 10 * this.config.pduIntervalMs,
+        retryMs: 4 * this.config.pduIntervalMs,
+        outboxLimit: this.config.outboxLimit,
+        down: [],
+      },
+    });
+    const membership: Membership = { actor, link };
+    this.memberships.set(channel, membership);
+    actor.on('*', (effect) => this.onMember(channel, membership, effect as ChannelMemberEmitted));
+    this.watch(actor, `member ${channel}`);
+    actor.subscribe({ complete: () => this.memberships.get(channel) === membership && this.memberships.delete(channel) });
+    actor.start();
+    const known = this.hostingOf(channel);
+    if (known) actor.send({ type: 'HOST_FOUND', hostId: known.hostId, epoch: known.epoch });
+  }
+
+  say(channel: string, text: string): void {
+    const m = this.memberships.get(channel);
+    if (!m) return this.notice(`not in ${channel}: /join ${channel} first`);
+    if (!isSayText(text)) return this.notice('message too long (at most 4096 bytes of UTF-8)');
+    m.actor.send({ type: 'USER_SAY', text });
+  }
+
+  exit(channel: string): void {
+    const m = this.memberships.get(channel);
+    if (!m) return this.notice(`not in ${channel}`);
+    m.actor.send({ type: 'USER_EXIT' });
+  }
+
+  invite(channel: string, peerIds: string[]): void {
+    const m = this.memberships.get(channel);
+    if (!m) return this.notice(`not in ${channel}`);
+    const bad = peerIds.filter((id) => !isPeerId(id));
+    if (peerIds.length === 0 || bad.length > 0) return this.notice(`bad peer ids: ${bad.join(' ') || '(none given)'}`);
+    m.actor.send({ type: 'USER_INVITE', peerIds });
+  }
+
+  joinedChannels(): string[] {
+    return [...this.memberships.keys()];
+  }
+
+  peers(): PeerSummary[] {
+    return [...this.discovery.getSnapshot().context.peers.values()].map((p) => ({
+      peerId: p.peerId,
+      nick: p.nick,
+      address: p.address,
+      port: p.port,
+      state: p.liveness,
+      incarnation: p.incarnation,
+    }));
+  }
+
+  channels(): ChannelSummary[] {
+    this.refreshDirectory();
+    const names = new Set<string>([...this.directory.channels()].map(([name]) => name));
+    for (const name of this.hosts.keys()) names.add(name);
+    for (const name of this.memberships.keys()) names.add(name);
+    const out: ChannelSummary[] = [];
+    for (const name of [...names].sort()) {
+      const member = this.memberships.get(name)?.actor.getSnapshot();
+      const hosted = this.hosts.get(name)?.getSnapshot();
+      const announced = this.directory.winner(name);
+      out.push({
+        name,
+        hostId: hosted ? this.id : (member?.context.hostId ?? announced?.hostId ?? '?'),
+        epoch: hosted?.context.epoch ?? member?.context.epoch ?? announced?.epoch ?? 0,
+        standbys: hosted?.context.standbys ?? member?.context.standbys ?? announced?.standbys ?? [],
+        members: hosted ? hosted.context.members.map((m) => m.peerId) : (member?.context.members ?? announced?.members ?? []),
+        joined: member !== undefined,
+        hostedHere: hosted !== undefined,
+        memberState: member ? String(member.value) : undefined,
+      });
+    }
+    return out;
+  }
+
+  /** Hosted channels with their machine state: for tests and the simulator's checkers. */
+  hostedChannels(): Array<{ name: string; epoch: number; members: string[]; standbys: readonly string[]; history: readonly HistoryEntry[] }> {
+    return [...this.hosts.entries()].map(([name, h]) => {
+      const c = h.getSnapshot().context;
+      return { name, epoch: c.epoch, members: c.members.map((m) => m.peerId), standbys: c.standbys, history: c.history };
+    });
+  }
+
+  /** Member-side state of one joined channel. */
+  membership(channel: string) {
+    const snapshot = this.memberships.get(channel)?.actor.getSnapshot();
+    if (!snapshot) return undefined;
+    const c = snapshot.context;
+    return { state: String(snapshot.value), hostId: c.hostId, epoch: c.epoch, outbox: c.outbox.length, standbys: c.standbys, members: c.members };
+  }
+
+  // ------------------------------------------------------------ discovery
+
+  private onDatagram(datagram: Buffer, from: Endpoint): void {
+    if (this.stopped) return;
+    if (datagram.length > MAX_PDU_BYTES) return this.dropPdu(from, 'pdu_bounds', 'datagram larger than 1400 bytes');
+    try {
+      const part = decodePeerPduPart(datagram, this.config.secret);
+      if (part.peerId === this.id && part.incarnation === this.env.incarnation) return;
+      this.stats.pduReceived++;
+      const complete = this.assembler.add(part);
+      this.discovery.send({ type: 'PDU_RECEIVED', part, complete, from });
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.dropPdu(from, error.code, error.message);
+    }
+  }
+
+  private dropPdu(from: Endpoint, code: string, detail: string): void {
+    this.stats.pduDropped++;
+    this.log.debug({ event: 'decode.error', transport: 'udp', remote: from, code, detail });
+  }
+
+  private onDiscovery(effect: DiscoveryEmitted): void {
+    switch (effect.type) {
+      case 'sendPdu':
+        return this.sendPdu(effect.seq);
+      case 'peerDiscovered': {
+        const p = effect.peer;
+        this.log.info({ event: 'peer.discovered', peer: p.peerId, nick: p.nick, address: p.address, port: p.port, incarnation: p.incarnation });
+        this.forEachMember((m) => m.actor.send({ type: 'PEER_UP', peerId: p.peerId }));
+        this.directoryDirty = true;
+        return;
+      }
+      case 'peerRestarted':
+        this.log.info({ event: 'peer.restarted', peer: effect.peer.peerId, incarnation: effect.peer.incarnation, previousIncarnation: effect.previousIncarnation });
+        this.assembler.forget(effect.peer.peerId);
+        this.directoryDirty = true;
+        return;
+      case 'peerUpdated':
+        this.directoryDirty = true;
+        return this.onPeerPdu(effect.peer.peerId, effect.pdu);
+      case 'peerLiveness':
+        this.log.info({ event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer });
+        if (effect.state === 'disconnected') {
+          this.directoryDirty = true;
+          this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
+          const loads = this.loads();
+          for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
+        }
+        return;
+      case 'peerRemoved':
+        this.log.info({ event: 'peer.removed', peer: effect.peerId });
+        this.assembler.forget(effect.peerId);
+        this.directoryDirty = true;
+        return;
+      case 'peerRejected':
+        this.log.warn({ event: 'peer.rejected', peer: effect.peerId, address: effect.address, reason: effect.reason });
+        return;
+    }
+  }
+
+  /** A peer's complete PDU: rival hosts, hosts for waiting members, invites to us. */
+  private onPeerPdu(peerId: string, pdu: PeerPdu): void {
+    for (const c of pdu.channels) {
+      const host = this.hosts.get(c.name);
+      if (host) {
+        // The machine's guard decides whether the rival wins (split brain).
+        host.send({ type: 'RIVAL_HOST', hostId: peerId, epoch: c.epoch });
+      }
+      const member = this.memberships.get(c.name);
+      if (member) {
+        const winner = this.hostingOf(c.name);
+        if (winner) member.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
+      }
+    }
+    for (const invite of pdu.invites) {
+      if (!invite.peerIds.includes(this.id)) continue;
+      const key = `${invite.channel}\u0000${invite.host}`;
+      if (this.invitesSeen.has(key)) continue;
+      this.invitesSeen.set(key, invite);
+      this.log.info({ event: 'invite.received', channel: invite.channel, host: invite.host, from: peerId });
+      this.notice(`${peerId} invites you to ${invite.channel} (hosted by ${invite.host}): /join ${invite.channel}`);
+    }
+  }
+
+  private sendPdu(seq: number): void {
+    if (!this.group || this.stopped) return;
+    const pdu = this.buildPdu(seq);
+    for (const datagram of encodePeerPdu(pdu, this.config.secret)) this.group.send(datagram);
+    this.stats.pduSent++;
+  }
+
+  /** Our PeerPDU: what we host (public only), what we joined (public only), open invites. */
+  private buildPdu(seq: number): PeerPdu {
+    const now = this.env.clock.now();
+    const channels = [];
+    for (const [name, host] of this.hosts) {
+      if (!isPublicChannel(name)) continue; // private channels are never announced (draft 2.2)
+      const c = host.getSnapshot().context;
+      channels.push({ name, epoch: c.epoch, standbys: [...c.standbys], members: c.members.map((m) => m.peerId) });
+    }
+    const byHost = new Map<string, string[]>();
+    for (const [name, m] of this.memberships) {
+      const s = m.actor.getSnapshot();
+      if (!isPublicChannel(name) || s.value !== 'joined' || !s.context.hostId) continue;
+      const list = byHost.get(s.context.hostId) ?? [];
+      list.push(name);
+      byHost.set(s.context.hostId, list);
+    }
+    for (const [key, invite] of this.invitesOut) if (invite.expiresAt <= now) this.invitesOut.delete(key);
+    return {
+      version: 1,
+      peerId: this.id,
+      incarnation: this.env.incarnation,
+      seq,
+      nick: this.config.nick,
+      port: this.port,
+      channels,
+      memberships: [...byHost].map(([host, names]) => ({ host, channels: names })),
+      invites: [...this.invitesOut.values()].map(({ channel, host, peerIds }) => ({ channel, host, peerIds })),
+    };
+  }
+
+  private refreshDirectory(): void {
+    if (!this.directoryDirty) return;
+    this.directoryDirty = false;
+    const peers = [...this.discovery.getSnapshot().context.peers.values()].map((p) => ({
+      peerId: p.peerId,
+      port: p.port,
+      alive: p.liveness !== 'disconnected',
+      pdu: p.pdu,
+    }));
+    this.directory.rebuild(peers);
+  }
+
+  private loads() {
+    this.refreshDirectory();
+    return this.directory.loads;
+  }
+
+  /** Who hosts `channel`: ourselves, the directory's winner, or an invite's host. */
+  private hostingOf(channel: string): { hostId: string; epoch: number } | undefined {
+    const own = this.hosts.get(channel);
+    this.refreshDirectory();
+    const announced = this.directory.winner(channel);
+    if (own) {
+      const epoch = own.getSnapshot().context.epoch;
+      if (!announced || announced.epoch < epoch || (announced.epoch === epoch && this.id < announced.hostId)) {
+        return { hostId: this.id, epoch };
+      }
+    }
+    if (announced) return announced;
+    for (const invite of this.invitesSeen.values()) if (invite.channel === channel) return { hostId: invite.host, epoch: 0 };
+    return undefined;
+  }
+
+  // ------------------------------------------------------------ hosting
+
+  private onJoin(connection: ServerConnection, channel: string, claimedId?: string): void {
+    const peerId = claimedId ?? this.identify(connection.remote);
+    connection.channel = channel;
+    connection.peerId = peerId;
+    if (!this.hosts.has(channel)) {
+      const member = this.memberships.get(channel)?.actor.getSnapshot();
+      this.refreshDirectory();
+      const decision = decideUnhostedJoin({
+        selfId: this.id,
+        member: member && member.status === 'active' ? { hostId: member.context.hostId, epoch: member.context.epoch } : undefined,
+        announced: this.directory.winner(channel),
+      });
+      if (decision.action === 'promote') {
+        this.memberships.get(channel)!.actor.send({ type: 'PROMOTE' });
+      } else if (decision.action === 'redirect') {
+        this.server!.send([connection.id], [{ type: 'MOVED', hostId: decision.hostId, epoch: decision.epoch }]);
+        this.server!.close(connection.id, 'channel hosted elsewhere');
+        return;
+      } else {
+        this.startHosting(channel, decision.epoch, [], undefined);
+      }
+    }
+    this.hosts.get(channel)?.send({ type: 'JOIN', connId: connection.id, peerId, loads: this.loads() });
+  }
+
+  private onHostCommand(connection: ServerConnection, command: ClientCommand): void {
+    const host = this.hosts.get(connection.channel!);
+    if (!host) return this.server!.close(connection.id, 'channel not hosted here');
+    const connId = connection.id;
+    switch (command.type) {
+      case 'JOIN':
+        return host.send({ type: 'JOIN', connId, peerId: connection.peerId!, loads: this.loads() });
+      case 'SAY':
+        return host.send({ type: 'SAY', connId, text: command.text, msgId: command.msgId });
+      case 'RELAY':
+        return host.send({ type: 'RELAY', connId, authorId: command.authorId, text: command.text, msgId: command.msgId });
+      case 'EXIT':
+        return host.send({ type: 'EXIT', connId, loads: this.loads() });
+      case 'INVITE':
+        return host.send({ type: 'INVITE', connId, peerIds: command.peerIds });
+    }
+  }
+
+  /** A legacy client sends no id: the discovered peer at its address, else the address itself. */
+  private identify(remote: Endpoint): string {
+    for (const p of this.discovery.getSnapshot().context.peers.values()) if (p.address === remote.address) return p.peerId;
+    return `${remote.address}:${remote.port}`;
+  }
+
+  private startHosting(channel: string, epoch: number, history: readonly HistoryEntry[], previousHost: string | undefined): void {
+    if (this.hosts.has(channel) || this.stopped) return;
+    const actor = createActor(channelHostMachine, {
+      clock: this.env.clock,
+      input: {
+        channel,
+        hostId: this.id,
+        epoch,
+        standbyCount: this.config.standbys,
+        historyLimit: this.config.historyLimit,
+        history,
+        loads: this.loads(),
+      },
+    });
+    this.hosts.set(channel, actor);
+    actor.on('*', (effect) => this.onHost(channel, actor, effect as ChannelHostEmitted));
+    this.watch(actor, `host ${channel}`);
+    actor.start();
+    if (previousHost !== undefined) {
+      this.log.warn({ event: 'takeover', channel, epoch, previousHost, history: history.length });
+    } else {
+      this.log.info({ event: 'channel.created', channel, epoch });
+    }
+    this.discovery.send({ type: 'ANNOUNCE' });
+  }
+
+  private onHost(channel: string, actor: HostActor, effect: ChannelHostEmitted): void {
+    const server = this.server!;
+    switch (effect.type) {
+      case 'send':
+        return server.send(effect.to, effect.commands);
+      case 'close':
+        return server.close(effect.connId, effect.reason);
+      case 'announce':
+        this.discovery.send({ type: 'ANNOUNCE' });
+        return;
+      case 'memberJoined':
+        this.log.info({ event: 'channel.member_joined', channel, member: effect.peerId, members: effect.members });
+        return;
+      case 'memberLeft':
+        this.log.info({ event: 'channel.member_left', channel, member: effect.peerId, members: effect.members, reason: effect.reason });
+        return;
+      case 'standbysChanged':
+        this.log.info({ event: 'standby.chosen', channel, epoch: actor.getSnapshot().context.epoch, standbys: effect.standbys });
+        return;
+      case 'invited': {
+        const invite = { channel, host: this.id, peerIds: [...effect.peerIds], expiresAt: this.env.clock.now() + this.config.inviteTtlMs };
+        this.invitesOut.set(`${channel}\u0000${effect.by}\u0000${invite.peerIds.join(',')}`, invite);
+        this.log.info({ event: 'invite.sent', channel, by: effect.by, peerIds: effect.peerIds });
+        return;
+      }
+      case 'closed': {
+        const epoch = actor.getSnapshot().context.epoch;
+        if (this.hosts.get(channel) === actor) this.hosts.delete(channel);
+        if (effect.reason === 'yielded') {
+          this.log.info({ event: 'splitbrain.resolved', channel, winner: effect.winner, winnerEpoch: effect.winnerEpoch, loser: this.id, loserEpoch: epoch });
+        }
+        this.log.info({ event: 'channel.closed', channel, epoch, reason: effect.reason });
+        this.discovery.send({ type: 'ANNOUNCE' });
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ membership
+
+  private onMember(channel: string, m: Membership, effect: ChannelMemberEmitted): void {
+    switch (effect.type) {
+      case 'connect':
+        return m.link.connect(effect.gen, this.endpointOf(effect.hostId), effect.timeoutMs);
+      case 'disconnect':
+        return m.link.disconnect(effect.gen);
+      case 'send':
+        return m.link.send(effect.gen, effect.commands);
+      case 'deliver':
+        this.stats.chatDelivered++;
+        this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory });
+        return;
+      case 'requestHost':
+        return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost ?? (effect.epoch > 1 ? '?' : undefined));
+      case 'joined': {
+        const durationMs = m.failoverStartedAt === undefined ? undefined : Math.round(this.env.clock.now() - m.failoverStartedAt);
+        if (durationMs !== undefined) {
+          m.failoverStartedAt = undefined;
+          this.log.info({ event: 'failover.finished', channel, host: effect.hostId, epoch: effect.epoch, durationMs, relayed: effect.relayed, resent: effect.resent });
+        } else {
+          this.log.info({ event: 'member.joined', channel, host: effect.hostId, epoch: effect.epoch, history: effect.history });
+        }
+        return;
+      }
+      case 'hostSuspected':
+        m.failoverStartedAt ??= this.env.clock.now();
+        this.log.warn({ event: 'host.suspected', channel, host: effect.hostId, via: effect.via });
+        return;
+      case 'failoverStarted':
+        m.failoverStartedAt ??= this.env.clock.now();
+        this.log.warn({ event: 'failover.started', channel, host: effect.hostId, epoch: effect.epoch, candidates: effect.candidates });
+        return;
+      case 'orphaned':
+        this.log.warn({ event: 'failover.orphaned', channel, tried: effect.tried });
+        return;
+      case 'outboxFull':
+        return this.notice(`${channel}: no host and ${this.config.outboxLimit} messages waiting; not sent: ${effect.text}`);
+      case 'left':
+        this.log.info({ event: 'member.left', channel });
+        return;
+      case 'membershipChanged':
+        this.discovery.send({ type: 'ANNOUNCE' });
+        return;
+    }
+  }
+
+  private endpointOf(peerId: string): Endpoint | undefined {
+    if (peerId === this.id) return { address: this.config.iface ?? '127.0.0.1', port: this.port };
+    const p = this.discovery.getSnapshot().context.peers.get(peerId);
+    if (!p || p.port === 0 || p.liveness === 'disconnected') return undefined;
+    return { address: p.address, port: p.port };
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private forEachMember(f: (m: Membership) => void): void {
+    for (const m of this.memberships.values()) f(m);
+  }
+
+  private notice(text: string): void {
+    this.emit('notice', text);
+  }
+
+  /** An exception inside a machine is a bug: log it loudly and report it. */
+  private watch(actor: { subscribe(o: { error: (e: unknown) => void }): unknown }, what: string): void {
+    actor.subscribe({
+      error: (error: unknown) => {
+        const e = error instanceof Error ? error : new Error(String(error));
+        this.log.error({ event: 'node.fault', actor: what, err: e });
+        this.emit('fault', e);
+      },
+    });
+  }
+}
