@@ -74,7 +74,7 @@ function listenOn(port: number, host?: string): Promise<StreamListener> {
   return new Promise((resolve, reject) => {
     let handler: (c: StreamConnection) => void = (c) => c.destroy();
     const server = net.createServer({ noDelay: true }, (socket) => {
-      handler(wrapSocket(socket, { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }));
+      handler(wrapSocket(socket, { address: plainAddress(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 }));
     });
     server.once('error', reject);
     server.listen({ port, host, exclusive: true }, () => {
@@ -109,4 +109,9 @@ function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {
     end: () => void socket.end(),
     destroy: () => void socket.destroy(),
   };
+}
+
+/** A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; peers are known by a.b.c.d. */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }

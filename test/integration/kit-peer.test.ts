@@ -1,0 +1,87 @@
+// Issue: a working KIT peer. Three real `chanmesh node` processes on
+// loopback multicast, driven through stdin like a person would.
+import t from 'tap';
+import { NodeProcess, startNodes, uniqueGroup } from '../helpers/node-process.ts';
+import { frame, frameBytes, rawExchange, sendGarbageDatagrams } from '../helpers/raw-peer.ts';
+
+const PDU_MS = 200;
+
+t.test('three peers discover each other, chat, exit, and notice a killed peer (figure 6)', async (t) => {
+  const group = uniqueGroup();
+  const nodes = startNodes(group, ['alpha', 'bravo', 'charlie'], () => [], PDU_MS);
+  t.teardown(() => Promise.all(nodes.map((n) => n.stop())));
+  const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+
+  // Discovery within 3 PDU intervals of both peers running (+1 s of slack
+  // for process start-up on a busy machine).
+  for (const n of nodes) await n.waitEvent('node.started');
+  for (const n of nodes) {
+    for (const other of nodes) {
+      if (other === n) continue;
+      const found = await n.waitEvent('peer.discovered', (e) => e.peer === other.id);
+      const bothUp = Math.max(n.event('node.started')!.time, other.event('node.started')!.time);
+      t.ok(found.time - bothUp <= 3 * PDU_MS + 1000, `${n.id} discovered ${other.id} after ${found.time - bothUp} ms`);
+    }
+  }
+
+  // alpha creates #lobby; the others join it through their stdin.
+  a.send('/join #lobby');
+  await a.waitEvent('channel.created', (e) => e.channel === '#lobby');
+  b.send('/join #lobby');
+  c.send('/join #lobby');
+  await b.waitEvent('member.joined', (e) => e.channel === '#lobby' && e.host === 'alpha');
+  await c.waitEvent('member.joined', (e) => e.channel === '#lobby' && e.host === 'alpha');
+  await a.waitEvent('channel.member_joined', (e) => Array.isArray(e.members) && e.members.length === 3);
+
+  // A SAY reaches all three exactly once, the author's echo included.
+  b.send('/say #lobby hello from bravo');
+  for (const n of nodes) await n.waitLine('[#lobby] <bravo> hello from bravo');
+  await new Promise((r) => setTimeout(r, 3 * PDU_MS));
+  for (const n of nodes) {
+    t.equal(n.lines.filter((l) => l === '[#lobby] <bravo> hello from bravo').length, 1, `${n.id} got it exactly once`);
+  }
+
+  // Plain text goes to the last joined channel.
+  c.send('plain words from charlie');
+  for (const n of nodes) await n.waitLine('[#lobby] <charlie> plain words from charlie');
+
+  // EXIT updates everyone's member lists (host state and PDUs).
+  c.send('/exit #lobby');
+  await a.waitEvent('channel.member_left', (e) => e.member === 'charlie');
+  for (const n of [a, b]) {
+    await n.until(`${n.id}: #lobby members alpha,bravo`, () => {
+      n.send('/channels');
+      return n.lines.some((l) => l.startsWith('* channel #lobby') && / members=alpha,bravo( |$)/.test(l));
+    });
+  }
+
+  // Bad input from the network: oversize frame, garbage, SAY before JOIN,
+  // garbage datagrams on the group. Each is dropped; the node serves on.
+  const port = Number(a.event('node.started')!.port);
+  const oversize = await rawExchange(port, Buffer.from([0x7f, 0xff, 0xff, 0xff]));
+  t.ok(oversize.closed, 'an oversize length prefix closes that connection');
+  const beforeJoin = await rawExchange(port, frame(['SAY', 'sneaky']));
+  t.ok(beforeJoin.closed, 'SAY before JOIN closes that connection');
+  const badUtf8 = await rawExchange(port, Buffer.concat([frame(['JOIN', '#lobby', 'raw1']), frameBytes(Buffer.from([0x53, 0x41, 0x59, 0, 0xc3, 0x28, 0]))]));
+  t.ok(badUtf8.closed, 'invalid UTF-8 closes that connection');
+  await sendGarbageDatagrams(group);
+  await a.waitEvent('decode.error', (e) => e.transport === 'udp');
+  t.ok(a.event('decode.error', (e) => e.transport === 'tcp' && e.code === 'frame_too_large'), 'oversize logged with its code');
+
+  a.send('/say #lobby still serving');
+  for (const n of [a, b]) await n.waitLine('[#lobby] <alpha> still serving');
+  t.notOk(a.exited, 'the node survived bad input');
+
+  // SIGKILL charlie: alpha sees maybeDisconnected after ~X and
+  // disconnected after ~4X of silence (X = PDU interval).
+  const killedAt = Date.now();
+  c.signal('SIGKILL');
+  const maybe = await a.waitEvent('peer.state', (e) => e.peer === 'charlie' && e.state === 'maybeDisconnected' && e.time >= killedAt);
+  const gone = await a.waitEvent('peer.state', (e) => e.peer === 'charlie' && e.state === 'disconnected', 4000);
+  const lastAlive = killedAt - PDU_MS;
+  t.ok(maybe.time - killedAt <= PDU_MS + 500, `maybeDisconnected ${maybe.time - killedAt} ms after the kill (<= X)`);
+  t.ok(gone.time - maybe.time >= 3 * PDU_MS - 100, `disconnected ${gone.time - maybe.time} ms after maybeDisconnected (3X)`);
+  t.ok(gone.time - lastAlive <= 4 * PDU_MS + 800, `disconnected ${gone.time - killedAt} ms after the kill (<= 4X)`);
+  await a.waitEvent('peer.removed', (e) => e.peer === 'charlie');
+});
+

@@ -1,0 +1,88 @@
+// The wire as another implementation sees it: a raw TCP client that speaks
+// only docs/protocol.md, and a raw multicast listener decoding PDUs with a
+// plain msgpack decoder.
+import dgram from 'node:dgram';
+import { unpack } from 'msgpackr';
+import t from 'tap';
+import { NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
+import { RawClient, rawExchange } from '../helpers/raw-peer.ts';
+
+t.test('a raw client JOINs, SAYs and gets its echo; an oversize frame closes only its own connection', async (t) => {
+  const node = new NodeProcess({ id: 'server1', group: uniqueGroup(), args: ['--port', '50001'] });
+  t.teardown(() => node.stop());
+  await node.waitEvent('node.started');
+  t.equal(node.event('node.started')!.port, 50001);
+
+  const client = await RawClient.connect(50001);
+  t.teardown(() => client.close());
+  client.send(['JOIN', '#t', 'client1']);
+  const welcome = await client.waitFor((f) => f[0] === 'WELCOME');
+  t.same(welcome, ['WELCOME', '#t', '1', '0'], 'WELCOME channel epoch count');
+  client.send(['SAY', 'hello', 'm1']);
+  const echo = await client.waitFor((f) => f[0] === 'SAY');
+  t.same(echo.slice(0, 4), ['SAY', 'client1', 'hello', 'm1'], 'SAY authorId text msgId');
+
+  // A second raw client in the same channel sees the first one's messages.
+  const other = await RawClient.connect(50001);
+  t.teardown(() => other.close());
+  other.send(['JOIN', '#t', 'client2']);
+  await other.waitFor((f) => f[0] === 'WELCOME');
+  t.ok(other.frames.some((f) => f[0] === 'SAY' && f[1] === 'client1' && f[2] === 'hello'), 'history: the newcomer got the earlier SAY');
+
+  const oversize = await rawExchange(50001, Buffer.from([0x00, 0x10, 0x00, 0x01]));
+  t.ok(oversize.closed, 'a frame of 1 MiB + 1 is refused from its length prefix');
+  client.send(['SAY', 'after the bad client', 'm2']);
+  await other.waitFor((f) => f[0] === 'SAY' && f[2] === 'after the bad client');
+  t.notOk(client.closed, 'the good connections stay open');
+
+  // A legacy client: JOIN without id, SAY without msgId.
+  const legacy = await RawClient.connect(50001);
+  t.teardown(() => legacy.close());
+  legacy.send(['JOIN', '#t']);
+  await legacy.waitFor((f) => f[0] === 'WELCOME');
+  legacy.send(['SAY', 'legacy words']);
+  const legacyEcho = await client.waitFor((f) => f[0] === 'SAY' && f[2] === 'legacy words');
+  t.match(legacyEcho[1], /^127\.0\.0\.1:\d+$/, 'a client without id is named by its address');
+
+  // EXIT: the server closes the connection after it.
+  other.send(['EXIT']);
+  await new Promise((r) => setTimeout(r, 300));
+  t.ok(other.closed, 'EXIT ends the connection');
+});
+
+t.test('a raw multicast listener decodes the documented PDU fields; private channels never appear', async (t) => {
+  const group = uniqueGroup();
+  const [address, portText] = group.split(':') as [string, string];
+  const node = new NodeProcess({ id: 'announcer', group, args: ['--join', '#pub,@secret', '--nick', 'Ann'] });
+  t.teardown(() => node.stop());
+
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  t.teardown(() => socket.close());
+  const pdus: Array<Record<string, unknown>> = [];
+  const raw: Buffer[] = [];
+  socket.on('message', (msg) => {
+    raw.push(msg);
+    pdus.push(unpack(msg) as Record<string, unknown>);
+  });
+  await new Promise<void>((r) => socket.bind(Number(portText), () => r()));
+  socket.addMembership(address, '127.0.0.1');
+
+  await node.waitEvent('channel.created', (e) => e.channel === '#pub');
+  await node.waitEvent('channel.created', (e) => e.channel === '@secret');
+  await node.waitEvent('member.joined', (e) => e.channel === '#pub');
+  await new Promise((r) => setTimeout(r, 800));
+
+  const last = pdus.filter((p) => p.peerId === 'announcer').at(-1)!;
+  t.ok(last, 'PDUs received');
+  t.equal(last.version, 1);
+  t.equal(last.nick, 'Ann');
+  t.equal(last.port, node.event('node.started')!.port, 'SERVER-OPTION: the TCP port');
+  // A start time in ms is above 2^32: plain msgpackr hands a uint64 back as a BigInt.
+  t.ok(['number', 'bigint'].includes(typeof last.incarnation), 'incarnation is an unsigned integer');
+  t.type(last.seq, 'number');
+  const channels = last.channels as Array<{ name: string; epoch: number; members: string[]; standbys: string[] }>;
+  t.same(channels.map((c) => c.name), ['#pub'], 'hosted public channels');
+  t.same(channels[0]!.members, ['announcer']);
+  t.same(last.memberships, [{ host: 'announcer', channels: ['#pub'] }], 'memberships: public only');
+  t.notOk(raw.some((d) => d.includes('@secret')), `the private channel is in none of ${raw.length} datagrams`);
+});
