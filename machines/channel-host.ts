@@ -105,7 +105,7 @@ export const channelHostMachine = setup({
       if (existing) enqueue.emit({ type: 'close', connId: existing.connId, reason: 'replaced by a new connection' });
       const members = [...others, { peerId: event.peerId, connId: event.connId }];
       const ids = memberIds(members);
-      const standbys = rankStandbys(ids, context.hostId, event.loads, context.standbyCount);
+      const standbys = rankStandbys(context.channel, ids, context.hostId, event.loads, context.standbyCount);
       enqueue.assign({ members, standbys, loads: event.loads });
       enqueue.emit({
         type: 'send',
@@ -164,7 +164,7 @@ export const channelHostMachine = setup({
       if (!leaving) return;
       const members = context.members.filter((m) => m.connId !== event.connId);
       const ids = memberIds(members);
-      const standbys = rankStandbys(ids, context.hostId, event.loads, context.standbyCount);
+      const standbys = rankStandbys(context.channel, ids, context.hostId, event.loads, context.standbyCount);
       enqueue.assign({ members, standbys, loads: event.loads });
       const reason = event.type === 'EXIT' ? 'exit' : 'connection closed';
       // One connection per channel: with its membership over, the server
@@ -188,7 +188,7 @@ export const channelHostMachine = setup({
       enqueue.assign({ loads: event.loads });
       const lost = context.standbys.some((id) => event.loads.get(id)?.alive !== true);
       if (!lost) return;
-      const standbys = rankStandbys(memberIds(context.members), context.hostId, event.loads, context.standbyCount);
+      const standbys = rankStandbys(context.channel, memberIds(context.members), context.hostId, event.loads, context.standbyCount);
       if (sameList(standbys, context.standbys)) return;
       enqueue.assign({ standbys });
       if (standbys.length > 0) {

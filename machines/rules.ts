@@ -25,18 +25,21 @@ export interface PeerLoad {
   alive: boolean;
   /** Channels it hosts. */
   hosted: number;
-  /** Channels it has joined. */
-  joined: number;
+  /** Public channels it has joined (CLIENT-MEMBERSHIP). */
+  joined: ReadonlySet<string>;
 }
 
 export type PeerLoads = ReadonlyMap<string, PeerLoad>;
 
 /**
  * Standby ranking (docs/protocol.md 5.2): members that can host and are
- * alive, fewest channels hosted first, then fewest joined, then lowest id.
- * Deterministic, so a ranking only changes when the inputs do.
+ * alive; fewest channels hosted first, then fewest *other* channels joined
+ * (this channel does not count, or a member would lose rank just by having
+ * announced that it joined), then lowest id. Deterministic, so a ranking
+ * only changes when the inputs do.
  */
-export function rankStandbys(members: readonly string[], hostId: string, loads: PeerLoads, k: number): string[] {
+export function rankStandbys(channel: string, members: readonly string[], hostId: string, loads: PeerLoads, k: number): string[] {
+  const joinedElsewhere = (load: PeerLoad) => load.joined.size - (load.joined.has(channel) ? 1 : 0);
   const eligible: Array<{ id: string; load: PeerLoad }> = [];
   const seen = new Set<string>();
   for (const id of members) {
@@ -48,7 +51,7 @@ export function rankStandbys(members: readonly string[], hostId: string, loads: 
   eligible.sort(
     (a, b) =>
       a.load.hosted - b.load.hosted ||
-      a.load.joined - b.load.joined ||
+      joinedElsewhere(a.load) - joinedElsewhere(b.load) ||
       (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   return eligible.slice(0, k).map((e) => e.id);

@@ -28,7 +28,7 @@ export class Directory {
     const loads = new Map<string, PeerLoad>();
     for (const peer of peers) {
       const pdu = peer.pdu;
-      const joined = pdu ? pdu.memberships.reduce((n, m) => n + m.channels.length, 0) : 0;
+      const joined = new Set(pdu?.memberships.flatMap((m) => m.channels) ?? []);
       loads.set(peer.peerId, { canHost: peer.port > 0, alive: peer.alive, hosted: pdu?.channels.length ?? 0, joined });
       if (!pdu || !peer.alive) continue;
       for (const c of pdu.channels) {

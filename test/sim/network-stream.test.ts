@@ -253,15 +253,45 @@ t.test('destroying a stream across a partition drops its held bytes; the peer le
   t.equal(received.closed(), 'reset');
 });
 
-t.test('data written before the peer registers onData waits for it', async (t) => {
+t.test('bytes and FIN that arrive before onData wait for it, like a paused socket', async (t) => {
   const world = makeWorld(2, { latencyMsMin: 0, latencyMsMean: 0, latencyMsMax: 0 });
   const listener = await host(world, 1).network.listen(0);
   t.ok(listener.port >= KIT_PORT_MIN && listener.port <= KIT_PORT_MAX, `port 0 picks a KIT port (${listener.port})`);
-  listener.onConnection((connection) => connection.write(Buffer.from('greeting')));
+  listener.onConnection((connection) => {
+    connection.write(Buffer.from('greeting'));
+    connection.end();
+  });
   const pending = host(world, 0).network.connect({ address: '10.0.0.2', port: listener.port }, 1000);
   await world.scheduler.runFor(10);
-  const connection = await pending;
+  const connection = await pending; // with zero latency, bytes and FIN are already there
   const received = collect(connection);
   await world.scheduler.runFor(10);
-  t.equal(received.bytes().toString(), 'greeting');
+  t.equal(received.bytes().toString(), 'greeting', 'unread bytes wait for the first onData');
+  t.equal(received.closed(), 'closed', 'and the close comes after them');
+});
+
+t.test('bounds: a writer that ignores backpressure is stopped at streamBufferBytesMax', async (t) => {
+  const world = makeWorld(2, { ...FIXED_5MS, streamHighWaterBytes: 64 * 1024, streamBufferBytesMax: 128 * 1024 });
+  const { client } = await connectPair(world, 0, 1);
+  const chunk = Buffer.alloc(16 * 1024);
+  for (let i = 0; i < 8; i++) client.write(chunk); // exactly at the bound: accepted
+  t.equal(client.bufferedBytes, 128 * 1024);
+  t.throws(() => client.write(chunk), /ignores write\(\) returning false/);
+});
+
+t.test('bounds: the accept backlog holds 511 connections for a listener without a handler', async (t) => {
+  const world = makeWorld(2, FIXED_5MS);
+  const listener = await host(world, 1).network.listen(50000);
+  const closes: string[] = [];
+  for (let i = 0; i < 512; i++) {
+    void host(world, 0)
+      .network.connect({ address: '10.0.0.2', port: 50000 }, 1000)
+      .then((connection) => connection.onClose((reason) => closes.push(reason)));
+  }
+  await world.scheduler.runFor(100);
+  t.same(closes, ['reset'], 'the 512th is reset');
+  let accepted = 0;
+  listener.onConnection(() => accepted++);
+  await world.scheduler.runFor(1);
+  t.equal(accepted, 511, 'the backlog is handed over once a handler exists');
 });

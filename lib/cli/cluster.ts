@@ -1,0 +1,1130 @@
+// `chanmesh cluster`: the docker-compose.yml cluster without Docker. As root,
+// every compose service becomes a Linux network namespace (its own "host"),
+// plugged by a veth pair into a bridge, running the service's command with
+// the service's environment, both read from docker-compose.yml (and the
+// image's CMD/ENV from the Dockerfile), so the two never drift apart.
+//
+// Layout (prefix "cm-"):
+//
+//   cm-hub   namespace holding the bridge cm-br0 and the hub ends of the veths
+//            (cm-node1 ... ); partition groups get extra bridges cm-br1, ...
+//   cm-node1 namespace with lo and eth0 (address from the compose file),
+//            route 224.0.0.0/4 dev eth0, the node process
+//
+// Nothing is created in the host's own network namespace: no interface, no
+// address, no route. The namespaces have no default route and the bridge is
+// connected to nothing else, so no packet can leave the cluster. `down`
+// deletes the namespaces, which deletes every veth and bridge with them.
+import { Command, CommanderError } from 'commander';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  cidrContains,
+  cidrsOverlap,
+  formatCidr,
+  intToIp,
+  ipToInt,
+  isPrivateCidr,
+  parseCidr,
+  parseDockerfile,
+  readComposeProject,
+  type Cidr,
+  type ComposeProject,
+} from './compose.ts';
+import { formatEvent, LineSplitter, parseNodeLine, type NodeEvent } from './node-output.ts';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_STATE_DIR = '/run/chanmesh-cluster';
+export const DEFAULT_PREFIX = 'cm-';
+/** Used when the compose file's subnet is not safe on this machine. */
+export const FALLBACK_SUBNETS = ['10.213.77.0/24', '172.31.213.0/24', '192.168.213.0/24'];
+
+/** Exit code for "this machine can't do it" (not root, no `ip`, no netns). */
+export const EXIT_UNAVAILABLE = 2;
+
+class ClusterError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+interface CommonOptions {
+  file: string;
+  stateDir: string;
+  prefix: string;
+  bin: string;
+}
+
+export interface ServiceState {
+  name: string;
+  ns: string;
+  address: string;
+  /** The veth end in the hub namespace (the node's end is eth0). */
+  hubVeth: string;
+  command: string[];
+  /** The environment the node runs with (image ENV + compose + cluster). */
+  env: Record<string, string>;
+  /** The environment a person gets with `exec` (like `docker compose exec`). */
+  execEnv: Record<string, string>;
+  pid?: number;
+  startedAt?: number;
+}
+
+export interface ClusterState {
+  version: 1;
+  prefix: string;
+  composeFile: string;
+  bin: string;
+  cwd: string;
+  hub: string;
+  bridge: string;
+  subnet: string;
+  composeSubnet?: string;
+  remapped: boolean;
+  services: ServiceState[];
+  partition: string[][] | null;
+  createdAt: number;
+}
+
+// ---- small helpers ----------------------------------------------------------
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function warn(line: string): void {
+  process.stderr.write(`chanmesh cluster: ${line}\n`);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function run(cmd: string, args: string[], allowFail = false): { ok: boolean; stdout: string; stderr: string } {
+  const result = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (result.error) {
+    if (allowFail) return { ok: false, stdout: '', stderr: String(result.error.message) };
+    throw new ClusterError(`${cmd} ${args.join(' ')}: ${result.error.message}`);
+  }
+  const ok = result.status === 0;
+  if (!ok && !allowFail) {
+    throw new ClusterError(`\`${cmd} ${args.join(' ')}\` failed: ${result.stderr.trim() || `exit ${result.status}`}`);
+  }
+  return { ok, stdout: result.stdout, stderr: result.stderr };
+}
+
+const ip = (...args: string[]) => run('ip', args).stdout;
+
+function requireRootAndIp(): void {
+  if (process.platform !== 'linux') {
+    throw new ClusterError('network namespaces need Linux; on other systems use `docker compose up` or `npm start`', EXIT_UNAVAILABLE);
+  }
+  if (process.getuid?.() !== 0) {
+    throw new ClusterError(
+      'needs root to create network namespaces: run `sudo npm run cluster -- <command>` ' +
+        '(without root: `npm start` runs a local cluster on loopback)',
+      EXIT_UNAVAILABLE,
+    );
+  }
+  const probe = spawnSync('ip', ['-V'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new ClusterError("the `ip` command (iproute2) was not found: install it, e.g. `apt-get install iproute2`", EXIT_UNAVAILABLE);
+  }
+}
+
+function validatePrefix(prefix: string): void {
+  if (!/^[a-z][a-z0-9]{0,5}-$/.test(prefix)) {
+    throw new ClusterError(`--prefix must be 1-6 lower-case letters/digits and a dash, like "cm-" (got "${prefix}")`);
+  }
+}
+
+function listNamespaces(): string[] {
+  const out = run('ip', ['netns', 'list'], true).stdout;
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter((name) => name.length > 0);
+}
+
+// ---- process inspection -----------------------------------------------------
+
+export type ProcessState = 'running' | 'frozen' | 'dead';
+
+/** From /proc: a zombie counts as dead, a stopped process as frozen. */
+export function processState(pid: number | undefined): ProcessState {
+  if (!pid) return 'dead';
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 'dead';
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z' || state === 'X' || state === 'x') return 'dead';
+  if (state === 'T' || state === 't') return 'frozen';
+  return 'running';
+}
+
+/** True when the process lives in the named network namespace. */
+function inNamespace(pid: number, ns: string): boolean {
+  try {
+    const a = fs.statSync(`/proc/${pid}/ns/net`);
+    const b = fs.statSync(`/run/netns/${ns}`);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** The service's node process, if it is alive and really ours. */
+function livePid(svc: ServiceState): number | undefined {
+  if (!svc.pid || processState(svc.pid) === 'dead') return undefined;
+  return inNamespace(svc.pid, svc.ns) ? svc.pid : undefined;
+}
+
+async function waitDead(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (processState(pid) === 'dead') return true;
+    await sleep(50);
+  }
+  return processState(pid) === 'dead';
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+// ---- reading the compose file -----------------------------------------------
+
+interface LoadedProject {
+  project: ComposeProject;
+  /** ENV of the image's final stage, from the Dockerfile beside the compose file. */
+  imageEnv: Record<string, string>;
+}
+
+function loadProject(file: string): LoadedProject {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ClusterError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const dockerfilePath = path.join(path.dirname(file), 'Dockerfile');
+  let defaultCommand = ['node'];
+  let imageEnv: Record<string, string> = {};
+  if (fs.existsSync(dockerfilePath)) {
+    const dockerfile = parseDockerfile(fs.readFileSync(dockerfilePath, 'utf8'));
+    if (dockerfile.cmd) defaultCommand = dockerfile.cmd;
+    imageEnv = dockerfile.env;
+  }
+  const project = readComposeProject(text, defaultCommand);
+  if (project.services.length === 0) throw new ClusterError(`${file} has no services`);
+  return { project, imageEnv };
+}
+
+// ---- addresses: keep the compose file's when they are safe here ------------
+
+/** Every IPv4 prefix the host's own namespace routes or owns, except default. */
+export function hostPrefixes(): Cidr[] {
+  const prefixes: Cidr[] = [];
+  const routes = run('ip', ['-j', '-4', 'route', 'show', 'table', 'all'], true);
+  if (routes.ok) {
+    for (const route of JSON.parse(routes.stdout || '[]') as Array<{ dst?: string }>) {
+      if (!route.dst || route.dst === 'default') continue;
+      try {
+        prefixes.push(parseCidr(route.dst));
+      } catch {
+        // multicast/broadcast keywords and the like: not an address range
+      }
+    }
+  }
+  const addrs = run('ip', ['-j', '-4', 'addr', 'show'], true);
+  if (addrs.ok) {
+    for (const link of JSON.parse(addrs.stdout || '[]') as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>) {
+      for (const a of link.addr_info ?? []) {
+        if (a.local && a.prefixlen !== undefined) prefixes.push(parseCidr(`${a.local}/${a.prefixlen}`));
+      }
+    }
+  }
+  return prefixes;
+}
+
+export interface AddressPlan {
+  subnet: Cidr;
+  addresses: Map<string, string>;
+  remapped: boolean;
+  /** Why the compose file's subnet was not used, when it was not. */
+  reason?: string;
+}
+
+function subnetProblem(subnet: Cidr, hostRanges: Cidr[]): string | undefined {
+  if (!isPrivateCidr(subnet)) return `${formatCidr(subnet)} is not in a private (RFC 1918) range`;
+  if (subnet.prefix < 16 || subnet.prefix > 29) return `${formatCidr(subnet)}: use a /16 to /29`;
+  const clash = hostRanges.find((r) => cidrsOverlap(r, subnet));
+  if (clash) return `${formatCidr(subnet)} overlaps ${formatCidr(clash)}, which this machine already uses`;
+  return undefined;
+}
+
+/**
+ * Addresses for the namespaces: the compose file's subnet and ipv4_address
+ * values when that subnet is private and unused on this machine, else the
+ * first safe fallback /24 with the same host numbers.
+ */
+export function planAddresses(project: ComposeProject, hostRanges: Cidr[], forcedSubnet?: string): AddressPlan {
+  const services = project.services;
+  const networkName = services[0]?.network;
+  const network = project.networks.find((n) => n.name === networkName) ?? project.networks[0];
+  let subnet: Cidr | undefined;
+  let remapped = false;
+  let reason: string | undefined;
+  if (forcedSubnet) {
+    subnet = parseCidr(forcedSubnet);
+    const problem = subnetProblem(subnet, hostRanges);
+    if (problem) throw new ClusterError(`--subnet: ${problem}`);
+    remapped = network?.subnet !== undefined && formatCidr(parseCidr(network.subnet)) !== formatCidr(subnet);
+  } else {
+    const composeSubnet = network?.subnet ? parseCidr(network.subnet) : undefined;
+    reason = composeSubnet ? subnetProblem(composeSubnet, hostRanges) : 'the compose file gives no subnet';
+    if (composeSubnet && !reason) {
+      subnet = composeSubnet;
+    } else {
+      remapped = true;
+      subnet = FALLBACK_SUBNETS.map(parseCidr).find((c) => !subnetProblem(c, hostRanges));
+      if (!subnet) throw new ClusterError(`no safe subnet: ${reason}; and every fallback (${FALLBACK_SUBNETS.join(', ')}) is in use here. Pass --subnet`);
+    }
+  }
+  const size = 2 ** (32 - subnet.prefix);
+  const addresses = new Map<string, string>();
+  const used = new Set<number>([subnet.network, subnet.network + 1, subnet.network + size - 1]);
+  const original = network?.subnet ? parseCidr(network.subnet) : undefined;
+  // First the services whose (mapped) compose address is usable, then the rest.
+  for (const svc of services) {
+    if (!svc.ipv4Address) continue;
+    let n = ipToInt(svc.ipv4Address);
+    if (remapped && original && cidrContains(original, n)) n = subnet.network + ((n - original.network) % size);
+    if (cidrContains(subnet, n) && !used.has(n)) {
+      used.add(n);
+      addresses.set(svc.name, intToIp(n));
+    }
+  }
+  let next = subnet.network + 11;
+  for (const svc of services) {
+    if (addresses.has(svc.name)) continue;
+    while (used.has(next)) next++;
+    if (next >= subnet.network + size - 1) throw new ClusterError(`${formatCidr(subnet)} has no room for ${services.length} services`);
+    used.add(next);
+    addresses.set(svc.name, intToIp(next));
+  }
+  const plan: AddressPlan = { subnet, addresses, remapped };
+  if (reason && remapped) plan.reason = reason;
+  return plan;
+}
+
+// ---- state ------------------------------------------------------------------
+
+const statePath = (dir: string) => path.join(dir, 'cluster.json');
+const logPath = (dir: string, svc: string) => path.join(dir, `${svc}.log`);
+const fifoPath = (dir: string, svc: string) => path.join(dir, `${svc}.stdin`);
+const pidPath = (dir: string, svc: string) => path.join(dir, `${svc}.pid`);
+
+function readState(dir: string): ClusterState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(statePath(dir), 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+function requireState(dir: string): ClusterState {
+  const state = readState(dir);
+  if (!state) throw new ClusterError(`no cluster is up (no ${statePath(dir)}); start one with \`up\``);
+  return state;
+}
+
+function writeState(dir: string, state: ClusterState): void {
+  const tmp = `${statePath(dir)}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  fs.renameSync(tmp, statePath(dir));
+}
+
+function findService(state: ClusterState, name: string): ServiceState {
+  const svc = state.services.find((s) => s.name === name);
+  if (!svc) throw new ClusterError(`no service "${name}" (services: ${state.services.map((s) => s.name).join(', ')})`);
+  return svc;
+}
+
+/** A line in the service's log written by this tool, so `logs` shows what was done when. */
+function noteInLog(dir: string, svc: ServiceState, event: string, msg: string, fields: Record<string, unknown> = {}): void {
+  const line = { level: 40, time: Date.now(), node: svc.env.CHANMESH_ID ?? svc.name, source: 'chanmesh-cluster', event, msg, ...fields };
+  try {
+    fs.appendFileSync(logPath(dir, svc.name), `${JSON.stringify(line)}\n`);
+  } catch {
+    // the log is a convenience
+  }
+}
+
+// ---- processes ----------------------------------------------------------------
+
+function startService(state: ClusterState, dir: string, svc: ServiceState): number {
+  const fifo = fifoPath(dir, svc.name);
+  if (!fs.existsSync(fifo)) run('mkfifo', ['-m', '0600', fifo]);
+  // Read-write: the node holds a writer itself, so its stdin never reaches
+  // EOF (the node quits on EOF) and `send` can write lines into it later.
+  const stdinFd = fs.openSync(fifo, fs.constants.O_RDWR);
+  const logFd = fs.openSync(logPath(dir, svc.name), 'a');
+  try {
+    noteInLog(dir, svc, 'cluster.start', `starting ${svc.name} in ${svc.ns} at ${svc.address}`, { command: svc.command });
+    // `ip netns exec` execs the command in place: the pid is the node's.
+    const child = spawn('ip', ['netns', 'exec', svc.ns, process.execPath, state.bin, ...svc.command], {
+      cwd: state.cwd,
+      env: svc.env,
+      detached: true,
+      stdio: [stdinFd, logFd, logFd],
+    });
+    child.on('error', () => {});
+    child.unref();
+    if (!child.pid) throw new ClusterError(`could not start ${svc.name}`);
+    svc.pid = child.pid;
+    svc.startedAt = Date.now();
+    fs.writeFileSync(pidPath(dir, svc.name), `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    fs.closeSync(stdinFd);
+    fs.closeSync(logFd);
+  }
+}
+
+async function stopService(dir: string, svc: ServiceState, graceMs: number): Promise<void> {
+  const pid = livePid(svc);
+  if (!pid) return;
+  signal(pid, 'SIGCONT');
+  if (graceMs > 0) {
+    signal(pid, 'SIGTERM');
+    if (await waitDead(pid, graceMs)) return;
+  }
+  signal(pid, 'SIGKILL');
+  await waitDead(pid, 3000);
+  noteInLog(dir, svc, 'cluster.stop', `${svc.name} stopped`);
+}
+
+/** Waits for `node.started` in each service's log (written after `from` bytes). */
+async function waitStarted(dir: string, services: ServiceState[], offsets: Map<string, number>, timeoutMs: number): Promise<string[]> {
+  const pending = new Set(services.map((s) => s.name));
+  const failed: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (pending.size > 0 && Date.now() < deadline) {
+    for (const svc of services) {
+      if (!pending.has(svc.name)) continue;
+      const text = readFrom(logPath(dir, svc.name), offsets.get(svc.name) ?? 0);
+      if (text.split('\n').some((line) => line.includes('"node.started"'))) {
+        pending.delete(svc.name);
+      } else if (processState(svc.pid) === 'dead') {
+        pending.delete(svc.name);
+        failed.push(svc.name);
+        warn(`${svc.name} exited during start; the end of ${logPath(dir, svc.name)}:`);
+        process.stderr.write(indent(tail(text, 15)));
+      }
+    }
+    if (pending.size > 0) await sleep(100);
+  }
+  for (const name of pending) {
+    warn(`${name} did not log node.started within ${timeoutMs} ms (still running; see \`logs ${name}\`)`);
+    failed.push(name);
+  }
+  return failed;
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size <= offset) return '';
+      const buf = Buffer.alloc(size - offset);
+      fs.readSync(fd, buf, 0, buf.length, offset);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function tail(text: string, lines: number): string {
+  return text.split('\n').filter(Boolean).slice(-lines).join('\n') + '\n';
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l ? `    ${l}` : l))
+    .join('\n');
+}
+
+// ---- network ----------------------------------------------------------------
+
+function createNetwork(state: ClusterState): void {
+  const { hub, bridge } = state;
+  const prefixLen = parseCidr(state.subnet).prefix;
+  ip('netns', 'add', hub);
+  ip('-n', hub, 'link', 'set', 'lo', 'up');
+  addBridge(hub, bridge);
+  for (const svc of state.services) {
+    ip('netns', 'add', svc.ns);
+    // Both ends are created directly inside our namespaces: the host's own
+    // namespace never sees an interface of ours.
+    ip('link', 'add', svc.hubVeth, 'netns', hub, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', svc.ns);
+    ip('-n', hub, 'link', 'set', svc.hubVeth, 'master', bridge);
+    ip('-n', hub, 'link', 'set', svc.hubVeth, 'up');
+    ip('-n', svc.ns, 'link', 'set', 'lo', 'up');
+    ip('-n', svc.ns, 'addr', 'add', `${svc.address}/${prefixLen}`, 'dev', 'eth0');
+    ip('-n', svc.ns, 'link', 'set', 'eth0', 'up');
+    ip('-n', svc.ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
+  }
+}
+
+function addBridge(hub: string, name: string): void {
+  // No IGMP snooping: without a querier on the bridge it would only add
+  // timing-dependent behaviour; every port simply gets the group's frames.
+  ip('-n', hub, 'link', 'add', name, 'type', 'bridge', 'mcast_snooping', '0');
+  ip('-n', hub, 'link', 'set', name, 'up');
+}
+
+function partitionBridges(state: ClusterState): string[] {
+  const out = run('ip', ['-n', state.hub, '-j', 'link', 'show', 'type', 'bridge'], true);
+  if (!out.ok) return [];
+  const pattern = new RegExp(`^${state.prefix}br[1-9][0-9]*$`);
+  return (JSON.parse(out.stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname).filter((n) => pattern.test(n));
+}
+
+function healNetwork(state: ClusterState): void {
+  for (const svc of state.services) ip('-n', state.hub, 'link', 'set', svc.hubVeth, 'master', state.bridge);
+  for (const br of partitionBridges(state)) ip('-n', state.hub, 'link', 'del', br);
+  state.partition = null;
+}
+
+/** Which bridge each service's veth is on now. */
+function bridgeOf(state: ClusterState): Map<string, string> {
+  const map = new Map<string, string>();
+  const out = run('ip', ['-n', state.hub, '-j', 'link', 'show'], true);
+  if (!out.ok) return map;
+  const links = JSON.parse(out.stdout || '[]') as Array<{ ifname: string; master?: string; operstate?: string }>;
+  for (const svc of state.services) {
+    const link = links.find((l) => l.ifname === svc.hubVeth);
+    map.set(svc.name, link?.master ?? '-');
+  }
+  return map;
+}
+
+// ---- the subcommands ----------------------------------------------------------
+
+interface UpOptions {
+  detach?: boolean;
+  pduInterval?: string;
+  env: string[];
+  subnet?: string;
+  wait: boolean;
+  waitTimeout: string;
+}
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: process.env.HOME ?? '/root',
+  };
+  for (const key of ['TMPDIR', 'LANG', 'TZ']) {
+    const value = process.env[key];
+    if (value) env[key] = value;
+  }
+  return env;
+}
+
+function parseEnvOverrides(list: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ClusterError(`--env expects KEY=VALUE, got "${item}"`);
+    env[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return env;
+}
+
+async function up(common: CommonOptions, options: UpOptions): Promise<number> {
+  requireRootAndIp();
+  const dir = common.stateDir;
+  const existing = readState(dir);
+  const namespaces = listNamespaces();
+  const leftovers = namespaces.filter((n) => n.startsWith(common.prefix));
+  if (existing || leftovers.length > 0) {
+    throw new ClusterError(
+      `a cluster with prefix "${common.prefix}" is already up (${existing ? statePath(dir) : leftovers.join(', ')}); ` +
+        '`status` shows it, `down` removes it',
+    );
+  }
+  // Can this machine make namespaces at all? (containers often cannot)
+  const probe = `${common.prefix}probe`;
+  const made = run('ip', ['netns', 'add', probe], true);
+  if (!made.ok) throw new ClusterError(`\`ip netns add\` does not work here: ${made.stderr.trim()}`, EXIT_UNAVAILABLE);
+  run('ip', ['netns', 'del', probe], true);
+
+  const { project, imageEnv } = loadProject(common.file);
+  const plan = planAddresses(project, hostPrefixes(), options.subnet);
+  const network = project.networks.find((n) => n.name === project.services[0]?.network);
+  if (plan.remapped) {
+    say(`note: using ${formatCidr(plan.subnet)} instead of the compose file's ${network?.subnet ?? '(none)'}: ${plan.reason ?? '--subnet'}`);
+  }
+  const overrides = parseEnvOverrides(options.env);
+  if (options.pduInterval) overrides.CHANMESH_PDU_INTERVAL = options.pduInterval;
+  const hub = `${common.prefix}hub`;
+  const state: ClusterState = {
+    version: 1,
+    prefix: common.prefix,
+    composeFile: path.resolve(common.file),
+    bin: path.resolve(common.bin),
+    cwd: PROJECT_ROOT,
+    hub,
+    bridge: `${common.prefix}br0`,
+    subnet: formatCidr(plan.subnet),
+    remapped: plan.remapped,
+    services: project.services.map((svc, i) => {
+      const ns = `${common.prefix}${svc.name}`;
+      const address = plan.addresses.get(svc.name)!;
+      const veth = ns.length <= 15 ? ns : `${common.prefix}v${i + 1}`;
+      const execEnv = { ...baseEnv(), ...imageEnv, ...svc.environment, CHANMESH_IFACE: address };
+      // The cluster reads its nodes' events, so their logs are JSON; `logs`
+      // renders them for people. Explicit --env overrides come last.
+      const env = { ...execEnv, CHANMESH_LOG_FORMAT: 'json', ...overrides };
+      return { name: svc.name, ns, address, hubVeth: veth, command: svc.command, env, execEnv };
+    }),
+    partition: null,
+    createdAt: Date.now(),
+  };
+  if (network?.subnet) state.composeSubnet = network.subnet;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  writeState(dir, state);
+  try {
+    createNetwork(state);
+  } catch (error) {
+    warn(`creating the network failed, removing what was made: ${(error as Error).message}`);
+    await teardown(common, false);
+    return 1;
+  }
+  const offsets = new Map<string, number>();
+  for (const svc of state.services) {
+    offsets.set(svc.name, fileSize(logPath(dir, svc.name)));
+    startService(state, dir, svc);
+  }
+  writeState(dir, state);
+  say(`cluster up: ${state.services.length} namespaces on ${state.subnet} (bridge ${state.bridge} in ${hub}), state in ${dir}`);
+  let failed: string[] = [];
+  if (options.wait) {
+    failed = await waitStarted(dir, state.services, offsets, parseMs(options.waitTimeout));
+  }
+  printStatus(state, dir);
+  if (failed.length > 0) warn(`not started: ${failed.join(', ')}. Inspect with \`logs\`, remove with \`down\`.`);
+  if (options.detach) {
+    say('detached: `status`, `logs -f`, `kill <svc>`, `partition a,b c,d`, `heal`, `down`');
+    return failed.length > 0 ? 1 : 0;
+  }
+  // Foreground, like `docker compose up`: follow the logs; Ctrl-C tears down.
+  say('following the logs; Ctrl-C stops the cluster and removes it');
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await followLogs(state, dir, state.services.map((s) => s.name), { json: false, from: 'now' }, stop.signal);
+  say('\nstopping the cluster');
+  await teardown(common, false);
+  return 0;
+}
+
+function parseMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
+  if (!m) throw new ClusterError(`expected a duration like 500ms, 20s or 1m, got "${text}"`);
+  const n = Number(m[1]);
+  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
+}
+
+/** Kills every process of ours, deletes our namespaces (and so every veth and bridge). */
+async function teardown(common: CommonOptions, keepLogs: boolean): Promise<{ namespaces: number; processes: number }> {
+  const dir = common.stateDir;
+  const state = readState(dir);
+  const prefix = state?.prefix ?? common.prefix;
+  validatePrefix(prefix);
+  const ours = new Set<string>([`${prefix}hub`, `${prefix}probe`]);
+  for (const svc of state?.services ?? []) ours.add(svc.ns);
+  try {
+    for (const svc of loadProject(state?.composeFile ?? common.file).project.services) ours.add(`${prefix}${svc.name}`);
+  } catch {
+    // no readable compose file: the state file and the hub name still tell
+  }
+  const present = listNamespaces().filter((ns) => ours.has(ns));
+  // Every process in our namespaces (the nodes, and shells a person opened
+  // with `exec`); frozen ones get SIGCONT first so that SIGKILL lands at once.
+  const pids = new Set<number>();
+  for (const ns of present) {
+    for (const line of run('ip', ['netns', 'pids', ns], true).stdout.split('\n')) {
+      const pid = Number(line.trim());
+      if (pid > 1 && pid !== process.pid) pids.add(pid);
+    }
+  }
+  for (const svc of state?.services ?? []) {
+    // A node whose namespace is already gone: kill it only if it is ours.
+    if (svc.pid && processState(svc.pid) !== 'dead' && !pids.has(svc.pid) && cmdlineOf(svc.pid).includes(state!.bin)) pids.add(svc.pid);
+  }
+  for (const pid of pids) signal(pid, 'SIGCONT');
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  for (const pid of pids) await waitDead(pid, 3000);
+  // Node namespaces first (their veth ends vanish with them), the hub last.
+  const order = present.filter((ns) => ns !== `${prefix}hub`).concat(present.filter((ns) => ns === `${prefix}hub`));
+  for (const ns of order) run('ip', ['netns', 'del', ns], true);
+  const remaining = listNamespaces().filter((ns) => ours.has(ns));
+  if (remaining.length > 0) throw new ClusterError(`could not delete namespaces: ${remaining.join(', ')}`);
+  // State, pid files and FIFOs go; logs too unless asked to keep them.
+  if (fs.existsSync(dir)) {
+    for (const name of fs.readdirSync(dir)) {
+      const isLog = name.endsWith('.log');
+      if (name === 'cluster.json' || name === 'cluster.json.tmp' || name.endsWith('.pid') || name.endsWith('.stdin') || (isLog && !keepLogs)) {
+        fs.rmSync(path.join(dir, name), { force: true });
+      }
+    }
+    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  }
+  return { namespaces: present.length, processes: pids.size };
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+interface ServiceRow {
+  service: string;
+  id: string;
+  namespace: string;
+  address: string;
+  pid: number | null;
+  state: ProcessState;
+  bridge: string;
+  hosts: string[];
+}
+
+function serviceRows(state: ClusterState, dir: string): ServiceRow[] {
+  const bridges = bridgeOf(state);
+  return state.services.map((svc) => {
+    const pid = livePid(svc);
+    return {
+      service: svc.name,
+      id: svc.env.CHANMESH_ID ?? svc.name,
+      namespace: svc.ns,
+      address: svc.address,
+      pid: pid ?? null,
+      state: pid ? processState(pid) : 'dead',
+      bridge: bridges.get(svc.name) ?? '-',
+      hosts: pid ? hostedChannels(logPath(dir, svc.name)) : [],
+    };
+  });
+}
+
+/** Channels the node's current incarnation says it hosts (from its log). */
+function hostedChannels(file: string): string[] {
+  const hosted = new Map<string, number>();
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const parsed = parseNodeLine(line);
+    if (parsed.kind !== 'event') continue;
+    const e = parsed.event;
+    const channel = typeof e.channel === 'string' ? e.channel : undefined;
+    if (e.event === 'node.started' || e.event === 'cluster.start') hosted.clear();
+    else if ((e.event === 'channel.created' || e.event === 'takeover') && channel) hosted.set(channel, Number(e.epoch ?? 0));
+    else if (e.event === 'channel.closed' && channel) hosted.delete(channel);
+  }
+  return [...hosted].map(([channel, epoch]) => `${channel}@${epoch}`);
+}
+
+function printStatus(state: ClusterState, dir: string): void {
+  const rows = serviceRows(state, dir);
+  const table = [['SERVICE', 'ADDRESS', 'PID', 'STATE', 'BRIDGE', 'HOSTS']].concat(
+    rows.map((r) => [r.service, r.address, r.pid ? String(r.pid) : '-', r.state, r.bridge, r.hosts.join(' ') || '-']),
+  );
+  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
+  for (const row of table) say(row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd());
+  if (state.partition) say(`partitioned: ${describePartition(state)}`);
+}
+
+function describePartition(state: ClusterState): string {
+  const groups = state.partition ?? [];
+  const listed = new Set(groups.flat());
+  const rest = state.services.map((s) => s.name).filter((n) => !listed.has(n));
+  return groups
+    .concat(rest.length > 0 ? [rest] : [])
+    .map((g) => `[${g.join(',')}]`)
+    .join(' | ');
+}
+
+// ---- logs -------------------------------------------------------------------
+
+const COLORS = [36, 33, 35, 32, 34, 91, 96, 93];
+
+interface LogOptions {
+  json: boolean;
+  from: 'start' | 'now';
+  tail?: number;
+}
+
+function makePrinter(names: string[], json: boolean): (svc: string, line: string) => void {
+  const width = Math.max(...names.map((n) => n.length));
+  const color = process.stdout.isTTY === true;
+  return (svc, line) => {
+    if (!line) return;
+    const index = names.indexOf(svc);
+    const label = `${svc.padEnd(width)} |`;
+    const prefix = color ? `\x1b[${COLORS[index % COLORS.length]}m${label}\x1b[0m` : label;
+    let text = line;
+    if (!json) {
+      const parsed = parseNodeLine(line);
+      if (parsed.kind === 'event') {
+        text = formatEvent(parsed.event);
+        if (color && typeof parsed.event.level === 'number' && parsed.event.level >= 40) {
+          text = `\x1b[${parsed.event.level >= 50 ? 31 : 33}m${text}\x1b[0m`;
+        }
+      }
+    }
+    process.stdout.write(`${prefix} ${text}\n`);
+  };
+}
+
+/** Prints the logs so far, interleaved by event time (chat lines keep their place). */
+function printHistory(dir: string, names: string[], options: LogOptions, print: (svc: string, line: string) => void): Map<string, number> {
+  const offsets = new Map<string, number>();
+  const entries: Array<{ time: number; file: number; seq: number; svc: string; line: string }> = [];
+  names.forEach((svc, file) => {
+    const text = readFrom(logPath(dir, svc), 0);
+    offsets.set(svc, Buffer.byteLength(text));
+    let lines = text.split('\n');
+    lines.pop(); // partial or empty last line: printed when complete
+    offsets.set(svc, Buffer.byteLength(lines.map((l) => `${l}\n`).join('')));
+    if (options.tail !== undefined) lines = lines.slice(-options.tail);
+    let time = 0;
+    lines.forEach((line, seq) => {
+      const parsed = parseNodeLine(line);
+      if (parsed.kind === 'event' && typeof (parsed.event as NodeEvent).time === 'number') time = parsed.event.time as number;
+      entries.push({ time, file, seq, svc, line });
+    });
+  });
+  entries.sort((a, b) => a.time - b.time || a.file - b.file || a.seq - b.seq);
+  for (const e of entries) print(e.svc, e.line);
+  return offsets;
+}
+
+async function followLogs(state: ClusterState, dir: string, names: string[], options: LogOptions, stop: AbortSignal): Promise<void> {
+  const print = makePrinter(
+    state.services.map((s) => s.name),
+    options.json,
+  );
+  const offsets = options.from === 'start' ? printHistory(dir, names, options, print) : new Map(names.map((n) => [n, fileSize(logPath(dir, n))]));
+  const splitters = new Map(names.map((n) => [n, new LineSplitter()]));
+  while (!stop.aborted) {
+    for (const svc of names) {
+      const file = logPath(dir, svc);
+      const offset = offsets.get(svc) ?? 0;
+      const size = fileSize(file);
+      if (size < offset) offsets.set(svc, 0); // truncated or recreated
+      if (size <= offset) continue;
+      const text = readFrom(file, offset);
+      offsets.set(svc, offset + Buffer.byteLength(text));
+      for (const line of splitters.get(svc)!.push(text)) print(svc, line);
+    }
+    await sleep(200);
+  }
+}
+
+// ---- wiring -------------------------------------------------------------------
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--file <path>', 'the compose file', path.join(PROJECT_ROOT, 'docker-compose.yml'))
+    .option('--state-dir <dir>', 'where state, pid files and logs live', process.env.CHANMESH_CLUSTER_STATE ?? DEFAULT_STATE_DIR)
+    .option('--prefix <prefix>', 'prefix of every namespace, veth and bridge', DEFAULT_PREFIX)
+    .option('--bin <path>', 'the chanmesh entry script the nodes run', path.join(PROJECT_ROOT, 'bin', 'chanmesh.js'));
+}
+
+function commonOf(options: Record<string, unknown>): CommonOptions {
+  const common: CommonOptions = {
+    file: String(options.file),
+    stateDir: path.resolve(String(options.stateDir)),
+    prefix: String(options.prefix),
+    bin: String(options.bin),
+  };
+  validatePrefix(common.prefix);
+  return common;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return previous.concat([value]);
+}
+
+export async function runClusterCommand(args: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('chanmesh cluster')
+    .description(
+      'the docker-compose.yml cluster in Linux network namespaces (root): one namespace per service on a bridge, ' +
+        'the same command and environment as the compose file',
+    )
+    .enablePositionalOptions()
+    .exitOverride()
+    .showHelpAfterError();
+
+  addCommon(program.command('up'))
+    .description('create the namespaces and the bridge, start every service (foreground: Ctrl-C tears down)')
+    .option('-d, --detach', 'return once started; stop later with `down`')
+    .option('--pdu-interval <duration>', 'override CHANMESH_PDU_INTERVAL for every node (e.g. 200ms)')
+    .option('-e, --env <KEY=VALUE>', 'override an environment variable for every node (repeatable)', collect, [])
+    .option('--subnet <cidr>', 'use this private subnet instead of the compose file\'s')
+    .option('--no-wait', 'do not wait for each node to log node.started')
+    .option('--wait-timeout <duration>', 'how long to wait for the nodes to start', '60s')
+    .action(async (options: UpOptions & Record<string, unknown>) => {
+      code = await up(commonOf(options), options);
+    });
+
+  addCommon(program.command('status'))
+    .description('services, addresses, processes, bridges (partition) and hosted channels')
+    .option('--json', 'machine-readable')
+    .action((options: { json?: boolean } & Record<string, unknown>) => {
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      if (options.json) {
+        say(JSON.stringify({ subnet: state.subnet, hub: state.hub, bridge: state.bridge, partition: state.partition, services: serviceRows(state, common.stateDir) }, null, 2));
+      } else {
+        say(`subnet ${state.subnet}${state.remapped ? ` (compose file: ${state.composeSubnet ?? '-'})` : ''}, bridge ${state.bridge} in namespace ${state.hub}`);
+        printStatus(state, common.stateDir);
+      }
+    });
+
+  const signalCommand = (name: string, sig: NodeJS.Signals, description: string, event: string) =>
+    addCommon(program.command(name))
+      .description(description)
+      .argument('<service...>')
+      .action((services: string[], options: Record<string, unknown>) => {
+        requireRootAndIp();
+        const common = commonOf(options);
+        const state = requireState(common.stateDir);
+        for (const name of services) {
+          const svc = findService(state, name);
+          const pid = livePid(svc);
+          if (!pid) throw new ClusterError(`${name} is not running`);
+          noteInLog(common.stateDir, svc, event, `${sig} to ${name} (pid ${pid})`);
+          signal(pid, sig);
+          say(`${name}: ${sig} (pid ${pid})`);
+        }
+      });
+  signalCommand('kill', 'SIGKILL', 'crash a node: SIGKILL', 'cluster.kill');
+  signalCommand('freeze', 'SIGSTOP', 'freeze a node: SIGSTOP (a hung host: its sockets stay open, nothing answers)', 'cluster.freeze');
+  signalCommand('thaw', 'SIGCONT', 'thaw a frozen node: SIGCONT', 'cluster.thaw');
+
+  addCommon(program.command('stop'))
+    .description('stop a node gracefully (SIGTERM, SIGKILL after the grace time)')
+    .argument('<service...>')
+    .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
+    .action(async (services: string[], options: { grace: string } & Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      for (const name of services) {
+        const svc = findService(state, name);
+        noteInLog(common.stateDir, svc, 'cluster.stop', `stopping ${name}`);
+        await stopService(common.stateDir, svc, parseMs(options.grace));
+        say(`${name}: stopped`);
+      }
+    });
+
+  addCommon(program.command('restart'))
+    .description('stop a node (SIGTERM, then SIGKILL) if it runs, and start it again: a new incarnation')
+    .argument('<service...>')
+    .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
+    .action(async (services: string[], options: { grace: string } & Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      for (const name of services) {
+        const svc = findService(state, name);
+        await stopService(common.stateDir, svc, parseMs(options.grace));
+        const pid = startService(state, common.stateDir, svc);
+        writeState(common.stateDir, state);
+        say(`${name}: started (pid ${pid})`);
+      }
+    });
+
+  addCommon(program.command('start'))
+    .description('start a node that is not running')
+    .argument('<service...>')
+    .action((services: string[], options: Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      for (const name of services) {
+        const svc = findService(state, name);
+        if (livePid(svc)) {
+          say(`${name}: already running (pid ${svc.pid})`);
+          continue;
+        }
+        const pid = startService(state, common.stateDir, svc);
+        writeState(common.stateDir, state);
+        say(`${name}: started (pid ${pid})`);
+      }
+    });
+
+  addCommon(program.command('partition'))
+    .description(
+      'cut the network between groups, e.g. `partition node1,node2 node3,node4,node5`: each group gets its own bridge, ' +
+        'so neither multicast nor TCP crosses; services named in no group stay together on the main bridge',
+    )
+    .argument('<group...>', 'comma-separated services')
+    .action((groupsText: string[], options: Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      const groups = groupsText.map((g) => g.split(',').map((s) => s.trim()).filter(Boolean));
+      const seen = new Set<string>();
+      for (const name of groups.flat()) {
+        findService(state, name);
+        if (seen.has(name)) throw new ClusterError(`${name} is in two groups`);
+        seen.add(name);
+      }
+      healNetwork(state);
+      groups.forEach((group, i) => {
+        const bridge = `${state.prefix}br${i + 1}`;
+        addBridge(state.hub, bridge);
+        for (const name of group) ip('-n', state.hub, 'link', 'set', findService(state, name).hubVeth, 'master', bridge);
+      });
+      state.partition = groups;
+      writeState(common.stateDir, state);
+      for (const svc of state.services) noteInLog(common.stateDir, svc, 'cluster.partition', describePartition(state));
+      say(`partitioned: ${describePartition(state)}`);
+    });
+
+  addCommon(program.command('heal'))
+    .description('undo a partition: every service back on the main bridge')
+    .action((options: Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      healNetwork(state);
+      writeState(common.stateDir, state);
+      for (const svc of state.services) noteInLog(common.stateDir, svc, 'cluster.heal', 'partition healed');
+      say('healed: every service is on the main bridge again');
+    });
+
+  addCommon(program.command('logs'))
+    .description("the nodes' output (chat lines and log events), interleaved by time; JSON events rendered readably")
+    .argument('[service...]')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--json', 'print the JSON events as they are')
+    .option('-n, --tail <lines>', 'only the last lines of each service')
+    .action(async (services: string[], options: { follow?: boolean; json?: boolean; tail?: string } & Record<string, unknown>) => {
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      for (const name of services) findService(state, name);
+      const names = services.length > 0 ? services : state.services.map((s) => s.name);
+      const logOptions: LogOptions = { json: options.json === true, from: 'start' };
+      if (options.tail !== undefined) logOptions.tail = Number(options.tail);
+      if (!options.follow) {
+        printHistory(common.stateDir, names, logOptions, makePrinter(state.services.map((s) => s.name), logOptions.json));
+        return;
+      }
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await followLogs(state, common.stateDir, names, logOptions, stop.signal);
+    });
+
+  addCommon(program.command('send'))
+    .description('type a line into a node\'s stdin, e.g. `send node1 /say #lobby hello` or `send node1 /peers`')
+    .argument('<service>')
+    .argument('<text...>')
+    .action((name: string, words: string[], options: Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      const svc = findService(state, name);
+      if (!livePid(svc)) throw new ClusterError(`${name} is not running`);
+      const fd = fs.openSync(fifoPath(common.stateDir, name), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      try {
+        fs.writeSync(fd, `${words.join(' ')}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+
+  addCommon(program.command('exec'))
+    .description(
+      'run a command in a service\'s namespace with its environment, like `docker compose exec`; ' +
+        '`chanmesh` means this checkout\'s bin, e.g. `exec node1 chanmesh node --id alice --port 0 --join "#lobby"`',
+    )
+    .argument('<service>')
+    .argument('[command...]', 'default: a shell')
+    .passThroughOptions()
+    .action((name: string, command: string[], options: Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const state = requireState(common.stateDir);
+      const svc = findService(state, name);
+      let argv = command.length > 0 ? command : [process.env.SHELL ?? '/bin/sh'];
+      if (argv[0] === 'chanmesh') argv = [process.execPath, state.bin, ...argv.slice(1)];
+      const env = { ...svc.execEnv, TERM: process.env.TERM ?? 'xterm' };
+      const result = spawnSync('ip', ['netns', 'exec', svc.ns, ...argv], { stdio: 'inherit', env, cwd: state.cwd });
+      code = result.status ?? 1;
+    });
+
+  addCommon(program.command('down'))
+    .description('kill every process in the namespaces, delete namespaces, veths, bridges and the state (idempotent)')
+    .option('--keep-logs', 'keep the log files in the state dir')
+    .action(async (options: { keepLogs?: boolean } & Record<string, unknown>) => {
+      requireRootAndIp();
+      const common = commonOf(options);
+      const result = await teardown(common, options.keepLogs === true);
+      say(`down: killed ${result.processes} process(es), deleted ${result.namespaces} namespace(s)`);
+    });
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof ClusterError) {
+      warn(error.message);
+      return error.exitCode;
+    }
+    if (error instanceof Error && error.name === 'ComposeError') {
+      warn(error.message);
+      return 1;
+    }
+    throw error;
+  }
+  return code;
+}

@@ -1,0 +1,61 @@
+// Every bound of the wire formats (docs/protocol.md sections 2 and 3), in one
+// place. Decoders enforce them on input; encoders refuse to produce output
+// that breaks them. Units go last in the names where there is a unit.
+
+/** Largest TCP frame body a receiver accepts by default (`--max-frame`): bounds per-connection buffering. */
+export const MAX_FRAME_BYTES_DEFAULT = 65536;
+
+/** A channel name is '#' or '@' plus 1-63 printable ASCII characters (2.2): fits any log line and PDU entry. */
+export const MAX_CHANNEL_NAME_BYTES = 64;
+
+/** Peer ids and msgIds are 1-64 printable ASCII characters (2.2): room for a UUID or a MAC plus a suffix. */
+export const MAX_ID_BYTES = 64;
+
+/** SAY text is at most 4,096 bytes of UTF-8 (2.2): a chat line, not a file transfer; keeps history bounded. */
+export const MAX_TEXT_BYTES = 4096;
+
+/** An INVITE names 1 to 64 peers (2.3): one command cannot make a host announce an unbounded invite list. */
+export const MAX_INVITE_IDS = 64;
+
+/** STANDBY ranks 1 to 16 peers (2.3): enough successive takeovers for any realistic failure sequence. */
+export const MAX_STANDBYS = 16;
+
+/** MEMBERS lists 0 to 512 peers, and a channel has at most 512 members in all PDU parts (2.3, 3.2). */
+export const MAX_MEMBERS = 512;
+
+/** CLIENT-NICK is at most 32 bytes of UTF-8 (3.2): a display name, not a message. */
+export const MAX_NICK_BYTES = 32;
+
+/** One PeerPDU datagram is at most 1,400 bytes (3.2): fits an Ethernet MTU after IP and UDP headers, so never fragmented. */
+export const MAX_PDU_BYTES = 1400;
+
+/** A PDU round has at most 16 parts (3.2): bounds a receiver's reassembly buffer to 16 x 1,400 bytes per peer. */
+export const MAX_PDU_PARTS = 16;
+
+/** At most 256 hosted channels per PDU part (3.2): bounds the work one datagram can cause. */
+export const MAX_PDU_CHANNELS = 256;
+
+/** At most 256 membership entries per PDU part, and 256 channel names per membership (3.2). */
+export const MAX_PDU_MEMBERSHIPS = 256;
+
+/** At most 64 invite entries per PDU part (3.2), each naming at most MAX_INVITE_IDS peers. */
+export const MAX_PDU_INVITES = 64;
+
+// Additions beyond the list above (same file so that every bound has one home).
+
+/** Numbers on the wire (epoch, seq, count) are 0 to 2^53-1 (2.1, 3.2): exact in a JS number and in a double. */
+export const MAX_WIRE_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A PDU incarnation is 0 to 2^53-1 (3.2): it must grow with every restart of
+ * a peer id (the real node uses its start time in ms), so a receiver can
+ * tell a restart from a late datagram of the dead process.
+ */
+export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER;
+
+/** Servers listen on a dynamic/private port (draft; 3.2 `port`): 49152-65535, or 0 for "hosts nothing". */
+export const MIN_SERVER_PORT = 49152;
+export const MAX_SERVER_PORT = 65535;
+
+/** The PDU authentication tag is one HMAC-SHA256 output (3.3). */
+export const PDU_AUTH_TAG_BYTES = 32;

@@ -1,0 +1,763 @@
+// Native PeerPDU v1 (docs/protocol.md 3.2, 3.3, 3.4): one msgpack map per
+// UDP datagram of at most 1,400 bytes; a PDU that does not fit is split
+// into up to 16 parts, never cut; an optional HMAC tag authenticates it.
+//
+// Encoding is deterministic: keys in the fixed order of the table in 3.2,
+// msgpack's shortest header for every map, array, string and integer, so
+// the same PeerPdu always yields the same bytes (and sizes can be computed
+// exactly before encoding, which is how parts are filled).
+
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Packr, Unpackr } from 'msgpackr';
+import { DecodeError } from './errors.ts';
+import {
+  MAX_ID_BYTES,
+  MAX_INCARNATION,
+  MAX_INVITE_IDS,
+  MAX_MEMBERS,
+  MAX_PDU_BYTES,
+  MAX_PDU_CHANNELS,
+  MAX_PDU_INVITES,
+  MAX_PDU_MEMBERSHIPS,
+  MAX_PDU_PARTS,
+  MAX_SERVER_PORT,
+  MAX_STANDBYS,
+  MAX_WIRE_NUMBER,
+  MIN_SERVER_PORT,
+  PDU_AUTH_TAG_BYTES,
+} from './limits.ts';
+import { isChannelName, isNick, isPeerId, isPrivateChannel, isPublicChannel, isWireNumber } from './names.ts';
+
+export interface HostedChannel {
+  name: string;
+  epoch: number;
+  standbys: string[];
+  members: string[];
+}
+
+export interface Membership {
+  host: string;
+  channels: string[];
+}
+
+export interface Invite {
+  channel: string;
+  host: string;
+  peerIds: string[];
+}
+
+export interface PeerPdu {
+  version: 1;
+  peerId: string;
+  incarnation: number;
+  seq: number;
+  nick: string;
+  port: number;
+  channels: HostedChannel[];
+  memberships: Membership[];
+  invites: Invite[];
+}
+
+export interface PeerPduPart extends PeerPdu {
+  part: number;
+  parts: number;
+}
+
+export const PDU_VERSION = 1;
+
+/** Per-membership bound on channel names (all parts together): as many as a host may announce per part. */
+const MAX_MEMBERSHIP_CHANNELS = MAX_PDU_CHANNELS;
+
+// ------------------------------------------------------------- msgpack size
+// Shortest msgpack encodings, as msgpackr writes them (checked by tests
+// against the real encoder, and by encodePeerPdu against MAX_PDU_BYTES).
+
+function uintBytes(n: number): number {
+  if (n < 0x80) return 1; // positive fixint
+  if (n < 0x100) return 2; // uint8
+  if (n < 0x10000) return 3; // uint16
+  if (n <= 0xffffffff) return 5; // uint32
+  return 9; // int64 (see wireUint)
+}
+
+function strBytes(s: string): number {
+  const n = Buffer.byteLength(s, 'utf8');
+  if (n < 32) return 1 + n; // fixstr
+  if (n < 0x100) return 2 + n; // str8
+  if (n < 0x10000) return 3 + n; // str16
+  return 5 + n; // str32
+}
+
+function arrayHeaderBytes(count: number): number {
+  return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+}
+
+function mapHeaderBytes(count: number): number {
+  return count < 16 ? 1 : 3;
+}
+
+/**
+ * msgpackr writes integers above 2^32-1 as float64; a BigInt below 2^63 is
+ * written as int64 (0xd3) instead, so that every integer stays a msgpack
+ * integer on the wire, as the type column of 3.2 says.
+ */
+function wireUint(n: number): number | bigint {
+  return n > 0xffffffff ? BigInt(n) : n;
+}
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+/**
+ * int64AsType 'number': 64-bit integers decode to numbers. Values of 2^53
+ * and above round to 2^53 or more, so the bound checks still reject them.
+ */
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+// ------------------------------------------------------------- encoding
+
+/** The wire shapes, in wire key order (object literal order is the key order). */
+interface WireChannel {
+  name: string;
+  epoch: number | bigint;
+  standbys: string[];
+  members: string[];
+}
+interface WireMembership {
+  host: string;
+  channels: string[];
+}
+interface WireInvite {
+  channel: string;
+  host: string;
+  peerIds: string[];
+}
+
+/** Index of a list in a part: channels, memberships, invites (wire order). */
+type List = 0 | 1 | 2;
+const CHANNELS: List = 0;
+const MEMBERSHIPS: List = 1;
+const INVITES: List = 2;
+const LIST_MAX_ENTRIES = [MAX_PDU_CHANNELS, MAX_PDU_MEMBERSHIPS, MAX_PDU_INVITES];
+
+/**
+ * One list entry as the layout sees it: a map whose last value is a list of
+ * strings that may be sliced over several parts (a channel's members, a
+ * membership's channels, an invite's peer ids). Every slice repeats the
+ * rest of the entry.
+ */
+interface Piece {
+  /** Bytes of the entry without its sliceable list (the list's key included, header excluded). */
+  fixedBytes: number;
+  items: readonly string[];
+  itemBytes: number[];
+  build(slice: string[]): WireChannel | WireMembership | WireInvite;
+}
+
+function piece(fixedBytes: number, items: readonly string[], build: Piece['build']): Piece {
+  return { fixedBytes, items, itemBytes: items.map(strBytes), build };
+}
+
+interface PartContent {
+  lists: [WireChannel[], WireMembership[], WireInvite[]];
+  /** Bytes of the entries of each list (headers excluded). */
+  entryBytes: [number, number, number];
+}
+
+/** Greedy, in-order filling of parts up to MAX_PDU_BYTES. */
+class Layout {
+  readonly parts: PartContent[] = [];
+  private current: PartContent = Layout.empty();
+
+  /** `baseBytes`: the map with every key and base value, list headers excluded. */
+  constructor(private readonly baseBytes: number) {
+    this.parts.push(this.current);
+  }
+
+  private static empty(): PartContent {
+    return { lists: [[], [], []], entryBytes: [0, 0, 0] };
+  }
+
+  private isEmpty(part: PartContent): boolean {
+    return part.lists.every((l) => l.length === 0);
+  }
+
+  private newPart(): void {
+    this.current = Layout.empty();
+    this.parts.push(this.current);
+  }
+
+  /** Size of `part` with one more entry of `entryBytes` in list `list`. */
+  private sizeWith(part: PartContent, list: List, entryBytes: number): number {
+    let size = this.baseBytes + entryBytes;
+    for (let l = 0; l < 3; l++) {
+      const count = part.lists[l]!.length + (l === list ? 1 : 0);
+      size += arrayHeaderBytes(count) + part.entryBytes[l]!;
+    }
+    return size;
+  }
+
+  private fits(part: PartContent, list: List, entryBytes: number): boolean {
+    return part.lists[list].length < LIST_MAX_ENTRIES[list]! && this.sizeWith(part, list, entryBytes) <= MAX_PDU_BYTES;
+  }
+
+  private add(list: List, entry: WireChannel | WireMembership | WireInvite, entryBytes: number): void {
+    (this.current.lists[list] as unknown[]).push(entry);
+    this.current.entryBytes[list] += entryBytes;
+  }
+
+  /**
+   * Places one entry: whole into the current part if it fits, else whole
+   * into a new part if it fits there, else sliced: as many list items as
+   * fit into the current part, the rest into following parts.
+   */
+  place(list: List, p: Piece): void {
+    const n = p.items.length;
+    /** Bytes of the entry carrying items [from, from + k), given their summed bytes. */
+    const entryBytes = (k: number, itemsBytes: number): number => p.fixedBytes + arrayHeaderBytes(k) + itemsBytes;
+    const wholeBytes = entryBytes(n, p.itemBytes.reduce((a, b) => a + b, 0));
+    if (this.fits(this.current, list, wholeBytes)) {
+      this.add(list, p.build(p.items.slice()), wholeBytes);
+      return;
+    }
+    if (this.fits(Layout.empty(), list, wholeBytes)) {
+      this.newPart();
+      this.add(list, p.build(p.items.slice()), wholeBytes);
+      return;
+    }
+    if (n === 0) throw new Error('encodePeerPdu: one list entry does not fit a datagram');
+    let from = 0;
+    while (from < n) {
+      // The largest k such that items [from, from + k) fit into the current part.
+      let k = 0;
+      let itemsBytes = 0;
+      while (from + k < n && this.fits(this.current, list, entryBytes(k + 1, itemsBytes + p.itemBytes[from + k]!))) {
+        itemsBytes += p.itemBytes[from + k]!;
+        k++;
+      }
+      if (k === 0) {
+        if (this.isEmpty(this.current)) {
+          throw new Error('encodePeerPdu: a list entry with a single item does not fit a datagram');
+        }
+        this.newPart();
+        continue;
+      }
+      this.add(list, p.build(p.items.slice(from, from + k)), entryBytes(k, itemsBytes));
+      from += k;
+      if (from < n) this.newPart();
+    }
+  }
+}
+
+const KEY_BYTES = {
+  version: strBytes('version'),
+  peerId: strBytes('peerId'),
+  incarnation: strBytes('incarnation'),
+  seq: strBytes('seq'),
+  part: strBytes('part'),
+  parts: strBytes('parts'),
+  nick: strBytes('nick'),
+  port: strBytes('port'),
+  channels: strBytes('channels'),
+  memberships: strBytes('memberships'),
+  invites: strBytes('invites'),
+  auth: strBytes('auth'),
+  name: strBytes('name'),
+  epoch: strBytes('epoch'),
+  standbys: strBytes('standbys'),
+  members: strBytes('members'),
+  host: strBytes('host'),
+  channel: strBytes('channel'),
+  peerIds: strBytes('peerIds'),
+};
+
+/** The msgpack bytes `bin8 32` + 32 zero bytes: the tag placeholder. */
+const AUTH_BIN_BYTES = 2 + PDU_AUTH_TAG_BYTES;
+const ZERO_TAG = Buffer.alloc(PDU_AUTH_TAG_BYTES);
+/** A datagram with a tag ends in: fixstr "auth", bin8 header of 32, the tag. */
+const AUTH_TRAILER = Buffer.from([0xa4, 0x61, 0x75, 0x74, 0x68, 0xc4, PDU_AUTH_TAG_BYTES]);
+
+function baseBytes(pdu: PeerPdu, authenticated: boolean): number {
+  const keys = 11 + (authenticated ? 1 : 0);
+  return (
+    mapHeaderBytes(keys) +
+    KEY_BYTES.version + uintBytes(PDU_VERSION) +
+    KEY_BYTES.peerId + strBytes(pdu.peerId) +
+    KEY_BYTES.incarnation + uintBytes(pdu.incarnation) +
+    KEY_BYTES.seq + uintBytes(pdu.seq) +
+    KEY_BYTES.part + uintBytes(MAX_PDU_PARTS - 1) +
+    KEY_BYTES.parts + uintBytes(MAX_PDU_PARTS) +
+    KEY_BYTES.nick + strBytes(pdu.nick) +
+    KEY_BYTES.port + uintBytes(pdu.port) +
+    KEY_BYTES.channels + KEY_BYTES.memberships + KEY_BYTES.invites +
+    (authenticated ? KEY_BYTES.auth + AUTH_BIN_BYTES : 0)
+  );
+}
+
+function channelPiece(c: HostedChannel): Piece {
+  let standbysBytes = arrayHeaderBytes(c.standbys.length);
+  for (const s of c.standbys) standbysBytes += strBytes(s);
+  const fixed =
+    mapHeaderBytes(4) +
+    KEY_BYTES.name + strBytes(c.name) +
+    KEY_BYTES.epoch + uintBytes(c.epoch) +
+    KEY_BYTES.standbys + standbysBytes +
+    KEY_BYTES.members;
+  const epoch = wireUint(c.epoch);
+  return piece(fixed, c.members, (members) => ({ name: c.name, epoch, standbys: c.standbys.slice(), members }));
+}
+
+function membershipPiece(m: Membership): Piece {
+  const fixed = mapHeaderBytes(2) + KEY_BYTES.host + strBytes(m.host) + KEY_BYTES.channels;
+  return piece(fixed, m.channels, (channels) => ({ host: m.host, channels }));
+}
+
+function invitePiece(i: Invite): Piece {
+  const fixed = mapHeaderBytes(3) + KEY_BYTES.channel + strBytes(i.channel) + KEY_BYTES.host + strBytes(i.host) + KEY_BYTES.peerIds;
+  return piece(fixed, i.peerIds, (peerIds) => ({ channel: i.channel, host: i.host, peerIds }));
+}
+
+/**
+ * Encodes a PDU into 1 to 16 datagrams of at most 1,400 bytes each.
+ *
+ * Base fields go into every part; channels, then memberships, then invites
+ * fill parts greedily in order. An entry that does not fit the current part
+ * starts a new one; an entry too large for any part is sliced (a channel's
+ * members, a membership's channels, an invite's peer ids), every slice
+ * repeating the rest of the entry; PduAssembler concatenates the slices.
+ *
+ * With `secret`, every datagram carries an HMAC-SHA256 tag (3.3).
+ *
+ * Throws a plain Error (programmer error) for an invalid PDU: a private '@'
+ * channel anywhere, a bad name/id/number, a list above its bound, duplicate
+ * entries (same channel name, same membership host, same invite channel and
+ * host: merge them first), an empty secret, or a PDU that needs more than
+ * MAX_PDU_PARTS datagrams.
+ */
+export function encodePeerPdu(pdu: PeerPdu, secret?: Buffer): Buffer[] {
+  validatePdu(pdu);
+  if (secret !== undefined) requireSecret(secret);
+  const layout = new Layout(baseBytes(pdu, secret !== undefined));
+  for (const c of pdu.channels) layout.place(CHANNELS, channelPiece(c));
+  for (const m of pdu.memberships) layout.place(MEMBERSHIPS, membershipPiece(m));
+  for (const i of pdu.invites) layout.place(INVITES, invitePiece(i));
+  const parts = layout.parts;
+  if (parts.length > MAX_PDU_PARTS) {
+    throw new Error(`encodePeerPdu: the PDU needs ${parts.length} datagrams, at most ${MAX_PDU_PARTS}`);
+  }
+  return parts.map((content, part) => encodePart(pdu, part, parts.length, content, secret));
+}
+
+function encodePart(pdu: PeerPdu, part: number, parts: number, content: PartContent, secret: Buffer | undefined): Buffer {
+  const wire: Record<string, unknown> = {
+    version: PDU_VERSION,
+    peerId: pdu.peerId,
+    incarnation: wireUint(pdu.incarnation),
+    seq: wireUint(pdu.seq),
+    part,
+    parts,
+    nick: pdu.nick,
+    port: pdu.port,
+    channels: content.lists[CHANNELS],
+    memberships: content.lists[MEMBERSHIPS],
+    invites: content.lists[INVITES],
+  };
+  if (secret !== undefined) wire.auth = ZERO_TAG;
+  // A copy we own: msgpackr returns a view of its shared scratch buffer.
+  const datagram = Buffer.from(packr.pack(wire));
+  if (datagram.length > MAX_PDU_BYTES) {
+    throw new Error(`encodePeerPdu: internal error, part of ${datagram.length} bytes`);
+  }
+  if (secret !== undefined) tag(secret, datagram).copy(datagram, datagram.length - PDU_AUTH_TAG_BYTES);
+  return datagram;
+}
+
+/** HMAC-SHA256(secret, datagram with its last 32 bytes zeroed). */
+function tag(secret: Buffer, datagram: Buffer): Buffer {
+  const zeroed = Buffer.from(datagram);
+  zeroed.fill(0, zeroed.length - PDU_AUTH_TAG_BYTES);
+  return createHmac('sha256', secret).update(zeroed).digest();
+}
+
+function requireSecret(secret: Buffer): void {
+  if (!Buffer.isBuffer(secret) || secret.length === 0) {
+    throw new Error('PeerPDU secret must be a non-empty Buffer (omit it to disable authentication)');
+  }
+}
+
+function validatePdu(pdu: PeerPdu): void {
+  const fail = (what: string): never => {
+    throw new Error(`encodePeerPdu: ${what}`);
+  };
+  if (pdu.version !== PDU_VERSION) fail(`version must be ${PDU_VERSION}`);
+  if (!isPeerId(pdu.peerId)) fail('peerId is not 1-64 printable ASCII');
+  if (!isWireNumber(pdu.incarnation, MAX_INCARNATION)) fail('incarnation must be an integer in 0..2^53-1');
+  if (!isWireNumber(pdu.seq)) fail('seq must be an integer in 0..2^53-1');
+  if (!isNick(pdu.nick)) fail('nick must be valid UTF-8 of at most 32 bytes');
+  if (!isServerPort(pdu.port)) fail('port must be 0 or 49152..65535');
+  const publicChannel = (name: string, where: string): void => {
+    if (isPrivateChannel(name)) fail(`private channel ${JSON.stringify(name)} in ${where}: never advertised`);
+    if (!isPublicChannel(name)) fail(`${where}: not a channel name`);
+  };
+  const ids = (list: readonly string[], max: number, where: string): void => {
+    if (!Array.isArray(list) || list.length > max) fail(`${where}: at most ${max} ids`);
+    for (const id of list) if (!isPeerId(id)) fail(`${where}: not a peer id`);
+  };
+  const unique = new Set<string>();
+  for (const c of pdu.channels) {
+    publicChannel(c.name, 'channels');
+    if (!isWireNumber(c.epoch)) fail(`channel ${c.name}: epoch must be an integer in 0..2^53-1`);
+    ids(c.standbys, MAX_STANDBYS, `channel ${c.name} standbys`);
+    ids(c.members, MAX_MEMBERS, `channel ${c.name} members`);
+    if (unique.has(c.name)) fail(`channel ${c.name} listed twice`);
+    unique.add(c.name);
+  }
+  unique.clear();
+  for (const m of pdu.memberships) {
+    if (!isPeerId(m.host)) fail('membership host is not a peer id');
+    if (!Array.isArray(m.channels) || m.channels.length > MAX_MEMBERSHIP_CHANNELS) fail(`membership ${m.host}: at most ${MAX_MEMBERSHIP_CHANNELS} channels`);
+    for (const name of m.channels) publicChannel(name, `membership ${m.host}`);
+    if (unique.has(m.host)) fail(`membership host ${m.host} listed twice`);
+    unique.add(m.host);
+  }
+  unique.clear();
+  for (const i of pdu.invites) {
+    publicChannel(i.channel, 'invites');
+    if (!isPeerId(i.host)) fail('invite host is not a peer id');
+    ids(i.peerIds, MAX_INVITE_IDS, `invite ${i.channel}`);
+    const key = inviteKey(i);
+    if (unique.has(key)) fail(`invite of ${i.channel} at ${i.host} listed twice`);
+    unique.add(key);
+  }
+}
+
+function isServerPort(port: unknown): port is number {
+  return port === 0 || isWireNumber(port, MAX_SERVER_PORT) && port >= MIN_SERVER_PORT;
+}
+
+/** Channel names and peer ids are printable ASCII, so a space cannot occur in either. */
+function inviteKey(i: { channel: string; host: string }): string {
+  return `${i.channel} ${i.host}`;
+}
+
+// ------------------------------------------------------------- decoding
+
+/**
+ * Decodes and validates one datagram. Throws only DecodeError:
+ * - 'pdu_auth' (with `secret`): no tag trailer, or a wrong tag. Checked
+ *   before the datagram is parsed. Without `secret` an `auth` key is ignored.
+ * - 'pdu_malformed': not one msgpack map, a key missing or of the wrong
+ *   msgpack type, an entry that is not a map, or duplicate entries in a list.
+ * - 'pdu_version': `version` is an integer other than 1.
+ * - 'pdu_bounds': above 1,400 bytes, or a value of the right type outside
+ *   its bound: an id, name or nick breaking its rule, a private '@' channel
+ *   anywhere, a number out of range, a list too long, not part < parts <= 16.
+ * Unknown keys are ignored (forward compatibility); the result holds only
+ * the documented fields.
+ */
+export function decodePeerPduPart(datagram: Buffer, secret?: Buffer): PeerPduPart {
+  if (secret !== undefined) requireSecret(secret);
+  if (datagram.length === 0) throw new DecodeError('pdu_malformed', 'empty datagram');
+  if (datagram.length > MAX_PDU_BYTES) throw new DecodeError('pdu_bounds', `datagram of ${datagram.length} bytes`);
+  if (secret !== undefined) verifyTag(datagram, secret);
+  let value: unknown;
+  try {
+    // A fresh view: msgpackr caches a `dataView` property on the object it reads.
+    value = unpackr.unpack(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.length));
+  } catch {
+    throw new DecodeError('pdu_malformed', 'not one msgpack value');
+  }
+  return readPart(value, secret !== undefined);
+}
+
+function verifyTag(datagram: Buffer, secret: Buffer): void {
+  const trailerAt = datagram.length - PDU_AUTH_TAG_BYTES - AUTH_TRAILER.length;
+  if (trailerAt < 1 || !datagram.subarray(trailerAt, trailerAt + AUTH_TRAILER.length).equals(AUTH_TRAILER)) {
+    throw new DecodeError('pdu_auth', 'no authentication tag');
+  }
+  const expected = tag(secret, datagram);
+  if (!timingSafeEqual(expected, datagram.subarray(datagram.length - PDU_AUTH_TAG_BYTES))) {
+    throw new DecodeError('pdu_auth', 'wrong authentication tag');
+  }
+}
+
+type WireMap = Record<string, unknown>;
+
+function malformed(what: string): never {
+  throw new DecodeError('pdu_malformed', what);
+}
+
+function outOfBounds(what: string): never {
+  throw new DecodeError('pdu_bounds', what);
+}
+
+/** A msgpack map decoded by msgpackr: a plain object (never an array, Buffer, Date, Map ...). */
+function asMap(value: unknown, what: string): WireMap {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
+    malformed(`${what} is not a map`);
+  }
+  return value as WireMap;
+}
+
+function asArray(value: unknown, max: number, what: string): unknown[] {
+  if (!Array.isArray(value)) malformed(`${what} is not an array`);
+  if (value.length > max) outOfBounds(`${what} has ${value.length} entries, at most ${max}`);
+  return value;
+}
+
+function asUint(value: unknown, max: number, what: string): number {
+  if (typeof value === 'bigint') outOfBounds(`${what} above ${max}`);
+  if (typeof value !== 'number') malformed(`${what} is not an integer`);
+  if (!Number.isInteger(value)) malformed(`${what} is not an integer`);
+  if (value < 0 || value > max) outOfBounds(`${what} = ${value} outside 0..${max}`);
+  return value + 0; // -0 (a float) becomes 0
+}
+
+function asString(value: unknown, what: string): string {
+  if (typeof value !== 'string') malformed(`${what} is not a string`);
+  return value;
+}
+
+function asPeerId(value: unknown, what: string): string {
+  if (!isPeerId(asString(value, what))) outOfBounds(`${what} is not 1-${MAX_ID_BYTES} printable ASCII`);
+  return value as string;
+}
+
+function asPublicChannel(value: unknown, what: string): string {
+  const name = asString(value, what);
+  if (isPrivateChannel(name)) outOfBounds(`${what}: private channel advertised`);
+  if (!isChannelName(name)) outOfBounds(`${what} is not a channel name`);
+  return name;
+}
+
+function asIds(value: unknown, max: number, what: string): string[] {
+  return asArray(value, max, what).map((id) => asPeerId(id, `${what} entry`));
+}
+
+function readPart(value: unknown, authenticated: boolean): PeerPduPart {
+  const map = asMap(value, 'PDU');
+  const version = map.version;
+  if (typeof version !== 'number' && typeof version !== 'bigint') malformed('version is not an integer');
+  if (version !== PDU_VERSION) throw new DecodeError('pdu_version', `version ${String(version)}`);
+  const peerId = asPeerId(map.peerId, 'peerId');
+  const incarnation = asUint(map.incarnation, MAX_INCARNATION, 'incarnation');
+  const seq = asUint(map.seq, MAX_WIRE_NUMBER, 'seq');
+  const parts = asUint(map.parts, MAX_PDU_PARTS, 'parts');
+  const part = asUint(map.part, MAX_PDU_PARTS, 'part');
+  if (parts < 1 || part >= parts) outOfBounds(`part ${part} of ${parts}`);
+  const nick = asString(map.nick, 'nick');
+  if (!isNick(nick)) outOfBounds('nick above 32 bytes');
+  const port = asUint(map.port, MAX_SERVER_PORT, 'port');
+  if (!isServerPort(port)) outOfBounds(`port ${port} neither 0 nor 49152..65535`);
+  if (authenticated) {
+    const auth = map.auth;
+    if (!(auth instanceof Uint8Array) || auth.length !== PDU_AUTH_TAG_BYTES) malformed('auth is not bin(32)');
+  }
+
+  const unique = new Set<string>();
+  const channels = asArray(map.channels, MAX_PDU_CHANNELS, 'channels').map((entry): HostedChannel => {
+    const c = asMap(entry, 'channels entry');
+    const name = asPublicChannel(c.name, 'channels entry name');
+    if (unique.has(name)) malformed(`channel ${name} twice in one part`);
+    unique.add(name);
+    return {
+      name,
+      epoch: asUint(c.epoch, MAX_WIRE_NUMBER, `channel ${name} epoch`),
+      standbys: asIds(c.standbys, MAX_STANDBYS, `channel ${name} standbys`),
+      members: asIds(c.members, MAX_MEMBERS, `channel ${name} members`),
+    };
+  });
+  unique.clear();
+  const memberships = asArray(map.memberships, MAX_PDU_MEMBERSHIPS, 'memberships').map((entry): Membership => {
+    const m = asMap(entry, 'memberships entry');
+    const host = asPeerId(m.host, 'membership host');
+    if (unique.has(host)) malformed(`membership host ${host} twice in one part`);
+    unique.add(host);
+    const names = asArray(m.channels, MAX_MEMBERSHIP_CHANNELS, `membership ${host} channels`);
+    return { host, channels: names.map((n) => asPublicChannel(n, `membership ${host} channel`)) };
+  });
+  unique.clear();
+  const invites = asArray(map.invites, MAX_PDU_INVITES, 'invites').map((entry): Invite => {
+    const i = asMap(entry, 'invites entry');
+    const invite: Invite = {
+      channel: asPublicChannel(i.channel, 'invite channel'),
+      host: asPeerId(i.host, 'invite host'),
+      peerIds: asIds(i.peerIds, MAX_INVITE_IDS, 'invite peerIds'),
+    };
+    const key = inviteKey(invite);
+    if (unique.has(key)) malformed(`invite ${key} twice in one part`);
+    unique.add(key);
+    return invite;
+  });
+
+  return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, channels, memberships, invites, part, parts };
+}
+
+// ------------------------------------------------------------- reassembly
+
+interface Round {
+  incarnation: number;
+  seq: number;
+  parts: number;
+  slots: (PeerPduPart | undefined)[];
+  received: number;
+  /** Applied or dropped: later parts of this round, and older rounds, are ignored. */
+  done: boolean;
+}
+
+/**
+ * Reassembles PDU rounds from parts, one round per peer.
+ *
+ * - A round (peerId, incarnation, seq) completes when all `parts` parts
+ *   arrived, in any order; add() then returns the whole PeerPdu. A
+ *   single-part round returns at once.
+ * - A part of a newer seq, or of another incarnation, discards the pending
+ *   round of that peer; a part of an older seq, a duplicate part, and any
+ *   part of a round already returned are ignored.
+ * - Slices of one entry are concatenated in part order: members of
+ *   same-named channels, channels of same-host memberships, peer ids of
+ *   same (channel, host) invites. A round whose parts disagree (base fields,
+ *   part counts, a channel's epoch or standbys) or whose concatenated lists
+ *   exceed their bounds is dropped (counted in `invalidRounds`).
+ * - At most `maxPending` peers are tracked (pending and last-done rounds);
+ *   beyond that the least recently updated peer is forgotten.
+ *
+ * Parts are expected from decodePeerPduPart; anything else is ignored.
+ */
+export class PduAssembler {
+  readonly maxPending: number;
+  private readonly rounds = new Map<string, Round>();
+  private invalid = 0;
+
+  constructor(maxPending = 1024) {
+    if (!Number.isInteger(maxPending) || maxPending < 1) {
+      throw new Error(`PduAssembler: maxPending must be a positive integer, got ${maxPending}`);
+    }
+    this.maxPending = maxPending;
+  }
+
+  /** Rounds dropped because their parts were inconsistent. */
+  get invalidRounds(): number {
+    return this.invalid;
+  }
+
+  /** Peers currently tracked (at most maxPending). */
+  get size(): number {
+    return this.rounds.size;
+  }
+
+  add(part: PeerPduPart): PeerPdu | undefined {
+    if (!Number.isInteger(part.parts) || !Number.isInteger(part.part)) return undefined;
+    if (part.parts < 1 || part.parts > MAX_PDU_PARTS || part.part < 0 || part.part >= part.parts) return undefined;
+    let round = this.rounds.get(part.peerId);
+    if (round !== undefined && round.incarnation === part.incarnation) {
+      if (part.seq < round.seq) return undefined;
+      if (part.seq === round.seq) {
+        if (round.done || round.slots[part.part] !== undefined) return undefined;
+        this.touch(part.peerId, round);
+        if (part.parts !== round.parts) return this.drop(round);
+        round.slots[part.part] = part;
+        round.received++;
+        return round.received === round.parts ? this.complete(round) : undefined;
+      }
+    }
+    round = {
+      incarnation: part.incarnation,
+      seq: part.seq,
+      parts: part.parts,
+      slots: new Array<PeerPduPart | undefined>(part.parts).fill(undefined),
+      received: 1,
+      done: false,
+    };
+    round.slots[part.part] = part;
+    this.touch(part.peerId, round);
+    return part.parts === 1 ? this.complete(round) : undefined;
+  }
+
+  forget(peerId: string): void {
+    this.rounds.delete(peerId);
+  }
+
+  /** Marks `peerId` most recently updated; evicts the least recently updated beyond the bound. */
+  private touch(peerId: string, round: Round): void {
+    this.rounds.delete(peerId);
+    this.rounds.set(peerId, round);
+    if (this.rounds.size > this.maxPending) {
+      const oldest = this.rounds.keys().next().value;
+      if (oldest !== undefined) this.rounds.delete(oldest);
+    }
+  }
+
+  private drop(round: Round): undefined {
+    round.done = true;
+    round.slots = [];
+    this.invalid++;
+    return undefined;
+  }
+
+  private complete(round: Round): PeerPdu | undefined {
+    const slots = round.slots as PeerPduPart[];
+    round.done = true;
+    round.slots = [];
+    const pdu = assemble(slots);
+    if (pdu === undefined) this.invalid++;
+    return pdu;
+  }
+}
+
+/** Merges the parts of one round (in part order); undefined if they are inconsistent. */
+function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
+  const first = parts[0]!;
+  if (parts.length === 1) {
+    const { peerId, incarnation, seq, nick, port, channels, memberships, invites } = first;
+    return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, channels, memberships, invites };
+  }
+  const channels = new Map<string, HostedChannel>();
+  const memberships = new Map<string, Membership>();
+  const invites = new Map<string, Invite>();
+  for (const p of parts) {
+    if (p.nick !== first.nick || p.port !== first.port) return undefined;
+    for (const c of p.channels) {
+      const known = channels.get(c.name);
+      if (known === undefined) {
+        channels.set(c.name, { name: c.name, epoch: c.epoch, standbys: c.standbys.slice(), members: c.members.slice() });
+        continue;
+      }
+      if (known.epoch !== c.epoch || !sameList(known.standbys, c.standbys)) return undefined;
+      if (known.members.length + c.members.length > MAX_MEMBERS) return undefined;
+      known.members.push(...c.members);
+    }
+    for (const m of p.memberships) {
+      const known = memberships.get(m.host);
+      if (known === undefined) {
+        memberships.set(m.host, { host: m.host, channels: m.channels.slice() });
+        continue;
+      }
+      if (known.channels.length + m.channels.length > MAX_MEMBERSHIP_CHANNELS) return undefined;
+      known.channels.push(...m.channels);
+    }
+    for (const i of p.invites) {
+      const key = inviteKey(i);
+      const known = invites.get(key);
+      if (known === undefined) {
+        invites.set(key, { channel: i.channel, host: i.host, peerIds: i.peerIds.slice() });
+        continue;
+      }
+      if (known.peerIds.length + i.peerIds.length > MAX_INVITE_IDS) return undefined;
+      known.peerIds.push(...i.peerIds);
+    }
+  }
+  return {
+    version: PDU_VERSION,
+    peerId: first.peerId,
+    incarnation: first.incarnation,
+    seq: first.seq,
+    nick: first.nick,
+    port: first.port,
+    channels: [...channels.values()],
+    memberships: [...memberships.values()],
+    invites: [...invites.values()],
+  };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
