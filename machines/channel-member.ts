@@ -310,6 +310,8 @@ export const channelMemberMachine = setup({
       on: {
         CONNECTED: { guard: 'current', target: 'welcoming', actions: 'sendJoin' },
         CONNECT_FAILED: { guard: 'current', target: 'failingOver' },
+        // The peer we are connecting to was declared dead meanwhile: don't wait for the timeout.
+        PEER_DOWN: { guard: 'isHostDown', target: 'failingOver', actions: 'markDown' },
         USER_EXIT: { target: 'left', actions: emit(({ context }) => ({ type: 'disconnect' as const, gen: context.gen })) },
       },
     },

@@ -1,0 +1,139 @@
+// channel-host: the server's decisions for one channel (draft 2.1, 2.3.1).
+import t from 'tap';
+import { createActor } from 'xstate';
+import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
+import type { HistoryEntry } from '../../machines/history.ts';
+import type { PeerLoad } from '../../machines/rules.ts';
+
+const load = (hosted = 0, joined: string[] = []): PeerLoad => ({ canHost: true, alive: true, hosted, joined: new Set(joined) });
+const loads = new Map<string, PeerLoad>([
+  ['h', load(1)],
+  ['a', load()],
+  ['b', load()],
+  ['c', load(2)],
+  ['d', load()],
+]);
+
+function host(history: HistoryEntry[] = [], standbyCount = 2, epoch = 1) {
+  const emitted: ChannelHostEmitted[] = [];
+  const actor = createActor(channelHostMachine, {
+    input: { channel: '#x', hostId: 'h', epoch, standbyCount, historyLimit: 3, history, loads },
+  });
+  actor.on('*', (e) => emitted.push(e as ChannelHostEmitted));
+  actor.start();
+  const sends = () => emitted.filter((e): e is Extract<ChannelHostEmitted, { type: 'send' }> => e.type === 'send');
+  const join = (peerId: string, connId = `c-${peerId}`) => actor.send({ type: 'JOIN', connId, peerId, loads });
+  const ctx = () => actor.getSnapshot().context;
+  return { actor, emitted, sends, join, ctx, clear: () => emitted.splice(0) };
+}
+
+t.test('JOIN: the joiner gets WELCOME, history and standbys; everyone gets MEMBERS', async (t) => {
+  const history = [{ seq: 7, authorId: 'a', text: 'old', msgId: 'm1' }];
+  const h = host(history);
+  h.join('a');
+  t.same(h.sends()[0], {
+    type: 'send',
+    to: ['c-a'],
+    commands: [
+      { type: 'WELCOME', channel: '#x', epoch: 1, count: 1 },
+      { type: 'SAY', authorId: 'a', text: 'old', msgId: 'm1', seq: 7 },
+      { type: 'STANDBY', peerIds: ['a'] },
+    ],
+  });
+  t.same(h.sends().at(-1), { type: 'send', to: ['c-a'], commands: [{ type: 'MEMBERS', peerIds: ['a'] }] });
+  t.ok(h.emitted.some((e) => e.type === 'announce'), 'the PDU changes');
+  h.clear();
+  h.join('a');
+  t.same(h.emitted, [], 'a repeated JOIN by the same member is ignored (draft 2.1)');
+});
+
+t.test('standbys: ranked by load then id, announced only when the ranking changes', async (t) => {
+  const h = host();
+  h.join('c');
+  h.join('b');
+  t.same(h.ctx().standbys, ['b', 'c'], 'c hosts 2 channels, b none');
+  h.clear();
+  h.join('d');
+  t.same(h.ctx().standbys, ['b', 'd']);
+  t.same(
+    h.sends().filter((s) => s.commands.some((c) => c.type === 'STANDBY')).map((s) => s.to),
+    [['c-d'], ['c-c', 'c-b']],
+    'the new ranking goes to everyone',
+  );
+  h.clear();
+  h.join('a');
+  t.same(h.ctx().standbys, ['a', 'b']);
+  h.clear();
+  h.actor.send({ type: 'EXIT', connId: 'c-c', loads });
+  t.notOk(h.emitted.some((e) => e.type === 'standbysChanged'), 'c was no standby: no STANDBY');
+});
+
+t.test('SAY: one seq per message, standbys first in the fan-out, de-duplicated by author and msgId', async (t) => {
+  const h = host();
+  for (const p of ['a', 'b', 'd']) h.join(p);
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-d', text: 'hi', msgId: 'd1' });
+  const fanOut = h.sends()[0]!;
+  t.same(fanOut.to, ['c-a', 'c-b', 'c-d'], 'standbys a, b first');
+  t.same(fanOut.commands, [{ type: 'SAY', authorId: 'd', text: 'hi', msgId: 'd1', seq: 1 }]);
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-d', text: 'hi', msgId: 'd1' });
+  t.same(h.sends(), [{ type: 'send', to: ['c-d'], commands: [{ type: 'SAY', authorId: 'd', text: 'hi', msgId: 'd1', seq: 1 }] }], 'a re-sent SAY only echoes back to its author');
+  h.clear();
+  h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'd', text: 'hi', msgId: 'd1' });
+  t.same(h.sends(), [], 'a relayed copy of a known message is dropped');
+  h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: 'lost', msgId: 'z9' });
+  t.same(h.sends()[0]!.commands, [{ type: 'SAY', authorId: 'z', text: 'lost', msgId: 'z9', seq: 2 }], 'a relayed unknown message is delivered');
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'legacy' });
+  t.equal((h.sends().at(-1)!.commands[0] as { msgId: string }).msgId, '~1.3', 'a SAY without msgId is named by the host');
+  for (let i = 0; i < 5; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `n${i}`, msgId: `a${i}` });
+  t.same(h.ctx().history.map((e) => e.text), ['n2', 'n3', 'n4'], 'history keeps the last --history messages');
+});
+
+t.test('a takeover host continues the seq of its history and knows its messages', async (t) => {
+  const h = host([{ seq: 41, authorId: 'a', text: 'x', msgId: 'a1' }], 2, 5);
+  h.join('a');
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'x', msgId: 'a1' });
+  t.same(h.sends().map((s) => s.to), [['c-a']], 'already acknowledged before the takeover');
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'y', msgId: 'a2' });
+  t.equal((h.sends().at(-1)!.commands[0] as { seq: number }).seq, 42);
+});
+
+t.test('EXIT closes the connection and updates the members; the last EXIT closes the channel', async (t) => {
+  const h = host();
+  h.join('a');
+  h.join('b');
+  h.clear();
+  h.actor.send({ type: 'EXIT', connId: 'c-a', loads });
+  t.ok(h.emitted.some((e) => e.type === 'close' && e.connId === 'c-a'), 'the server closes the connection after EXIT');
+  t.same(h.sends().at(-1), { type: 'send', to: ['c-b'], commands: [{ type: 'MEMBERS', peerIds: ['b'] }] });
+  h.actor.send({ type: 'CONNECTION_CLOSED', connId: 'c-b', loads });
+  t.equal(h.actor.getSnapshot().value, 'closed');
+  t.ok(h.emitted.some((e) => e.type === 'closed' && e.reason === 'empty'));
+});
+
+t.test('a dead standby is replaced at once', async (t) => {
+  const h = host();
+  for (const p of ['a', 'b', 'd']) h.join(p);
+  h.clear();
+  const withoutA = new Map(loads).set('a', { ...load(), alive: false });
+  h.actor.send({ type: 'PEERS_CHANGED', loads: withoutA });
+  t.same(h.ctx().standbys, ['b', 'd']);
+  t.ok(h.sends().some((s) => s.commands.some((c) => c.type === 'STANDBY')));
+});
+
+t.test('split brain: a rival with a higher epoch (or equal epoch and lower id) wins; we MOVE our members', async (t) => {
+  const lower = host(undefined, 2, 3);
+  lower.join('a');
+  lower.actor.send({ type: 'RIVAL_HOST', hostId: 'z', epoch: 2 });
+  t.equal(lower.actor.getSnapshot().value, 'hosting', 'a lower epoch loses');
+  lower.actor.send({ type: 'RIVAL_HOST', hostId: 'z', epoch: 3 });
+  t.equal(lower.actor.getSnapshot().value, 'hosting', 'same epoch, higher id loses');
+  lower.clear();
+  lower.actor.send({ type: 'RIVAL_HOST', hostId: 'g', epoch: 3 });
+  t.equal(lower.actor.getSnapshot().value, 'yielded', 'same epoch, lower id wins');
+  t.same(lower.sends()[0], { type: 'send', to: ['c-a'], commands: [{ type: 'MOVED', hostId: 'g', epoch: 3 }] });
+  t.ok(lower.emitted.some((e) => e.type === 'close' && e.connId === 'c-a'));
+  t.ok(lower.emitted.some((e) => e.type === 'closed' && e.reason === 'yielded' && e.winner === 'g'));
+});

@@ -1,0 +1,174 @@
+// channel-member: a member's view of one channel, its failover (draft
+// 2.3.2) and its exactly-once bookkeeping (outbox, de-duplication, relay).
+import t from 'tap';
+import { createActor } from 'xstate';
+import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
+import type { ServerCommand } from '../../lib/wire/command.ts';
+import { ManualClock } from '../helpers/manual-clock.ts';
+
+function member(selfId = 'm') {
+  const clock = new ManualClock();
+  const emitted: ChannelMemberEmitted[] = [];
+  const actor = createActor(channelMemberMachine, {
+    clock,
+    input: {
+      channel: '#x',
+      selfId,
+      msgIdPrefix: 'p',
+      historyLimit: 10,
+      lookupMs: 500,
+      quickReconnectMs: 100,
+      welcomeTimeoutMs: 2000,
+      retryMs: 1000,
+      outboxLimit: 3,
+      down: [],
+    },
+  });
+  actor.on('*', (e) => emitted.push(e as ChannelMemberEmitted));
+  actor.start();
+  const of = <T extends ChannelMemberEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<ChannelMemberEmitted, { type: T }>[];
+  const gen = () => actor.getSnapshot().context.gen;
+  const frame = (command: ServerCommand) => actor.send({ type: 'FRAME', gen: gen(), command });
+  const state = () => actor.getSnapshot().value as string;
+  /** Connect to `hostId` and complete the JOIN with the given history. */
+  const joinHost = (hostId: string, epoch: number, history: Array<[string, string, string]> = [], standbys: string[] = []) => {
+    actor.send({ type: 'CONNECTED', gen: gen() });
+    frame({ type: 'WELCOME', channel: '#x', epoch, count: history.length });
+    history.forEach(([authorId, text, msgId], i) => frame({ type: 'SAY', authorId, text, msgId, seq: i + 1 }));
+    if (standbys.length > 0) frame({ type: 'STANDBY', peerIds: standbys });
+    void hostId;
+  };
+  return { clock, actor, emitted, of, gen, frame, state, joinHost, clear: () => emitted.splice(0) };
+}
+
+t.test('nobody announces the channel within the lookup time: the node hosts it and joins it', async (t) => {
+  const m = member();
+  m.clock.advance(499);
+  t.equal(m.state(), 'resolving');
+  m.clock.advance(1);
+  t.same(m.of('requestHost'), [{ type: 'requestHost', epoch: 1, history: [], members: [] }]);
+  t.same(m.of('connect').at(-1)!.hostId, 'm');
+});
+
+t.test('a known host: connect, JOIN channel peerId, WELCOME with history, joined', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 3 });
+  t.equal(m.of('connect').at(-1)!.hostId, 'h');
+  m.actor.send({ type: 'CONNECTED', gen: m.gen() });
+  t.same(m.of('send').at(-1)!.commands, [{ type: 'JOIN', channel: '#x', peerId: 'm' }]);
+  m.frame({ type: 'WELCOME', channel: '#x', epoch: 3, count: 2 });
+  t.equal(m.state(), 'welcoming');
+  m.frame({ type: 'SAY', authorId: 'a', text: 'one', msgId: 'a1', seq: 1 });
+  m.frame({ type: 'SAY', authorId: 'b', text: 'two', msgId: 'b1', seq: 2 });
+  t.equal(m.state(), 'joined');
+  t.same(m.of('deliver').map((d) => [d.text, d.fromHistory]), [['one', true], ['two', true]]);
+  t.same(m.of('joined').at(-1), { type: 'joined', hostId: 'h', epoch: 3, history: 2, relayed: 0, resent: 0 });
+});
+
+t.test('SAY: queued in the outbox until the host echoes it; a duplicate echo is not shown twice', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1);
+  m.actor.send({ type: 'USER_SAY', text: 'hello' });
+  t.same(m.of('send').at(-1)!.commands, [{ type: 'SAY', text: 'hello', msgId: 'p-1' }]);
+  t.equal(m.actor.getSnapshot().context.outbox.length, 1);
+  m.frame({ type: 'SAY', authorId: 'm', text: 'hello', msgId: 'p-1', seq: 1 });
+  t.equal(m.actor.getSnapshot().context.outbox.length, 0, 'the echo settles the outbox');
+  m.frame({ type: 'SAY', authorId: 'm', text: 'hello', msgId: 'p-1', seq: 1 });
+  t.equal(m.of('deliver').length, 1, 'delivered exactly once');
+});
+
+t.test('fast path: the connection closes, one quick reconnect is refused, the first standby is joined', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [], ['s1', 's2']);
+  m.actor.send({ type: 'USER_SAY', text: 'unacked' });
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'reset' });
+  t.same(m.of('hostSuspected'), [{ type: 'hostSuspected', hostId: 'h', via: 'connection' }]);
+  const quick = m.of('connect').at(-1)!;
+  t.same([quick.hostId, quick.timeoutMs], ['h', 100], 'one quick attempt, bounded');
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ECONNREFUSED' });
+  t.equal(m.of('connect').at(-1)!.hostId, 's1');
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ECONNREFUSED' });
+  t.equal(m.of('connect').at(-1)!.hostId, 's2', 'the next standby when the first is gone too');
+  m.clear();
+  m.joinHost('s2', 2);
+  t.same(m.of('send').at(-1)!.commands, [{ type: 'SAY', text: 'unacked', msgId: 'p-1' }], 'the outbox is re-sent with the same msgId');
+});
+
+t.test('timer path: the host is disconnected (figure 6) -> fail over; a stale event of the old connection is ignored', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [], ['s1']);
+  const oldGen = m.gen();
+  m.actor.send({ type: 'PEER_DOWN', peerId: 'h' });
+  t.same(m.of('hostSuspected').at(-1), { type: 'hostSuspected', hostId: 'h', via: 'liveness' });
+  t.equal(m.of('connect').at(-1)!.hostId, 's1');
+  m.actor.send({ type: 'CLOSED', gen: oldGen, reason: 'reset' });
+  t.equal(m.state(), 'connecting', 'the old connection closing changes nothing');
+});
+
+t.test('the standby itself: takes over with epoch + 1 and its history, then joins itself', async (t) => {
+  const m = member('s1');
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 4 });
+  m.joinHost('h', 4, [['a', 'kept', 'a1']], ['s1', 's2']);
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'reset' });
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ECONNREFUSED' });
+  const request = m.of('requestHost').at(-1)!;
+  t.equal(request.epoch, 5);
+  t.same(request.history.map((h) => h.text), ['kept']);
+  t.equal(request.previousHost, 'h');
+  t.equal(m.of('connect').at(-1)!.hostId, 's1');
+});
+
+t.test('every standby gone: the lowest live member hosts (the channel is not lost)', async (t) => {
+  const m = member('b');
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [], ['s1']);
+  m.frame({ type: 'MEMBERS', peerIds: ['h', 's1', 'b', 'c'] });
+  for (const id of ['h', 's1']) m.actor.send({ type: 'PEER_DOWN', peerId: id });
+  t.equal(m.of('requestHost').at(-1)?.epoch, 2, 'b is the lowest live member: it hosts');
+});
+
+t.test('after rejoining, messages the new host lacks are relayed, in order, before the outbox', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [['a', 'one', 'a1'], ['b', 'two', 'b1'], ['a', 'three', 'a2']], ['s1']);
+  m.actor.send({ type: 'USER_SAY', text: 'mine' });
+  m.actor.send({ type: 'PEER_DOWN', peerId: 'h' });
+  m.clear();
+  m.joinHost('s1', 2, [['a', 'one', 'a1']]);
+  t.same(m.of('send').at(-1)!.commands, [
+    { type: 'RELAY', authorId: 'b', text: 'two', msgId: 'b1' },
+    { type: 'RELAY', authorId: 'a', text: 'three', msgId: 'a2' },
+    { type: 'SAY', text: 'mine', msgId: 'p-1' },
+  ]);
+  t.same(m.of('deliver'), [], 'nothing shown twice');
+  t.equal(m.of('joined').at(-1)!.relayed, 2);
+});
+
+t.test('MOVED: the split brain loser sends us to the winner', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1);
+  m.frame({ type: 'MOVED', hostId: 'w', epoch: 2 });
+  t.equal(m.of('connect').at(-1)!.hostId, 'w');
+});
+
+t.test('the outbox is bounded while no host is reachable', async (t) => {
+  const m = member();
+  for (let i = 0; i < 4; i++) m.actor.send({ type: 'USER_SAY', text: `t${i}` });
+  t.equal(m.actor.getSnapshot().context.outbox.length, 3);
+  t.same(m.of('outboxFull').map((e) => e.text), ['t3']);
+});
+
+t.test('EXIT: send EXIT, then left', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1);
+  m.actor.send({ type: 'USER_EXIT' });
+  t.same(m.of('send').at(-1)!.commands, [{ type: 'EXIT' }]);
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'closed' });
+  t.equal(m.actor.getSnapshot().status, 'done');
+  t.equal(m.of('left').length, 1);
+});

@@ -1,0 +1,71 @@
+// Figure 6 of the draft, timer by timer, on an injected clock.
+import t from 'tap';
+import { createActor, setup } from 'xstate';
+import { peerLivenessMachine, type PeerLivenessChanged } from '../../machines/peer-liveness.ts';
+import { ManualClock } from '../helpers/manual-clock.ts';
+
+const X = 100;
+
+/** A liveness actor under a parent that records what it is told. */
+function harness() {
+  const clock = new ManualClock();
+  const told: PeerLivenessChanged[] = [];
+  const parent = setup({ actors: { liveness: peerLivenessMachine } }).createMachine({
+    invoke: { id: 'liveness', src: 'liveness', input: { peerId: 'p1', timeoutMs: X } },
+    on: { PEER_LIVENESS: { actions: ({ event }) => told.push(event as PeerLivenessChanged) } },
+  });
+  const actor = createActor(parent, { clock });
+  actor.start();
+  const child = () => actor.getSnapshot().children.liveness!;
+  const state = () => child().getSnapshot().value as string;
+  const pdu = () => child().send({ type: 'PDU' });
+  return { clock, told, state, pdu, actor };
+}
+
+t.test('a peer whose PDUs keep coming stays in timerAlive', async (t) => {
+  const h = harness();
+  for (let i = 0; i < 20; i++) {
+    h.clock.advance(X - 1);
+    h.pdu();
+  }
+  t.equal(h.state(), 'timerAlive');
+  t.same(h.told, [], 'nothing worth telling');
+});
+
+t.test('timer <= 0 in timerAlive: maybeDisconnected with failTimer 1', async (t) => {
+  const h = harness();
+  h.clock.advance(X - 1);
+  t.equal(h.state(), 'timerAlive');
+  h.clock.advance(1);
+  t.equal(h.state(), 'maybeDisconnected');
+  t.same(h.told, [{ type: 'PEER_LIVENESS', peerId: 'p1', state: 'maybeDisconnected', failTimer: 1 }]);
+});
+
+t.test('a PDU in maybeDisconnected goes through timerRefresh back to timerAlive, failTimer reset', async (t) => {
+  const h = harness();
+  h.clock.advance(2 * X);
+  t.equal(h.state(), 'maybeDisconnected');
+  h.pdu();
+  t.equal(h.state(), 'timerAlive');
+  t.same(h.told.at(-1), { type: 'PEER_LIVENESS', peerId: 'p1', state: 'timerAlive', failTimer: 0 });
+  // The timer restarted at the PDU: X more of silence before the next suspicion.
+  h.clock.advance(X - 1);
+  t.equal(h.state(), 'timerAlive');
+  h.clock.advance(1);
+  t.same(h.told.at(-1), { type: 'PEER_LIVENESS', peerId: 'p1', state: 'maybeDisconnected', failTimer: 1 });
+});
+
+t.test('three expiries in maybeDisconnected: disconnected after 4X of silence, final', async (t) => {
+  const h = harness();
+  h.clock.advance(3 * X);
+  t.same(h.told.map((e) => e.failTimer), [1, 2, 3]);
+  t.equal(h.state(), 'maybeDisconnected');
+  h.clock.advance(X - 1);
+  t.equal(h.state(), 'maybeDisconnected', 'not yet at 4X - 1');
+  h.clock.advance(1);
+  t.equal(h.state(), 'disconnected');
+  t.same(h.told.at(-1), { type: 'PEER_LIVENESS', peerId: 'p1', state: 'disconnected', failTimer: 3 });
+  t.equal(h.actor.getSnapshot().children.liveness!.getSnapshot().status, 'done', 'disconnected is final');
+  h.clock.advance(10 * X);
+  t.equal(h.told.length, 4, 'no timer runs after the end');
+});

@@ -1,0 +1,43 @@
+// The small decision rules, as docs/protocol.md section 5 states them.
+import t from 'tap';
+import { chooseFailoverHost, decideUnhostedJoin, hostingWins, rankStandbys, type PeerLoad } from '../../machines/rules.ts';
+
+const load = (o: Partial<PeerLoad> = {}): PeerLoad => ({ canHost: true, alive: true, hosted: 0, joined: new Set(), ...o });
+
+t.test('split brain: higher epoch wins, then lower host id; exactly one of two hostings wins', async (t) => {
+  t.ok(hostingWins({ hostId: 'z', epoch: 3 }, { hostId: 'a', epoch: 2 }));
+  t.ok(hostingWins({ hostId: 'a', epoch: 2 }, { hostId: 'b', epoch: 2 }));
+  t.notOk(hostingWins({ hostId: 'b', epoch: 2 }, { hostId: 'a', epoch: 2 }));
+  const all = [{ hostId: 'a', epoch: 1 }, { hostId: 'b', epoch: 1 }, { hostId: 'a', epoch: 2 }];
+  for (const x of all) for (const y of all) if (x !== y) t.not(hostingWins(x, y), hostingWins(y, x), 'antisymmetric');
+});
+
+t.test('standby ranking: able and alive only, fewest hosted, fewest other channels, lowest id; host excluded', async (t) => {
+  const loads = new Map([
+    ['h', load()],
+    ['a', load({ hosted: 1 })],
+    ['b', load({ joined: new Set(['#x', '#y']) })],
+    ['c', load({ joined: new Set(['#x']) })],
+    ['d', load({ alive: false })],
+    ['e', load({ canHost: false })],
+    ['f', load()],
+  ]);
+  t.same(rankStandbys('#x', ['h', 'a', 'b', 'c', 'd', 'e', 'f'], 'h', loads, 3), ['c', 'f', 'b']);
+  t.same(rankStandbys('#x', ['h', 'a', 'b', 'c', 'd', 'e', 'f'], 'h', loads, 0), []);
+  t.same(rankStandbys('#x', ['unknown'], 'h', loads, 2), [], 'a member not in the peer table (raw client) is no candidate');
+});
+
+t.test('failover target: first live untried standby, else the lowest live member, self included', async (t) => {
+  const base = { standbys: ['s1', 's2'], members: ['h', 's1', 's2', 'c', 'b'], selfId: 'c', canHost: () => true };
+  t.equal(chooseFailoverHost({ ...base, down: new Set(), tried: new Set(['h']) }), 's1');
+  t.equal(chooseFailoverHost({ ...base, down: new Set(['s1']), tried: new Set(['h']) }), 's2');
+  t.equal(chooseFailoverHost({ ...base, down: new Set(['s1']), tried: new Set(['h', 's2']) }), 'b');
+  t.equal(chooseFailoverHost({ ...base, down: new Set(['b', 's1']), tried: new Set(['h', 's2']) }), 'c');
+  t.equal(chooseFailoverHost({ ...base, down: new Set(), tried: new Set(['h', 's1', 's2', 'b', 'c']) }), undefined);
+});
+
+t.test('a JOIN for a channel not hosted here: promote a member, redirect to a live host, or create', async (t) => {
+  t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'h', epoch: 2 }, announced: { hostId: 'h', epoch: 2 } }), { action: 'promote' });
+  t.same(decideUnhostedJoin({ selfId: 'me', announced: { hostId: 'h', epoch: 2 } }), { action: 'redirect', hostId: 'h', epoch: 2 });
+  t.same(decideUnhostedJoin({ selfId: 'me' }), { action: 'create', epoch: 1 });
+});
