@@ -472,39 +472,39 @@ function renderScreen(cluster: LocalCluster, rows: number, cols: number, input: 
   lines.push({ text: '' });
   const ids = cluster.nodes.map((n) => n.id);
   const cell = 10;
-  lines.push({ text: `${'NODE'.padEnd(7)}${'PID'.padEnd(8)}${'STATE'.padEnd(16)}${'PORT'.padEnd(7)}PEERS as this node sees them: ${ids.map((id) => id.padEnd(cell)).join('')}`, style: bold });
+  lines.push({ text: 'NODES, and how each one sees its peers (alive / maybe(failTimer) / DOWN / gone)', style: bold });
+  lines.push({ text: `${'  NODE'.padEnd(10)}${'PID'.padEnd(9)}${'STATE'.padEnd(19)}${'PORT'.padEnd(7)}| ${ids.map((id) => id.padEnd(cell)).join('')}`, style: bold });
   for (const node of cluster.nodes) {
-    const state = node.status === 'exited' ? (node.exit ?? 'exited') : node.status;
-    const peers =
-      node.status === 'exited'
-        ? ''
-        : ids.map((id) => (id === node.id ? 'self' : peerCell(node.peers.get(id))).padEnd(cell)).join('') + (node.status === 'frozen' ? ' (stale: frozen)' : '');
-    const text = `${`${node.index} ${node.id}`.padEnd(7)}${String(node.status === 'exited' ? '-' : (node.pid ?? '-')).padEnd(8)}${state.padEnd(16)}${String(node.port ?? '-').padEnd(7)}${' '.repeat(30)}${peers}`;
-    const style = node.status === 'exited' ? '31' : node.status === 'frozen' ? '33' : undefined;
+    const exited = node.status === 'exited';
+    const state = exited ? (node.exit ?? 'exited') : node.status;
+    const peers = exited
+      ? ''
+      : ids.map((id) => (id === node.id ? 'self' : peerCell(node.peers.get(id))).padEnd(cell)).join('') + (node.status === 'frozen' ? ' (stale: frozen)' : '');
+    const pid = exited ? '-' : String(node.pid ?? '-');
+    const port = exited ? '-' : String(node.port ?? '-');
+    const text = `${`${node.index} ${node.id}`.padEnd(10)}${pid.padEnd(9)}${state.padEnd(19)}${port.padEnd(7)}| ${peers}`;
+    const style = exited ? '31' : node.status === 'frozen' ? '33' : undefined;
     lines.push(style ? { text, style } : { text });
   }
   lines.push({ text: '' });
-  lines.push({ text: 'CHANNELS (host, epoch, ranked standbys, members)', style: bold });
+  lines.push({ text: 'CHANNELS (host, epoch, ranked standbys, members; then each member\'s view: host@epoch)', style: bold });
   const channels = new Set<string>();
   for (const n of cluster.nodes) {
     for (const c of n.hosting.keys()) channels.add(c);
     for (const c of n.memberOf.keys()) channels.add(c);
   }
   if (channels.size === 0) lines.push({ text: '  (none yet)' });
+  const describeHost = (h: LocalNode, channel: string) => {
+    const hc = h.hosting.get(channel)!;
+    return `host ${h.id} epoch ${hc.epoch} standbys ${hc.standbys.join(',') || '-'} members ${hc.members.join(',') || '-'}`;
+  };
   for (const channel of [...channels].sort()) {
-    const hosts = cluster.nodes.filter((n) => n.status !== 'exited' && n.hosting.has(channel));
-    let hostText: string;
-    if (hosts.length === 0) {
-      hostText = 'no live host';
-    } else {
-      hostText = hosts
-        .map((h) => {
-          const hc = h.hosting.get(channel)!;
-          return `host ${h.id}${h.status === 'frozen' ? ' (frozen)' : ''} epoch ${hc.epoch} standbys ${hc.standbys.join(',') || '-'} members ${hc.members.join(',') || '-'}`;
-        })
-        .join('  |  ');
-      if (hosts.length > 1) hostText = `SPLIT BRAIN: ${hostText}`;
-    }
+    // A frozen node still believes what it believed when it stopped: shown, but not counted.
+    const hosts = cluster.nodes.filter((n) => n.status !== 'exited' && n.status !== 'frozen' && n.hosting.has(channel));
+    const frozen = cluster.nodes.filter((n) => n.status === 'frozen' && n.hosting.has(channel));
+    let hostText = hosts.length === 0 ? 'no live host' : hosts.map((h) => describeHost(h, channel)).join('  |  ');
+    if (hosts.length > 1) hostText = `SPLIT BRAIN: ${hostText}`;
+    if (frozen.length > 0) hostText += `   (frozen, still thinks it hosts: ${frozen.map((f) => `${f.id}@${f.hosting.get(channel)!.epoch}`).join(' ')})`;
     lines.push(hosts.length === 1 ? { text: `  ${channel}  ${hostText}` } : { text: `  ${channel}  ${hostText}`, style: '33' });
     const views = cluster.nodes
       .filter((n) => n.status !== 'exited' && n.memberOf.has(channel))

@@ -1,0 +1,279 @@
+// The docker-compose.yml cluster in network namespaces (`chanmesh cluster`),
+// end to end through the CLI: five nodes discover each other over the bridge,
+// SIGKILL of #lobby's host is followed by failover and chat goes on, a 2/3
+// partition and its heal leave one host for the channel, and `down` leaves
+// no namespace, veth, bridge or process behind.
+//
+// Needs root and working `ip netns`; elsewhere the whole file is reported as
+// skipped with the reason. Its own prefix (cmt-) and state directory keep it
+// apart from a cluster a person may have up (cm-).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { readComposeProject } from '../../lib/cli/compose.ts';
+import { parseNodeLine, type NodeEvent } from '../../lib/cli/node-output.ts';
+import { procState, waitFor } from './proc.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(root, 'bin/chanmesh.js');
+const PREFIX = 'cmt-';
+const CHANNEL = '#lobby';
+const PDU_INTERVAL = '250ms';
+
+function whyNot(): string | undefined {
+  if (process.platform !== 'linux') return 'network namespaces need Linux';
+  if (process.getuid?.() !== 0) return 'needs root to create network namespaces';
+  const version = spawnSync('ip', ['-V'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0) return 'the iproute2 `ip` command is not installed';
+  const probe = spawnSync('ip', ['netns', 'add', `${PREFIX}probe`], { encoding: 'utf8' });
+  if (probe.status !== 0) return `\`ip netns add\` does not work here: ${probe.stderr.trim()}`;
+  spawnSync('ip', ['netns', 'del', `${PREFIX}probe`]);
+  return undefined;
+}
+
+const reason = whyNot();
+if (reason) {
+  t.plan(0, `skipped: ${reason}`);
+} else {
+  await clusterTest();
+}
+
+async function clusterTest(): Promise<void> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chanmesh-netns-'));
+  const project = readComposeProject(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'));
+  const services = project.services.map((s) => s.name);
+  const idOf = new Map(project.services.map((s) => [s.name, s.environment.CHANMESH_ID ?? s.name]));
+  const chatterers = project.services.filter((s) => s.environment.CHANMESH_CHATTER).map((s) => s.name);
+  const pidsSeen = new Set<number>();
+
+  const cluster = (...args: string[]) => {
+    const [command, ...rest] = args;
+    const result = spawnSync(process.execPath, [BIN, 'cluster', command!, '--prefix', PREFIX, '--state-dir', stateDir, ...rest], {
+      encoding: 'utf8',
+      cwd: root,
+      timeout: 120_000,
+    });
+    return { code: result.status, out: result.stdout, err: result.stderr };
+  };
+
+  t.teardown(() => {
+    cluster('down');
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  // ---- reading the nodes' logs --------------------------------------------
+  const logText = (svc: string) => {
+    try {
+      return fs.readFileSync(path.join(stateDir, `${svc}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const offsets = () => new Map(services.map((s) => [s, Buffer.byteLength(logText(s))]));
+  /** Node events (not the cluster tool's notes) and chat lines, after a byte offset. */
+  const output = (svc: string, from = 0) => {
+    const events: NodeEvent[] = [];
+    const chat: Array<{ channel: string; author: string; text: string }> = [];
+    const text = Buffer.from(logText(svc)).subarray(from).toString('utf8');
+    for (const line of text.split('\n')) {
+      const parsed = parseNodeLine(line);
+      if (parsed.kind === 'event' && parsed.event.source !== 'chanmesh-cluster') events.push(parsed.event);
+      if (parsed.kind === 'chat') chat.push(parsed.chat);
+    }
+    return { events, chat };
+  };
+  const status = () => {
+    const result = cluster('status', '--json');
+    const parsed = JSON.parse(result.out) as { services: Array<{ service: string; pid: number | null; state: string }> };
+    for (const s of parsed.services) if (s.pid) pidsSeen.add(s.pid);
+    return parsed.services;
+  };
+  const live = () => status().filter((s) => s.state === 'running').map((s) => s.service);
+  /** The channels a node's current incarnation hosts, from its events. */
+  const hosted = (svc: string) => {
+    const channels = new Map<string, number>();
+    for (const e of output(svc).events) {
+      if (e.event === 'node.started') channels.clear();
+      if ((e.event === 'channel.created' || e.event === 'takeover') && e.channel === CHANNEL) channels.set(CHANNEL, Number(e.epoch));
+      if (e.event === 'channel.closed' && e.channel === CHANNEL) channels.delete(CHANNEL);
+    }
+    return channels;
+  };
+  /** Which host a member last joined (member.joined or failover.finished), and the epoch. */
+  const memberView = (svc: string) => {
+    let view: { host: string; epoch: number } | undefined;
+    for (const e of output(svc).events) {
+      if (e.event === 'node.started') view = undefined;
+      if ((e.event === 'member.joined' || e.event === 'failover.finished') && e.channel === CHANNEL) view = { host: String(e.host), epoch: Number(e.epoch) };
+      if (e.event === 'member.left' && e.channel === CHANNEL) view = undefined;
+    }
+    return view;
+  };
+  /** One live host, and every live node a member of it: its service name. */
+  const agreedHost = (among: string[]) => {
+    const hosts = among.filter((s) => hosted(s).has(CHANNEL));
+    if (hosts.length !== 1) return undefined;
+    const hostId = idOf.get(hosts[0]!)!;
+    return among.every((s) => memberView(s)?.host === hostId) ? hosts[0]! : undefined;
+  };
+  const explain = (among = services) => () =>
+    among
+      .map((s) => `${s}: hosts ${JSON.stringify([...hosted(s)])} member of ${JSON.stringify(memberView(s))}\n` + logText(s).split('\n').slice(-12).join('\n'))
+      .join('\n');
+
+  // ---- the scenario ---------------------------------------------------------
+  await t.test('up: five namespaces from docker-compose.yml, every node started', async (t) => {
+    const up = cluster('up', '--detach', '--pdu-interval', PDU_INTERVAL);
+    t.equal(up.code, 0, `up exits 0\n${up.out}${up.err}`);
+    const rows = status();
+    t.same(rows.map((r) => r.service), services, 'one namespace per compose service');
+    t.ok(rows.every((r) => r.state === 'running' && r.pid), 'every node runs');
+    const namespaces = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    for (const svc of services) t.match(namespaces, new RegExp(`^${PREFIX}${svc}\\b`, 'm'), `namespace ${PREFIX}${svc}`);
+  });
+
+  await t.test('all five discover each other over the bridge', async (t) => {
+    for (const svc of services) {
+      const others = services.filter((s) => s !== svc).map((s) => idOf.get(s)!);
+      await waitFor(
+        `${svc} to discover ${others.join(',')}`,
+        () => {
+          const seen = new Set(output(svc).events.filter((e) => e.event === 'peer.discovered').map((e) => String(e.peer)));
+          return others.every((o) => seen.has(o));
+        },
+        30_000,
+        explain([svc]),
+      );
+      t.pass(`${svc} discovered the other four`);
+    }
+  });
+
+  let host = '';
+  await t.test('#lobby has one host and every node is its member', async (t) => {
+    host = await waitFor('one agreed host of #lobby', () => agreedHost(services), 30_000, explain());
+    t.pass(`${host} hosts #lobby`);
+  });
+
+  await t.test('SIGKILL of the host: failover, and chat goes on', async (t) => {
+    const before = offsets();
+    const epochBefore = hosted(host).get(CHANNEL)!;
+    const kill = cluster('kill', host);
+    t.equal(kill.code, 0, `kill ${host}`);
+    await waitFor(`${host} to be dead`, () => !live().includes(host), 5000);
+    const survivors = services.filter((s) => s !== host);
+    const takeover = await waitFor(
+      'a takeover of #lobby',
+      () => {
+        for (const s of survivors) {
+          const e = output(s, before.get(s)).events.find((x) => x.event === 'takeover' && x.channel === CHANNEL);
+          if (e) return { svc: s, event: e };
+        }
+        return undefined;
+      },
+      20_000,
+      explain(survivors),
+    );
+    t.equal(takeover.event.previousHost, idOf.get(host), `${takeover.svc} took over from ${host}`);
+    t.ok(Number(takeover.event.epoch) > epochBefore, `epoch rose (${epochBefore} -> ${String(takeover.event.epoch)})`);
+    const newHost = await waitFor('the survivors to agree on the new host', () => agreedHost(survivors), 20_000, explain(survivors));
+    t.not(newHost, host, `${newHost} hosts #lobby now`);
+    const finished = survivors.filter((s) => output(s, before.get(s)).events.some((e) => e.event === 'failover.finished' && e.channel === CHANNEL));
+    t.ok(finished.length > 0, `failover.finished logged by ${finished.join(',')}`);
+
+    // The chatter goes on ...
+    const talking = chatterers.filter((s) => s !== host).map((s) => idOf.get(s)!);
+    t.ok(talking.length > 0, 'a chattering node survived');
+    const afterFailover = offsets();
+    await waitFor(
+      'chatter after the failover at every survivor',
+      () => survivors.every((s) => output(s, afterFailover.get(s)).chat.some((c) => c.channel === CHANNEL && talking.includes(c.author))),
+      15_000,
+      explain(survivors),
+    );
+    t.pass('every survivor receives chatter after the failover');
+    // ... and a line typed into a member reaches everyone.
+    const sender = survivors.find((s) => s !== newHost)!;
+    const text = `typed after failover ${Date.now()}`;
+    t.equal(cluster('send', sender, text).code, 0, `send into ${sender}'s stdin`);
+    await waitFor(
+      'the typed line at every survivor',
+      () => survivors.every((s) => output(s, afterFailover.get(s)).chat.some((c) => c.text === text && c.author === idOf.get(sender))),
+      15_000,
+      explain(survivors),
+    );
+    t.pass(`"${text}" from ${sender} reached every survivor`);
+    host = newHost;
+  });
+
+  const killed = services.find((s) => !live().includes(s));
+  await t.test('the killed node restarts and rejoins', async (t) => {
+    t.ok(killed, 'one node is down');
+    const before = offsets();
+    t.equal(cluster('restart', killed!).code, 0, `restart ${killed}`);
+    await waitFor(`${killed} to rejoin #lobby`, () => output(killed!, before.get(killed!)).events.some((e) => e.event === 'member.joined' && e.channel === CHANNEL), 30_000, explain([killed!]));
+    const agreed = await waitFor('all five to agree on one host', () => agreedHost(services), 30_000, explain());
+    t.pass(`${killed} is back; ${agreed} hosts #lobby`);
+  });
+
+  await t.test('partition 2/3, then heal: one host for #lobby', async (t) => {
+    const a = services.slice(0, 2);
+    const b = services.slice(2);
+    const before = offsets();
+    const cut = cluster('partition', a.join(','), b.join(','));
+    t.equal(cut.code, 0, `partition ${a.join(',')} | ${b.join(',')}`);
+    for (const [side, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      for (const s of side) {
+        await waitFor(
+          `${s} to lose ${other.join(',')}`,
+          () => {
+            const down = new Set(
+              output(s, before.get(s))
+                .events.filter((e) => e.event === 'peer.state' && e.state === 'disconnected')
+                .map((e) => String(e.peer)),
+            );
+            return other.every((o) => down.has(idOf.get(o)!));
+          },
+          20_000,
+          explain([s]),
+        );
+      }
+    }
+    t.pass('neither side hears the other (multicast and TCP cut)');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    t.comment(`during the partition: hosts ${services.filter((s) => hosted(s).has(CHANNEL)).join(',') || 'none'}`);
+
+    const healed = offsets();
+    t.equal(cluster('heal').code, 0, 'heal');
+    const final = await waitFor('one host of #lobby that all five follow', () => agreedHost(services), 45_000, explain());
+    // Still one a moment later: not a transient state.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    t.equal(agreedHost(services), final, `${final} is the one host of #lobby`);
+    const resolved = services.flatMap((s) => output(s, healed.get(s)).events.filter((e) => e.event === 'splitbrain.resolved'));
+    t.comment(`split brains resolved after the heal: ${resolved.length}`);
+    for (const s of services) {
+      const view = memberView(s);
+      t.equal(view?.host, idOf.get(final), `${s} follows ${final}`);
+    }
+  });
+
+  await t.test('down leaves no namespace, veth, bridge, process or state behind', async (t) => {
+    status();
+    const down = cluster('down');
+    t.equal(down.code, 0, `down\n${down.out}${down.err}`);
+    const namespaces = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    t.notMatch(namespaces, new RegExp(`^${PREFIX}`, 'm'), 'no namespace of ours');
+    const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+    t.notMatch(links, new RegExp(PREFIX), 'no veth or bridge of ours in the host namespace');
+    await waitFor('every node process to be gone', () => [...pidsSeen].every((pid) => procState(pid) === 'dead'), 5000);
+    t.pass(`none of the ${pidsSeen.size} node processes is left`);
+    t.notOk(fs.existsSync(path.join(stateDir, 'cluster.json')), 'state removed');
+    const again = cluster('down');
+    t.equal(again.code, 0, 'down again: idempotent');
+  });
+}
