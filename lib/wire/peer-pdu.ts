@@ -181,6 +181,10 @@ class Layout {
   }
 
   private newPart(): void {
+    // Stop at once rather than lay out a PDU that can never be sent.
+    if (this.parts.length === MAX_PDU_PARTS) {
+      throw new Error(`encodePeerPdu: the PDU needs more than ${MAX_PDU_PARTS} datagrams`);
+    }
     this.current = Layout.empty();
     this.parts.push(this.current);
   }
@@ -340,9 +344,6 @@ export function encodePeerPdu(pdu: PeerPdu, secret?: Buffer): Buffer[] {
   for (const m of pdu.memberships) layout.place(MEMBERSHIPS, membershipPiece(m));
   for (const i of pdu.invites) layout.place(INVITES, invitePiece(i));
   const parts = layout.parts;
-  if (parts.length > MAX_PDU_PARTS) {
-    throw new Error(`encodePeerPdu: the PDU needs ${parts.length} datagrams, at most ${MAX_PDU_PARTS}`);
-  }
   return parts.map((content, part) => encodePart(pdu, part, parts.length, content, secret));
 }
 
@@ -451,7 +452,8 @@ function inviteKey(i: { channel: string; host: string }): string {
  *   its bound: an id, name or nick breaking its rule, a private '@' channel
  *   anywhere, a number out of range, a list too long, not part < parts <= 16.
  * Unknown keys are ignored (forward compatibility); the result holds only
- * the documented fields.
+ * the documented fields. The one plain Error is for an empty `secret` (a
+ * configuration mistake, not input).
  */
 export function decodePeerPduPart(datagram: Buffer, secret?: Buffer): PeerPduPart {
   if (secret !== undefined) requireSecret(secret);
@@ -609,9 +611,12 @@ interface Round {
  * - A round (peerId, incarnation, seq) completes when all `parts` parts
  *   arrived, in any order; add() then returns the whole PeerPdu. A
  *   single-part round returns at once.
- * - A part of a newer seq, or of another incarnation, discards the pending
- *   round of that peer; a part of an older seq, a duplicate part, and any
- *   part of a round already returned are ignored.
+ * - Rounds are ordered by (incarnation, seq): incarnations grow with every
+ *   start of a peer id (3.2). A part of a newer round (a higher seq, or a
+ *   higher incarnation whatever its seq) discards the pending round of that
+ *   peer; a part of an older round (a lower incarnation is a late datagram
+ *   of a dead process), a duplicate part, and any part of a round already
+ *   returned are ignored. Call forget() when the peer table drops a peer.
  * - Slices of one entry are concatenated in part order: members of
  *   same-named channels, channels of same-host memberships, peer ids of
  *   same (channel, host) invites. A round whose parts disagree (base fields,
@@ -648,7 +653,8 @@ export class PduAssembler {
     if (!Number.isInteger(part.parts) || !Number.isInteger(part.part)) return undefined;
     if (part.parts < 1 || part.parts > MAX_PDU_PARTS || part.part < 0 || part.part >= part.parts) return undefined;
     let round = this.rounds.get(part.peerId);
-    if (round !== undefined && round.incarnation === part.incarnation) {
+    if (round !== undefined && part.incarnation < round.incarnation) return undefined;
+    if (round !== undefined && part.incarnation === round.incarnation) {
       if (part.seq < round.seq) return undefined;
       if (part.seq === round.seq) {
         if (round.done || round.slots[part.part] !== undefined) return undefined;
@@ -659,6 +665,7 @@ export class PduAssembler {
         return round.received === round.parts ? this.complete(round) : undefined;
       }
     }
+    // A newer round, or a peer not tracked yet: this part starts a round.
     round = {
       incarnation: part.incarnation,
       seq: part.seq,

@@ -26,6 +26,24 @@ t.test('encodeFrame writes the length prefix, then each field and its NUL', asyn
   t.strictSame(encodeFrame(['EXIT', '']), Buffer.from('\x00\x00\x00\x06EXIT\x00\x00', 'latin1'), 'an empty field is one NUL');
 });
 
+t.test('encodeFrame makes exactly one allocation, whatever the frame size', async (t) => {
+  const allocUnsafe = Buffer.allocUnsafe;
+  let calls = 0;
+  Buffer.allocUnsafe = ((size: number) => {
+    calls++;
+    return allocUnsafe(size);
+  }) as typeof Buffer.allocUnsafe;
+  try {
+    for (const fields of [['EXIT'], ['SAY', 'author', 'ü'.repeat(2000), 'msg-1', '42'], ['MEMBERS', ...Array(512).fill('p'.repeat(64))]]) {
+      calls = 0;
+      encodeFrame(fields);
+      t.equal(calls, 1, `${fields[0]}: one Buffer.allocUnsafe`);
+    }
+  } finally {
+    Buffer.allocUnsafe = allocUnsafe;
+  }
+});
+
 t.test('encodeFrame refuses what it cannot frame (plain Error, not DecodeError)', async (t) => {
   for (const fields of [[], ['SAY', 'a\0b'], ['SAY', 'lone \ud800 surrogate']]) {
     t.throws(() => encodeFrame(fields), Error);

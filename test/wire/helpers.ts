@@ -39,12 +39,6 @@ export function unicodeText(maxLength: number): fc.Arbitrary<string> {
 /** 0..2^53-1, biased towards both small values and the extremes. */
 export const wireNumberArb = fc.oneof(fc.nat(300), fc.maxSafeNat(), fc.constant(Number.MAX_SAFE_INTEGER));
 
-/** 0..2^32-1. */
-export const uint32Arb = fc.oneof(
-  fc.tuple(fc.nat(0xffff), fc.nat(0xffff)).map(([hi, lo]) => hi * 0x10000 + lo),
-  fc.constantFrom(0, 0xffffffff),
-);
-
 /** Cut points that split `length` bytes into chunks: sorted, unique, inside (0, length). */
 export function chunksOf(bytes: Buffer, cuts: readonly number[]): Buffer[] {
   const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1))))]
