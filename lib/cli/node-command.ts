@@ -37,7 +37,7 @@ export function addNodeCommand(program: Command): void {
     .addOption(envOption('--ttl <n>', 'multicast TTL (1 = this L2 segment only)').default(1).argParser(parseInteger(1, 255)))
     .addOption(envOption('--pdu-interval <ms>', 'PeerPDU interval; a silent peer is disconnected after 4 intervals').default(DEFAULT_PDU_INTERVAL_MS).argParser(parseDuration))
     .addOption(envOption('--join <channels>', 'channels to join at start, comma separated (#public, @private)').default([]).argParser(parseChannelList))
-    .addOption(envOption('--standbys <k>', 'ranked standbys per hosted channel').default(2).argParser(parseInteger(0, 16)))
+    .addOption(envOption('--standbys <k>', 'ranked standbys per hosted channel (at most 8, so a channel entry fits one PDU datagram)').default(2).argParser(parseInteger(0, 8)))
     .addOption(envOption('--history <n>', 'messages of history kept per channel and sent to new members').default(100).argParser(parseInteger(0, 10000)))
     .addOption(envOption('--chatter <interval>', 'demo: say a line in every joined channel every <interval> (e.g. 2s)').argParser(parseDuration))
     .addOption(envOption('--secret <secret>', 'shared secret: PeerPDUs carry an HMAC tag and unauthenticated ones are dropped'))

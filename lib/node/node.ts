@@ -373,9 +373,32 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
 
   private sendPdu(seq: number): void {
     if (!this.group || this.stopped) return;
-    const pdu = this.buildPdu(seq);
-    for (const datagram of encodePeerPdu(pdu, this.config.secret)) this.group.send(datagram);
+    for (const datagram of this.encodePdu(this.buildPdu(seq))) this.group.send(datagram);
     this.stats.pduSent++;
+  }
+
+  /**
+   * A round holds 48 datagrams (docs/protocol.md 3.2). Should what we announce
+   * ever exceed that, member lists go first (MEMBERS on TCP carries them to
+   * members anyway), then memberships and invites: announcing the hosted
+   * channels themselves is what failover and split-brain resolution need.
+   */
+  private encodePdu(pdu: PeerPdu): Buffer[] {
+    const attempts: PeerPdu[] = [
+      pdu,
+      { ...pdu, channels: pdu.channels.map((c) => ({ ...c, members: [] })) },
+      { ...pdu, channels: pdu.channels.map((c) => ({ ...c, members: [] })), memberships: [], invites: [] },
+    ];
+    for (const [i, attempt] of attempts.entries()) {
+      try {
+        const datagrams = encodePeerPdu(attempt, this.config.secret);
+        if (i > 0) this.log.warn({ event: 'pdu.trimmed', dropped: i === 1 ? 'members' : 'members, memberships, invites' });
+        return datagrams;
+      } catch (error) {
+        if (i === attempts.length - 1) throw error;
+      }
+    }
+    return [];
   }
 
   /** Our PeerPDU: what we host (public only), what we joined (public only), open invites. */

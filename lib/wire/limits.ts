@@ -29,8 +29,13 @@ export const MAX_NICK_BYTES = 32;
 /** One PeerPDU datagram is at most 1,400 bytes (3.2): fits an Ethernet MTU after IP and UDP headers, so never fragmented. */
 export const MAX_PDU_BYTES = 1400;
 
-/** A PDU round has at most 16 parts (3.2): bounds a receiver's reassembly buffer to 16 x 1,400 bytes per peer. */
-export const MAX_PDU_PARTS = 16;
+/**
+ * A PDU round has at most 48 parts (3.2): a channel of 512 members with
+ * 64-byte ids takes 40 in the worst case (64-byte peer id and channel name,
+ * 32-byte nick, auth tag), and it bounds a receiver's reassembly buffer to
+ * 48 x 1,400 bytes per peer.
+ */
+export const MAX_PDU_PARTS = 48;
 
 /** At most 256 hosted channels per PDU part (3.2): bounds the work one datagram can cause. */
 export const MAX_PDU_CHANNELS = 256;

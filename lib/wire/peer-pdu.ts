@@ -421,7 +421,9 @@ function validatePdu(pdu: PeerPdu): void {
   }
   unique.clear();
   for (const i of pdu.invites) {
-    publicChannel(i.channel, 'invites');
+    // SERVER-INVITE names the channel, private ones included: an invite is
+    // how an invited peer learns where a private channel lives.
+    if (!isChannelName(i.channel)) fail('invites: not a channel name');
     if (!isPeerId(i.host)) fail('invite host is not a peer id');
     ids(i.peerIds, MAX_INVITE_IDS, `invite ${i.channel}`);
     const key = inviteKey(i);
@@ -530,6 +532,13 @@ function asPublicChannel(value: unknown, what: string): string {
   return name;
 }
 
+/** Invites may name private channels (3.2): that is what they are for. */
+function asChannelName(value: unknown, what: string): string {
+  const name = asString(value, what);
+  if (!isChannelName(name)) outOfBounds(`${what} is not a channel name`);
+  return name;
+}
+
 function asIds(value: unknown, max: number, what: string): string[] {
   return asArray(value, max, what).map((id) => asPeerId(id, `${what} entry`));
 }
@@ -580,7 +589,7 @@ function readPart(value: unknown, authenticated: boolean): PeerPduPart {
   const invites = asArray(map.invites, MAX_PDU_INVITES, 'invites').map((entry): Invite => {
     const i = asMap(entry, 'invites entry');
     const invite: Invite = {
-      channel: asPublicChannel(i.channel, 'invite channel'),
+      channel: asChannelName(i.channel, 'invite channel'),
       host: asPeerId(i.host, 'invite host'),
       peerIds: asIds(i.peerIds, MAX_INVITE_IDS, 'invite peerIds'),
     };

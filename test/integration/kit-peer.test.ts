@@ -85,3 +85,20 @@ t.test('three peers discover each other, chat, exit, and notice a killed peer (f
   await a.waitEvent('peer.removed', (e) => e.peer === 'charlie');
 });
 
+
+t.test('INVITE: the host announces it; the invited peer finds the private channel through it', async (t) => {
+  const nodes = startNodes(uniqueGroup(), ['host1', 'guest'], () => [], PDU_MS);
+  t.teardown(() => Promise.all(nodes.map((n) => n.stop())));
+  const [host, guest] = nodes as [NodeProcess, NodeProcess];
+  await guest.waitEvent('peer.discovered', (e) => e.peer === 'host1');
+  host.send('/join @secret');
+  await host.waitEvent('member.joined', (e) => e.channel === '@secret');
+  host.send('/invite @secret guest');
+  const invite = await guest.waitEvent('invite.received', (e) => e.channel === '@secret');
+  t.equal(invite.host, 'host1');
+  await guest.waitLine(/^\* host1 invites you to @secret/);
+  guest.send('/join @secret');
+  await guest.waitEvent('member.joined', (e) => e.channel === '@secret' && e.host === 'host1');
+  guest.send('/say @secret psst');
+  await host.waitLine('[@secret] <guest> psst');
+});
