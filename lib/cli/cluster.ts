@@ -362,8 +362,8 @@ function findService(state: ClusterState, name: string): ServiceState {
 }
 
 /** A line in the service's log written by this tool, so `logs` shows what was done when. */
-function noteInLog(dir: string, svc: ServiceState, event: string, msg: string, fields: Record<string, unknown> = {}): void {
-  const line = { level: 40, time: Date.now(), node: svc.env.CHANMESH_ID ?? svc.name, source: 'chanmesh-cluster', event, msg, ...fields };
+function noteInLog(dir: string, svc: ServiceState, event: string, msg: string, fields: Record<string, unknown> = {}, level = 30): void {
+  const line = { level, time: Date.now(), node: svc.env.CHANMESH_ID ?? svc.name, source: 'chanmesh-cluster', event, msg, ...fields };
   try {
     fs.appendFileSync(logPath(dir, svc.name), `${JSON.stringify(line)}\n`);
   } catch {
@@ -607,10 +607,12 @@ async function up(common: CommonOptions, options: UpOptions): Promise<number> {
       const ns = `${common.prefix}${svc.name}`;
       const address = plan.addresses.get(svc.name)!;
       const veth = ns.length <= 15 ? ns : `${common.prefix}v${i + 1}`;
-      const execEnv = { ...baseEnv(), ...imageEnv, ...svc.environment, CHANMESH_IFACE: address };
-      // The cluster reads its nodes' events, so their logs are JSON; `logs`
-      // renders them for people. Explicit --env overrides come last.
-      const env = { ...execEnv, CHANMESH_LOG_FORMAT: 'json', ...overrides };
+      // Like a container: the image's ENV, then the service's environment;
+      // the interface is the namespace's address; --env/--pdu-interval last.
+      const execEnv = { ...baseEnv(), ...imageEnv, ...svc.environment, CHANMESH_IFACE: address, ...overrides };
+      // The cluster reads its nodes' events, so their logs are JSON (unless
+      // --env says otherwise); `logs` renders them for people.
+      const env = { ...execEnv, CHANMESH_LOG_FORMAT: overrides.CHANMESH_LOG_FORMAT ?? 'json' };
       return { name: svc.name, ns, address, hubVeth: veth, command: svc.command, env, execEnv };
     }),
     partition: null,
@@ -649,7 +651,8 @@ async function up(common: CommonOptions, options: UpOptions): Promise<number> {
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  await followLogs(state, dir, state.services.map((s) => s.name), { json: false, from: 'now' }, stop.signal);
+  process.once('SIGHUP', onSignal);
+  await followLogs(state, dir, state.services.map((s) => s.name), { json: false, from: offsets }, stop.signal);
   say('\nstopping the cluster');
   await teardown(common, false);
   return 0;
@@ -794,7 +797,8 @@ const COLORS = [36, 33, 35, 32, 34, 91, 96, 93];
 
 interface LogOptions {
   json: boolean;
-  from: 'start' | 'now';
+  /** From the beginning of the files, from their current end, or from given byte offsets. */
+  from: 'start' | 'now' | Map<string, number>;
   tail?: number;
 }
 
@@ -848,7 +852,12 @@ async function followLogs(state: ClusterState, dir: string, names: string[], opt
     state.services.map((s) => s.name),
     options.json,
   );
-  const offsets = options.from === 'start' ? printHistory(dir, names, options, print) : new Map(names.map((n) => [n, fileSize(logPath(dir, n))]));
+  const offsets =
+    options.from === 'start'
+      ? printHistory(dir, names, options, print)
+      : options.from === 'now'
+        ? new Map(names.map((n) => [n, fileSize(logPath(dir, n))]))
+        : new Map(options.from);
   const splitters = new Map(names.map((n) => [n, new LineSplitter()]));
   while (!stop.aborted) {
     for (const svc of names) {
@@ -891,6 +900,8 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export async function runClusterCommand(args: string[]): Promise<number> {
+  // `cluster logs | head` and the like: a closed pipe ends the output, not the command.
+  process.stdout.on('error', () => {});
   let code = 0;
   const program = new Command('chanmesh cluster')
     .description(
@@ -917,6 +928,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     .description('services, addresses, processes, bridges (partition) and hosted channels')
     .option('--json', 'machine-readable')
     .action((options: { json?: boolean } & Record<string, unknown>) => {
+      requireRootAndIp(); // processes in namespaces and the hub's bridges are visible to root only
       const common = commonOf(options);
       const state = requireState(common.stateDir);
       if (options.json) {
@@ -939,7 +951,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
           const svc = findService(state, name);
           const pid = livePid(svc);
           if (!pid) throw new ClusterError(`${name} is not running`);
-          noteInLog(common.stateDir, svc, event, `${sig} to ${name} (pid ${pid})`);
+          noteInLog(common.stateDir, svc, event, `${sig} to ${name} (pid ${pid})`, {}, sig === 'SIGCONT' ? 30 : 40);
           signal(pid, sig);
           say(`${name}: ${sig} (pid ${pid})`);
         }

@@ -9,7 +9,7 @@
 // this process, so a child also quits when this process dies (end of stdin);
 // and a tiny detached reaper SIGKILLs the children should this process be
 // killed while one of them is frozen (a stopped process cannot read EOF).
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -581,7 +581,7 @@ export async function runLocalCommand(args: string[]): Promise<number> {
     const program = new Command('chanmesh local')
       .description('a local cluster of chanmesh nodes on loopback multicast with a live view (npm start)')
       .option('--nodes <n>', 'how many nodes', parseInteger(1, 9), 3)
-      .option('--chatter <interval>', 'nodes 2.. say a line this often', parseDuration, 2000)
+      .addOption(new Option('--chatter <interval>', 'nodes 2.. say a line this often').argParser(parseDuration).default(2000, '2s'))
       .option('--pdu-interval <ms>', "the nodes' PeerPDU interval (default: the node's)", parseDuration)
       .option('--group <addr:port>', 'multicast group (default: 239.255.77.77 and a random port, so runs do not hear each other)', parseGroup)
       .option('--bin <path>', 'the chanmesh entry script to run', path.join(PROJECT_ROOT, 'bin', 'chanmesh.js'))
@@ -594,6 +594,7 @@ export async function runLocalCommand(args: string[]): Promise<number> {
     throw error;
   }
 
+  process.stdout.on('error', () => {}); // `npm start | head`: a closed pipe is not a crash
   const live = process.stdout.isTTY === true && options.plain !== true;
   let dirty = true;
   const cluster = new LocalCluster(options, !live, () => {

@@ -126,6 +126,8 @@ async function clusterTest(): Promise<void> {
 
   // ---- the scenario ---------------------------------------------------------
   await t.test('up: five namespaces from docker-compose.yml, every node started', async (t) => {
+    // Leftovers of an aborted earlier run (same prefix) would make `up` refuse.
+    t.equal(cluster('down').code, 0, 'down before up: nothing of ours is left from an earlier run');
     const up = cluster('up', '--detach', '--pdu-interval', PDU_INTERVAL);
     t.equal(up.code, 0, `up exits 0\n${up.out}${up.err}`);
     const rows = status();
