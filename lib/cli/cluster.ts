@@ -569,9 +569,10 @@ function parseEnvOverrides(list: string[]): Record<string, string> {
 async function up(common: CommonOptions, options: UpOptions): Promise<number> {
   requireRootAndIp();
   const dir = common.stateDir;
+  const { project, imageEnv } = loadProject(common.file);
   const existing = readState(dir);
-  const namespaces = listNamespaces();
-  const leftovers = namespaces.filter((n) => n.startsWith(common.prefix));
+  const ours = new Set([`${common.prefix}hub`, ...project.services.map((s) => `${common.prefix}${s.name}`)]);
+  const leftovers = listNamespaces().filter((n) => ours.has(n));
   if (existing || leftovers.length > 0) {
     throw new ClusterError(
       `a cluster with prefix "${common.prefix}" is already up (${existing ? statePath(dir) : leftovers.join(', ')}); ` +
@@ -584,7 +585,6 @@ async function up(common: CommonOptions, options: UpOptions): Promise<number> {
   if (!made.ok) throw new ClusterError(`\`ip netns add\` does not work here: ${made.stderr.trim()}`, EXIT_UNAVAILABLE);
   run('ip', ['netns', 'del', probe], true);
 
-  const { project, imageEnv } = loadProject(common.file);
   const plan = planAddresses(project, hostPrefixes(), options.subnet);
   const network = project.networks.find((n) => n.name === project.services[0]?.network);
   if (plan.remapped) {
