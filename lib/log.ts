@@ -22,7 +22,7 @@ export function createLogger(options: LogOptions = {}): Logger {
       base,
       transport: {
         target: 'pino-pretty',
-        options: { destination: 2, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+        options: { destination: 2, colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
       },
     });
   }

@@ -191,7 +191,9 @@ export const discoveryMachine = setup({
 function livenessOptions(context: DiscoveryContext, part: PeerPduPart) {
   return {
     id: `liveness:${part.peerId}:${part.incarnation}`,
-    input: { peerId: part.peerId, timeoutMs: context.livenessTimeoutMs },
+    // X of figure 6 follows the sender's own announced pace: a peer that
+    // announces every 400 ms is not suspected by a node that does so every 250.
+    input: { peerId: part.peerId, timeoutMs: Math.max(context.livenessTimeoutMs, part.interval) },
   };
 }
 

@@ -98,6 +98,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private server?: ChannelServer;
   private group?: DatagramGroup;
   private startedAt = 0;
+  /** Joins made by this process: part of every membership's msgId prefix. */
+  private joinCount = 0;
   private stopped = false;
   private directoryDirty = true;
   readonly stats = { pduSent: 0, pduReceived: 0, pduDropped: 0, chatDelivered: 0 };
@@ -189,7 +191,11 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       input: {
         channel,
         selfId: this.id,
-        msgIdPrefix: this.env.incarnation.toString(36),
+        // msgIds are unique per author (protocol 2.2): the member machine
+        // numbers from 1 in every membership, so the prefix names the
+        // membership too, or a rejoin would reuse the first membership's ids
+        // and hosts would drop its messages as re-sent duplicates.
+        msgIdPrefix: `${this.env.incarnation.toString(36)}.${(++this.joinCount).toString(36)}`,
         historyLimit: this.config.historyLimit,
         // Right after start, give discovery time to hear who hosts what.
         lookupMs: Math.max(this.config.pduIntervalMs, this.startedAt + settleMs - this.env.clock.now()),
@@ -426,6 +432,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       seq,
       nick: this.config.nick,
       port: this.port,
+      interval: Math.round(this.config.pduIntervalMs),
       channels,
       memberships: [...byHost].map(([host, names]) => ({ host, channels: names })),
       invites: [...this.invitesOut.values()].map(({ channel, host, peerIds }) => ({ channel, host, peerIds })),

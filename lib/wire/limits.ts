@@ -64,3 +64,6 @@ export const MAX_SERVER_PORT = 65535;
 
 /** The PDU authentication tag is one HMAC-SHA256 output (3.3). */
 export const PDU_AUTH_TAG_BYTES = 32;
+
+/** A PDU's announced interval is 0 to 2^32-1 ms (3.2): 0 means not said. */
+export const MAX_PDU_INTERVAL_MS = 0xffffffff;

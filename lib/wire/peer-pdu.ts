@@ -17,6 +17,7 @@ import {
   MAX_MEMBERS,
   MAX_PDU_BYTES,
   MAX_PDU_CHANNELS,
+  MAX_PDU_INTERVAL_MS,
   MAX_PDU_INVITES,
   MAX_PDU_MEMBERSHIPS,
   MAX_PDU_PARTS,
@@ -53,6 +54,12 @@ export interface PeerPdu {
   seq: number;
   nick: string;
   port: number;
+  /**
+   * The sender's PDU interval in ms (0 = not said): a receiver times this
+   * peer's liveness (figure 6's X) by the sender's own pace, so nodes with
+   * different intervals don't see each other flap.
+   */
+  interval: number;
   channels: HostedChannel[];
   memberships: Membership[];
   invites: Invite[];
@@ -260,6 +267,7 @@ const KEY_BYTES = {
   parts: strBytes('parts'),
   nick: strBytes('nick'),
   port: strBytes('port'),
+  interval: strBytes('interval'),
   channels: strBytes('channels'),
   memberships: strBytes('memberships'),
   invites: strBytes('invites'),
@@ -280,7 +288,7 @@ const ZERO_TAG = Buffer.alloc(PDU_AUTH_TAG_BYTES);
 const AUTH_TRAILER = Buffer.from([0xa4, 0x61, 0x75, 0x74, 0x68, 0xc4, PDU_AUTH_TAG_BYTES]);
 
 function baseBytes(pdu: PeerPdu, authenticated: boolean): number {
-  const keys = 11 + (authenticated ? 1 : 0);
+  const keys = 12 + (authenticated ? 1 : 0);
   return (
     mapHeaderBytes(keys) +
     KEY_BYTES.version + uintBytes(PDU_VERSION) +
@@ -291,6 +299,7 @@ function baseBytes(pdu: PeerPdu, authenticated: boolean): number {
     KEY_BYTES.parts + uintBytes(MAX_PDU_PARTS) +
     KEY_BYTES.nick + strBytes(pdu.nick) +
     KEY_BYTES.port + uintBytes(pdu.port) +
+    KEY_BYTES.interval + uintBytes(pdu.interval) +
     KEY_BYTES.channels + KEY_BYTES.memberships + KEY_BYTES.invites +
     (authenticated ? KEY_BYTES.auth + AUTH_BIN_BYTES : 0)
   );
@@ -357,6 +366,7 @@ function encodePart(pdu: PeerPdu, part: number, parts: number, content: PartCont
     parts,
     nick: pdu.nick,
     port: pdu.port,
+    interval: pdu.interval,
     channels: content.lists[CHANNELS],
     memberships: content.lists[MEMBERSHIPS],
     invites: content.lists[INVITES],
@@ -394,6 +404,7 @@ function validatePdu(pdu: PeerPdu): void {
   if (!isWireNumber(pdu.seq)) fail('seq must be an integer in 0..2^53-1');
   if (!isNick(pdu.nick)) fail('nick must be valid UTF-8 of at most 32 bytes');
   if (!isServerPort(pdu.port)) fail('port must be 0 or 49152..65535');
+  if (!isWireNumber(pdu.interval, MAX_PDU_INTERVAL_MS)) fail('interval must be an integer in 0..2^32-1');
   const publicChannel = (name: string, where: string): void => {
     if (isPrivateChannel(name)) fail(`private channel ${JSON.stringify(name)} in ${where}: never advertised`);
     if (!isPublicChannel(name)) fail(`${where}: not a channel name`);
@@ -558,6 +569,7 @@ function readPart(value: unknown, authenticated: boolean): PeerPduPart {
   if (!isNick(nick)) outOfBounds('nick above 32 bytes');
   const port = asUint(map.port, MAX_SERVER_PORT, 'port');
   if (!isServerPort(port)) outOfBounds(`port ${port} neither 0 nor 49152..65535`);
+  const interval = asUint(map.interval, MAX_PDU_INTERVAL_MS, 'interval');
   if (authenticated) {
     const auth = map.auth;
     if (!(auth instanceof Uint8Array) || auth.length !== PDU_AUTH_TAG_BYTES) malformed('auth is not bin(32)');
@@ -599,7 +611,7 @@ function readPart(value: unknown, authenticated: boolean): PeerPduPart {
     return invite;
   });
 
-  return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, channels, memberships, invites, part, parts };
+  return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, interval, channels, memberships, invites, part, parts };
 }
 
 // ------------------------------------------------------------- reassembly
@@ -723,14 +735,14 @@ export class PduAssembler {
 function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
   const first = parts[0]!;
   if (parts.length === 1) {
-    const { peerId, incarnation, seq, nick, port, channels, memberships, invites } = first;
-    return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, channels, memberships, invites };
+    const { peerId, incarnation, seq, nick, port, interval, channels, memberships, invites } = first;
+    return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, interval, channels, memberships, invites };
   }
   const channels = new Map<string, HostedChannel>();
   const memberships = new Map<string, Membership>();
   const invites = new Map<string, Invite>();
   for (const p of parts) {
-    if (p.nick !== first.nick || p.port !== first.port) return undefined;
+    if (p.nick !== first.nick || p.port !== first.port || p.interval !== first.interval) return undefined;
     for (const c of p.channels) {
       const known = channels.get(c.name);
       if (known === undefined) {
@@ -768,6 +780,7 @@ function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
     seq: first.seq,
     nick: first.nick,
     port: first.port,
+    interval: first.interval,
     channels: [...channels.values()],
     memberships: [...memberships.values()],
     invites: [...invites.values()],

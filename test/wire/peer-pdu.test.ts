@@ -18,7 +18,7 @@ const RUNS = 200;
 const SECRET = Buffer.from('correct horse battery staple');
 
 /** The documented key order of 3.2. */
-const KEYS = ['version', 'peerId', 'incarnation', 'seq', 'part', 'parts', 'nick', 'port', 'channels', 'memberships', 'invites'];
+const KEYS = ['version', 'peerId', 'incarnation', 'seq', 'part', 'parts', 'nick', 'port', 'interval', 'channels', 'memberships', 'invites'];
 
 const longId = (i: number, length = MAX_ID_BYTES): string => `${i}-`.padEnd(length, 'x');
 const ids = (n: number, length = MAX_ID_BYTES): string[] => Array.from({ length: n }, (_, i) => longId(i, length));
@@ -31,6 +31,7 @@ function basePdu(overrides: Partial<PeerPdu> = {}): PeerPdu {
     seq: 7,
     nick: 'Ann',
     port: 50000,
+    interval: 250,
     channels: [],
     memberships: [],
     invites: [],
@@ -61,7 +62,7 @@ function craft(map: Record<string, unknown>): Buffer {
 }
 /** A valid wire map with `overrides`; an undefined override removes the key. */
 function wire(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const map: Record<string, unknown> = { version: 1, peerId: 'n', incarnation: 1, seq: 1, part: 0, parts: 1, nick: '', port: 0, channels: [], memberships: [], invites: [], ...overrides };
+  const map: Record<string, unknown> = { version: 1, peerId: 'n', incarnation: 1, seq: 1, part: 0, parts: 1, nick: '', port: 0, interval: 250, channels: [], memberships: [], invites: [], ...overrides };
   for (const key of Object.keys(map)) if (map[key] === undefined) delete map[key];
   return map;
 }
@@ -83,6 +84,7 @@ const pduArb: fc.Arbitrary<PeerPdu> = fc.record({
   seq: wireNumberArb,
   nick: unicodeText(8),
   port: fc.oneof(fc.constant(0), fc.integer({ min: 49152, max: 65535 })),
+  interval: fc.integer({ min: 0, max: 0xffffffff }),
   channels: fc.uniqueArray(hostedArb, { maxLength: 3, selector: (c) => c.name }),
   memberships: fc.uniqueArray(fc.record({ host: idArb, channels: fc.array(publicChannelArb, { maxLength: 6 }) }), {
     maxLength: 3,
@@ -133,7 +135,7 @@ t.test('encoding is deterministic, in the documented key order, readable by any 
   const plain = unpack(first!) as Record<string, unknown>; // msgpackr's default decoder, no options
   t.strictSame(Object.keys(plain), [...KEYS, 'auth']);
   t.strictSame(Object.keys((plain.channels as object[])[0]!), ['name', 'epoch', 'standbys', 'members']);
-  t.equal(first![0], 0x8c, 'a fixmap of 12 keys');
+  t.equal(first![0], 0x8d, 'a fixmap of 13 keys');
   t.equal(BigInt(plain.seq as bigint), 2n ** 53n - 1n, 'seq above 2^32 is a msgpack integer, not a float');
   t.ok(first!.includes(Buffer.from([0xd3, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), 'as int64');
   const unauthenticated = unpack(encodePeerPdu(pdu)[0]!) as Record<string, unknown>;
