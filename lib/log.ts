@@ -22,7 +22,15 @@ export function createLogger(options: LogOptions = {}): Logger {
       base,
       transport: {
         target: 'pino-pretty',
-        options: { destination: 2, colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' },
+        // One line per event: "12:00:01.234 INFO alice peer.discovered {peer: ...}".
+        options: {
+          destination: 2,
+          colorize: true,
+          singleLine: true,
+          messageFormat: '{node} {event}',
+          ignore: 'pid,hostname,node,event',
+          translateTime: 'HH:MM:ss.l',
+        },
       },
     });
   }
