@@ -17,13 +17,16 @@ ARG NODE_IMAGE=node:20-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
+# vendor/ holds a local stand-in package the lockfile points at (package.json).
 COPY package.json package-lock.json ./
+COPY vendor ./vendor
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # ---- build: every dependency, then the type check ---------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY vendor ./vendor
 RUN npm ci --no-audit --no-fund
 COPY . .
 # The type check is the build. Afterwards keep only what runs: the runtime
