@@ -58,6 +58,12 @@ export class ChannelServer {
 
   /** Encode every command once and write the same frames to every connection named. */
   send(connIds: readonly string[], commands: readonly ServerCommand[]): void {
+    if (commands.length === 1) {
+      // The fan-out of one SAY: one frame, written to every member.
+      const frame = encodeServerCommand(commands[0]!);
+      for (const id of connIds) this.entries.get(id)?.writer.write(frame);
+      return;
+    }
     const frames = commands.map(encodeServerCommand);
     for (const id of connIds) {
       const entry = this.entries.get(id);

@@ -29,6 +29,10 @@ export interface NodeProcessOptions {
   group: string;
   args?: string[];
   pduIntervalMs?: number;
+  /** Options for node itself, before the script (e.g. --cpu-prof); none by default. */
+  nodeArgs?: string[];
+  /** Another build's bin/chanmesh.js (benchmark A/B); this checkout's by default. */
+  bin?: string;
 }
 
 export class NodeProcess {
@@ -41,7 +45,8 @@ export class NodeProcess {
 
   constructor(readonly options: NodeProcessOptions) {
     const args = [
-      CHANMESH_BIN,
+      ...(options.nodeArgs ?? []),
+      options.bin ?? CHANMESH_BIN,
       'node',
       '--id',
       options.id,
