@@ -185,7 +185,7 @@ interface RunFigures {
   hostPeakRssBytes: number;
   hostRssBeforeBytes: number;
   hostCpuPercent: number;
-  /** Host CPU time per message said (fanned out to every member): the hot path's cost, robust to a busy machine. */
+  /** Host CPU time per message said (fanned out to every member): the hot path's cost. Less sensitive to a busy machine than throughput, not immune: a host that gets the CPU less often finds more messages per read and batches more. */
   hostCpuUsPerMessage: number;
   benchCpuPercent: number[];
   /** CPU used during the run by every other process of the machine (of 100% x CPUs): noise. */
