@@ -29,6 +29,8 @@ export interface ChannelHostInput {
 export interface ChannelHostContext extends ChannelHostInput {
   members: readonly HostedMember[];
   standbys: readonly string[];
+  /** Member connections in fan-out order, kept with members and standbys (not sorted per SAY). */
+  fanOut: readonly string[];
   nextSeq: number;
   seen: SeenWindow;
 }
@@ -63,12 +65,12 @@ const memberIds = (members: readonly HostedMember[]) => members.map((m) => m.pee
 const memberOf = (context: ChannelHostContext, connId: string) => context.members.find((m) => m.connId === connId);
 
 /** Fan-out order: standbys first, so a standby holds whatever anyone holds. */
-function fanOutOrder(context: ChannelHostContext): string[] {
+function fanOutOrder(members: readonly HostedMember[], standbys: readonly string[]): string[] {
   const rank = (m: HostedMember) => {
-    const i = context.standbys.indexOf(m.peerId);
-    return i < 0 ? context.standbys.length : i;
+    const i = standbys.indexOf(m.peerId);
+    return i < 0 ? standbys.length : i;
   };
-  return [...context.members].sort((a, b) => rank(a) - rank(b)).map((m) => m.connId);
+  return [...members].sort((a, b) => rank(a) - rank(b)).map((m) => m.connId);
 }
 
 function sayCommand(entry: HistoryEntry): ServerCommand {
@@ -106,7 +108,7 @@ export const channelHostMachine = setup({
       const members = [...others, { peerId: event.peerId, connId: event.connId }];
       const ids = memberIds(members);
       const standbys = rankStandbys(context.channel, ids, context.hostId, event.loads, context.standbyCount);
-      enqueue.assign({ members, standbys, loads: event.loads });
+      enqueue.assign({ members, standbys, fanOut: fanOutOrder(members, standbys), loads: event.loads });
       enqueue.emit({
         type: 'send',
         to: [event.connId],
@@ -154,7 +156,7 @@ export const channelHostMachine = setup({
         nextSeq: context.nextSeq + 1,
         history: appendBounded(context.history, entry, context.historyLimit),
       });
-      enqueue.emit({ type: 'send', to: fanOutOrder(context), commands: [sayCommand(entry)] });
+      enqueue.emit({ type: 'send', to: context.fanOut, commands: [sayCommand(entry)] });
     }),
 
     /** EXIT (draft table 5) or a closed connection: the member is gone. */
@@ -165,7 +167,7 @@ export const channelHostMachine = setup({
       const members = context.members.filter((m) => m.connId !== event.connId);
       const ids = memberIds(members);
       const standbys = rankStandbys(context.channel, ids, context.hostId, event.loads, context.standbyCount);
-      enqueue.assign({ members, standbys, loads: event.loads });
+      enqueue.assign({ members, standbys, fanOut: fanOutOrder(members, standbys), loads: event.loads });
       const reason = event.type === 'EXIT' ? 'exit' : 'connection closed';
       // One connection per channel: with its membership over, the server
       // closes the connection (draft 2.1, EXIT).
@@ -190,7 +192,7 @@ export const channelHostMachine = setup({
       if (!lost) return;
       const standbys = rankStandbys(context.channel, memberIds(context.members), context.hostId, event.loads, context.standbyCount);
       if (sameList(standbys, context.standbys)) return;
-      enqueue.assign({ standbys });
+      enqueue.assign({ standbys, fanOut: fanOutOrder(context.members, standbys) });
       if (standbys.length > 0) {
         enqueue.emit({ type: 'send', to: context.members.map((m) => m.connId), commands: [{ type: 'STANDBY', peerIds: [...standbys] }] });
       }
@@ -226,7 +228,7 @@ export const channelHostMachine = setup({
     const lastSeq = input.history.reduce((max, h) => Math.max(max, h.seq), 0);
     const seen = new SeenWindow(Math.max(SEEN_MIN, input.historyLimit * SEEN_PER_HISTORY));
     for (const h of input.history) seen.add(messageKey(h.authorId, h.msgId));
-    return { ...input, members: [], standbys: [], nextSeq: lastSeq + 1, seen };
+    return { ...input, members: [], standbys: [], fanOut: [], nextSeq: lastSeq + 1, seen };
   },
   initial: 'opening',
   states: {
@@ -269,7 +271,7 @@ export const channelHostMachine = setup({
       entry: [
         'moveMembers',
         { type: 'closeAll', params: { reason: 'channel moved (split brain lost)' } },
-        assign({ members: [] }),
+        assign({ members: [], fanOut: [] }),
         emit(({ event }) =>
           event.type === 'RIVAL_HOST'
             ? { type: 'closed' as const, reason: 'yielded' as const, winner: event.hostId, winnerEpoch: event.epoch }
