@@ -55,8 +55,13 @@ export interface ChannelMemberContext extends ChannelMemberInput {
   gen: number;
   /** Hosts tried in the current failover. */
   tried: readonly string[];
-  /** WELCOME seen, history frames still expected, history received so far. */
-  welcome?: { epoch: number; remaining: number; received: HistoryEntry[] };
+  /**
+   * WELCOME seen, history frames still expected, history received so far,
+   * and our own history as it was before the WELCOME: what we may offer the
+   * host (the received history is merged into our bounded history as it
+   * arrives, and a full one would push our own messages out).
+   */
+  welcome?: { epoch: number; remaining: number; received: HistoryEntry[]; offer: readonly HistoryEntry[] };
 }
 
 export type ChannelMemberEvent =
@@ -150,7 +155,7 @@ export const channelMemberMachine = setup({
       const command = event.command;
       switch (command.type) {
         case 'WELCOME':
-          enqueue.assign({ welcome: { epoch: command.epoch, remaining: command.count, received: [] }, epoch: command.epoch });
+          enqueue.assign({ welcome: { epoch: command.epoch, remaining: command.count, received: [], offer: context.history }, epoch: command.epoch });
           return;
         case 'STANDBY':
           enqueue.assign({ standbys: command.peerIds });
@@ -187,7 +192,7 @@ export const channelMemberMachine = setup({
     completeJoin: enqueueActions(({ context, enqueue }) => {
       const received = context.welcome?.received ?? [];
       const hostHas = new Set(received.map((h) => messageKey(h.authorId, h.msgId)));
-      const relays: ClientCommand[] = context.history
+      const relays: ClientCommand[] = (context.welcome?.offer ?? context.history)
         .filter((h) => !hostHas.has(messageKey(h.authorId, h.msgId)))
         .map((h) => ({ type: 'RELAY', authorId: h.authorId, text: h.text, msgId: h.msgId }));
       const resend: ClientCommand[] = context.outbox

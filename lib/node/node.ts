@@ -15,7 +15,7 @@ import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { MAX_PDU_BYTES } from '../wire/limits.ts';
 import { isChannelName, isPeerId, isPublicChannel, isSayText } from '../wire/names.ts';
-import { decodePeerPduPart, encodePeerPdu, PduAssembler, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
+import { decodePeerPduPart, encodePeerPdu, PduAssembler, type Invite, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
@@ -64,6 +64,55 @@ export interface ChannelSummary {
   memberState?: string;
 }
 
+/**
+ * Decoded datagrams by Buffer object. The simulator hands one Buffer to
+ * every receiver of a multicast datagram (receivers never mutate it, nor the
+ * decoded part), so N nodes of one process decode it once, not N times. A
+ * real socket makes a fresh Buffer per datagram: one WeakMap miss each.
+ * Keyed by the secret too (the same bytes can be valid under one secret and
+ * not under another); decode errors are remembered like results.
+ */
+const decoded = new WeakMap<Buffer, { secret: Buffer | undefined; part?: PeerPduPart; error?: unknown }>();
+
+function decodeShared(datagram: Buffer, secret: Buffer | undefined): PeerPduPart {
+  const hit = decoded.get(datagram);
+  if (hit !== undefined && hit.secret === secret) {
+    if (hit.part !== undefined) return hit.part;
+    throw hit.error;
+  }
+  try {
+    const part = decodePeerPduPart(datagram, secret);
+    decoded.set(datagram, { secret, part });
+    return part;
+  } catch (error) {
+    decoded.set(datagram, { secret, error });
+    throw error;
+  }
+}
+
+/** Whether two PDUs of one peer agree on everything the Directory reads (port, hosted channels, memberships). */
+function sameDirectoryInput(a: PeerPdu, b: PeerPdu): boolean {
+  if (a.port !== b.port || a.channels.length !== b.channels.length || a.memberships.length !== b.memberships.length) return false;
+  for (let i = 0; i < a.channels.length; i++) {
+    const x = a.channels[i]!;
+    const y = b.channels[i]!;
+    if (x.name !== y.name || x.epoch !== y.epoch || !sameStrings(x.standbys, y.standbys) || !sameStrings(x.members, y.members)) return false;
+  }
+  for (let i = 0; i < a.memberships.length; i++) {
+    const x = a.memberships[i]!;
+    const y = b.memberships[i]!;
+    if (x.host !== y.host || !sameStrings(x.channels, y.channels)) return false;
+  }
+  return true;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 type HostActor = Actor<typeof channelHostMachine>;
 type MemberActor = Actor<typeof channelMemberMachine>;
 
@@ -95,6 +144,10 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private readonly assembler = new PduAssembler();
   private readonly invitesOut = new Map<string, OutgoingInvite>();
   private readonly invitesSeen = new Map<string, Invite>();
+  /** Each peer's last complete PDU as the directory last saw it (to skip rebuilds when nothing it reads changed). */
+  private readonly directoryInputs = new Map<string, PeerPdu>();
+  /** Connects waiting for a peer discovery has not reported yet, by peer id. */
+  private readonly awaitingPeer = new Map<string, Array<() => void>>();
   private server?: ChannelServer;
   private group?: DatagramGroup;
   private startedAt = 0;
@@ -298,7 +351,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     if (this.stopped) return;
     if (datagram.length > MAX_PDU_BYTES) return this.dropPdu(from, 'pdu_bounds', 'datagram larger than 1400 bytes');
     try {
-      const part = decodePeerPduPart(datagram, this.config.secret);
+      const part = decodeShared(datagram, this.config.secret);
       if (part.peerId === this.id && part.incarnation === this.env.incarnation) return;
       this.stats.pduReceived++;
       const complete = this.assembler.add(part);
@@ -323,16 +376,23 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.log.info({ event: 'peer.discovered', peer: p.peerId, nick: p.nick, address: p.address, port: p.port, incarnation: p.incarnation });
         this.forEachMember((m) => m.actor.send({ type: 'PEER_UP', peerId: p.peerId }));
         this.directoryDirty = true;
+        this.peerResolved(p.peerId);
         return;
       }
       case 'peerRestarted':
         this.log.info({ event: 'peer.restarted', peer: effect.peer.peerId, incarnation: effect.peer.incarnation, previousIncarnation: effect.previousIncarnation });
         this.assembler.forget(effect.peer.peerId);
+        this.directoryInputs.delete(effect.peer.peerId);
         this.directoryDirty = true;
         return;
-      case 'peerUpdated':
-        this.directoryDirty = true;
+      case 'peerUpdated': {
+        // Every round refreshes the peer's PDU; the directory (rebuilt from
+        // every peer, O(peers)) only needs it when what it reads changed.
+        const previous = this.directoryInputs.get(effect.peer.peerId);
+        if (!previous || !sameDirectoryInput(previous, effect.pdu)) this.directoryDirty = true;
+        this.directoryInputs.set(effect.peer.peerId, effect.pdu);
         return this.onPeerPdu(effect.peer.peerId, effect.pdu);
+      }
       case 'peerLiveness':
         this.log.info({ event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer });
         if (effect.state === 'disconnected') {
@@ -345,6 +405,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       case 'peerRemoved':
         this.log.info({ event: 'peer.removed', peer: effect.peerId });
         this.assembler.forget(effect.peerId);
+        this.directoryInputs.delete(effect.peerId);
         this.directoryDirty = true;
         return;
       case 'peerRejected':
@@ -592,7 +653,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private onMember(channel: string, m: Membership, effect: ChannelMemberEmitted): void {
     switch (effect.type) {
       case 'connect':
-        return m.link.connect(effect.gen, this.endpointOf(effect.hostId), effect.timeoutMs);
+        return this.connectMember(m, effect.gen, effect.hostId, effect.timeoutMs);
       case 'disconnect':
         return m.link.disconnect(effect.gen);
       case 'send':
@@ -633,6 +694,48 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.discovery.send({ type: 'ANNOUNCE' });
         return;
     }
+  }
+
+  /**
+   * Connect a member's link to `hostId`. A host this node has not heard of
+   * yet is waited for, up to the detection time (4 x the liveness timeout):
+   * a split brain's loser names its winner in MOVED as soon as it hears the
+   * winner's PDU, and that TCP frame can overtake the multicast copy of the
+   * same PDU to this node (or follow a partition during which this node
+   * removed the winner). Failing at once would make the member fail over to
+   * the loser's standbys and start yet another epoch.
+   */
+  private connectMember(m: Membership, gen: number, hostId: string, timeoutMs: number): void {
+    const endpoint = this.endpointOf(hostId);
+    if (endpoint || hostId === this.id || this.discovery.getSnapshot().context.peers.has(hostId)) {
+      return m.link.connect(gen, endpoint, timeoutMs);
+    }
+    let done = false;
+    const current = () => !done && !this.stopped && this.memberships.get(m.actor.getSnapshot().context.channel) === m && m.actor.getSnapshot().context.gen === gen;
+    const attempt = () => {
+      if (!current()) return;
+      done = true;
+      m.link.connect(gen, this.endpointOf(hostId), timeoutMs);
+    };
+    const waiting = this.awaitingPeer.get(hostId) ?? [];
+    waiting.push(attempt);
+    this.awaitingPeer.set(hostId, waiting);
+    this.env.clock.setTimeout(() => {
+      attempt();
+      const list = this.awaitingPeer.get(hostId);
+      if (list) {
+        const rest = list.filter((f) => f !== attempt);
+        if (rest.length > 0) this.awaitingPeer.set(hostId, rest);
+        else this.awaitingPeer.delete(hostId);
+      }
+    }, 4 * this.config.livenessTimeoutMs);
+  }
+
+  private peerResolved(peerId: string): void {
+    const waiting = this.awaitingPeer.get(peerId);
+    if (!waiting) return;
+    this.awaitingPeer.delete(peerId);
+    for (const attempt of waiting) attempt();
   }
 
   private endpointOf(peerId: string): Endpoint | undefined {
