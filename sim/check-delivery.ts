@@ -1,0 +1,373 @@
+// Invariant (b), delivery: every SAY that its author saw acknowledged is
+// delivered exactly once to every member that stayed in the channel, in the
+// author's order, unless every holder of it died (then it is counted as
+// lost, with the reason).
+//
+// Words, precisely (docs/simulator.md repeats them):
+// - A *membership* is one join of one channel by one incarnation of a node,
+//   from the user's join to its exit, the process's crash, or the end of the
+//   run. It is *established* at its first `member.joined` line.
+// - A message m is *said* at s (the user's say), *acknowledged* at a when its
+//   author's own `chat` echo arrives (in any membership of that
+//   incarnation), and its *acknowledging host* is the author's host then.
+// - A membership M *stayed* for m when all of:
+//     1. M was established at or before s;
+//     2. M did not end (exit, crash) before min(a + graceMs, end of run);
+//     3. M was not *disturbed* around m beyond what the protocol can
+//        repair. A disturbance is a freeze of M's node, or a cut of the
+//        network separating M's node from m's author or from m's
+//        acknowledging host (either direction), that overlapped [s, a] once
+//        extended by graceMs after its end. After it, the protocol promises
+//        to repair what M missed through histories (WELCOME history, RELAY
+//        after a split brain), and histories are bounded (historyLimit). So a
+//        disturbed M is excused only if, when the disturbance ended (the
+//        repair begins), no other live membership had delivered m by then
+//        and still had it among its last historyLimit / 2 deliveries: m may have left every
+//        history by then, or if M itself ended (exit, crash) before the
+//        disturbance ended plus graceMs.
+//   The author's own membership is not counted (its echo is the ack).
+// - Every membership that stayed for m must deliver m once (missing = a
+//   violation). No membership may deliver any message twice (duplicate =
+//   a violation, disturbed or not). Of the messages a membership had to
+//   deliver, those of one author arrive in the order the author said them.
+// - A message whose author's membership lasted to the end of the run (no
+//   exit, no crash) must be acknowledged by then (unacknowledged = a
+//   violation): the settle time is enough for any outbox to drain, and a
+//   message that is never echoed was dropped without its author knowing.
+// - The *holders* of m are the acknowledging host and every incarnation
+//   that delivered m. If a membership that stayed lacks m and every holder
+//   has crashed or left the channel by the end, m is *lost* (counted and
+//   explained, not a violation).
+import type { ChatLine } from '../lib/node/node.ts';
+import type { CutState, SimCluster, SimNode } from './cluster.ts';
+import type { LogRecord, LogSource } from './event-log.ts';
+import { formatVt, type Violations } from './violations.ts';
+
+interface Membership {
+  node: SimNode;
+  channel: string;
+  calledAt: number;
+  establishedAt?: number;
+  endedAt?: number;
+  endReason?: 'exit' | 'crash';
+  /** Deliveries in arrival order (the checker judges order at the end), with their times. */
+  delivered: Message[];
+  deliveredAt: number[];
+  /** Message -> its position in `delivered`. */
+  deliveredSet: Map<Message, number>;
+}
+
+interface Message {
+  text: string;
+  channel: string;
+  author: SimNode;
+  /** Position among the author incarnation's messages in this channel. */
+  order: number;
+  saidAt: number;
+  ackAt?: number;
+  ackHost?: string;
+  holders: Set<SimNode>;
+  /** Memberships that delivered it (whose histories hold it for a while). */
+  holding: Membership[];
+  deliveries: number;
+}
+
+interface Span {
+  from: number;
+  to: number;
+}
+
+interface CutSpan extends Span {
+  cut: CutState;
+}
+
+export interface DeliveryStats {
+  /** say() calls the nodes accepted. */
+  sent: number;
+  /** Messages whose author saw its own echo. */
+  acknowledged: number;
+  /** Copies delivered to members other than the author (first copies per membership). */
+  delivered: number;
+  /** Extra copies (each one is also a violation). */
+  duplicated: number;
+  /** Acknowledged messages some staying member lacks while every holder is gone. */
+  lost: number;
+  /** (message, membership) pairs that had to be delivered. */
+  required: number;
+  /** ... and were not (each one a violation, unless the message is lost). */
+  missing: number;
+  /** (message, membership) pairs excused because the membership was disturbed. */
+  excused: number;
+  /** Messages never acknowledged although their author stayed to the end (each one a violation). */
+  unacknowledged: number;
+}
+
+export class DeliveryChecker {
+  private readonly messages = new Map<string, Message>();
+  private readonly memberships: Membership[] = [];
+  /** node incarnation -> channel -> its current membership. */
+  private readonly current = new Map<SimNode, Map<string, Membership>>();
+  private readonly orderCounters = new Map<string, number>();
+  private readonly freezes = new Map<SimNode, Span[]>();
+  private readonly cuts: CutSpan[] = [];
+  private openCut?: CutSpan;
+  readonly lostReasons: string[] = [];
+  readonly stats: DeliveryStats = {
+    sent: 0,
+    acknowledged: 0,
+    delivered: 0,
+    duplicated: 0,
+    lost: 0,
+    required: 0,
+    missing: 0,
+    excused: 0,
+    unacknowledged: 0,
+  };
+
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly violations: Violations,
+    private readonly graceMs: number,
+    /** Messages every history holds (the nodes' historyLimit): bounds what a disturbance can be repaired for. */
+    private readonly historyLimit: number,
+  ) {
+    const now = () => cluster.scheduler.now();
+    cluster.observe({
+      joinCalled: (node, channel) => this.startMembership(node, channel, now()),
+      exitCalled: (node, channel) => this.endMembership(node, channel, now(), 'exit'),
+      crashed: (node) => {
+        for (const channel of this.current.get(node)?.keys() ?? []) this.endMembership(node, channel, now(), 'crash');
+      },
+      frozen: (node, frozen) => {
+        const spans = this.freezes.get(node) ?? [];
+        if (frozen) spans.push({ from: now(), to: Number.POSITIVE_INFINITY });
+        else if (spans.length > 0) spans[spans.length - 1]!.to = now();
+        this.freezes.set(node, spans);
+      },
+      reachability: (cut) => {
+        if (this.openCut) this.openCut.to = now();
+        this.openCut = undefined;
+        if (cut.active) this.cuts.push((this.openCut = { from: now(), to: Number.POSITIVE_INFINITY, cut }));
+      },
+      said: (node, channel, text) => this.said(node, channel, text, now()),
+      chat: (node, line) => this.chat(node, line, now()),
+    });
+  }
+
+  /** Feed every log record: `member.joined` establishes a membership. */
+  onRecord(record: LogRecord, source: LogSource): void {
+    if (record.event !== 'member.joined' || typeof record.channel !== 'string') return;
+    const node = this.cluster.node(source.id);
+    if (!node || node.incarnation !== source.incarnation) return;
+    const m = this.current.get(node)?.get(record.channel);
+    if (m && m.establishedAt === undefined) m.establishedAt = record.vt;
+  }
+
+  private startMembership(node: SimNode, channel: string, at: number): void {
+    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredSet: new Map() };
+    this.memberships.push(m);
+    let byChannel = this.current.get(node);
+    if (!byChannel) this.current.set(node, (byChannel = new Map()));
+    byChannel.set(channel, m);
+  }
+
+  private endMembership(node: SimNode, channel: string, at: number, reason: 'exit' | 'crash'): void {
+    const m = this.current.get(node)?.get(channel);
+    if (!m || m.endedAt !== undefined) return;
+    m.endedAt = at;
+    m.endReason = reason;
+  }
+
+  private said(author: SimNode, channel: string, text: string, at: number): void {
+    if (this.messages.has(text)) throw new Error(`workload reused the text ${text}: messages are told apart by text`);
+    const key = `${author.id}/${author.incarnation}/${channel}`;
+    const order = (this.orderCounters.get(key) ?? 0) + 1;
+    this.orderCounters.set(key, order);
+    this.messages.set(text, { text, channel, author, order, saidAt: at, holders: new Set(), holding: [], deliveries: 0 });
+    this.stats.sent++;
+  }
+
+  private chat(node: SimNode, line: ChatLine, at: number): void {
+    const msg = this.messages.get(line.text);
+    if (!msg || msg.channel !== line.channel) return; // not the workload's (cannot happen) or a foreign channel
+    const m = this.current.get(node)?.get(line.channel);
+    if (!m) return;
+    const isAuthor = node === msg.author;
+    if (isAuthor && msg.ackAt === undefined) {
+      msg.ackAt = at;
+      msg.ackHost = node.node.membership(line.channel)?.hostId;
+      const host = msg.ackHost === undefined ? undefined : this.cluster.node(msg.ackHost);
+      if (host) msg.holders.add(host);
+      this.stats.acknowledged++;
+    }
+    msg.holders.add(node);
+    if (m.deliveredSet.has(msg)) {
+      this.stats.duplicated++;
+      this.violations.add({
+        invariant: 'delivery',
+        kind: 'duplicate',
+        vt: at,
+        nodes: [node.id, msg.author.id],
+        message: `${node.id} got "${msg.text}" (by ${msg.author.id}, ${line.channel}) a second time${line.fromHistory ? ' (from history)' : ''}`,
+      });
+      return;
+    }
+    m.deliveredSet.set(msg, m.delivered.length);
+    m.delivered.push(msg);
+    m.deliveredAt.push(at);
+    msg.holding.push(m);
+    msg.deliveries++;
+    if (!isAuthor) this.stats.delivered++;
+  }
+
+  /** The end-of-run judgement: missing, lost and reordered messages. */
+  finish(endMs: number): void {
+    const byChannel = new Map<string, Membership[]>();
+    for (const m of this.memberships) {
+      const list = byChannel.get(m.channel) ?? [];
+      list.push(m);
+      byChannel.set(m.channel, list);
+    }
+    const coverage = Math.max(1, Math.floor(this.historyLimit / 2));
+    const required = new Map<Membership, Set<Message>>();
+    const lostCounted = new Set<Message>();
+    for (const msg of this.messages.values()) {
+      if (msg.ackAt === undefined) {
+        this.checkUnacknowledged(msg, endMs);
+        continue;
+      }
+      for (const m of byChannel.get(msg.channel) ?? []) {
+        if (m.node === msg.author) continue;
+        if (m.establishedAt === undefined || m.establishedAt > msg.saidAt) continue;
+        if (m.endedAt !== undefined && m.endedAt < Math.min(msg.ackAt + this.graceMs, endMs)) continue;
+        const disturbedUntil = this.disturbedUntil(m, msg);
+        if (disturbedUntil !== undefined) {
+          const repairAt = Math.min(disturbedUntil, endMs);
+          // A membership that ended before the repair could finish cannot be repaired.
+          const lastedRepair = m.endedAt === undefined || m.endedAt >= Math.min(repairAt + this.graceMs, endMs);
+          const repairable = lastedRepair && msg.holding.some(
+            (h) => h !== m && (h.endedAt === undefined || h.endedAt > repairAt) && laterDeliveries(h, msg, repairAt) < coverage,
+          );
+          if (!repairable) {
+            if (!m.deliveredSet.has(msg)) this.stats.excused++;
+            continue;
+          }
+        }
+        this.stats.required++;
+        let set = required.get(m);
+        if (!set) required.set(m, (set = new Set()));
+        set.add(msg);
+        if (m.deliveredSet.has(msg)) continue;
+        const gone = this.holdersGone(msg, endMs);
+        if (gone !== undefined) {
+          if (!lostCounted.has(msg)) {
+            lostCounted.add(msg);
+            this.stats.lost++;
+            if (this.lostReasons.length < 100) this.lostReasons.push(`"${msg.text}" (${msg.channel}, acked ${formatVt(msg.ackAt)} by ${msg.ackHost ?? '?'}): ${gone}`);
+          }
+          continue;
+        }
+        this.stats.missing++;
+        this.violations.add({
+          invariant: 'delivery',
+          kind: 'missing',
+          vt: endMs,
+          nodes: [m.node.id, msg.author.id, ...(msg.ackHost ? [msg.ackHost] : [])],
+          message:
+            `${m.node.id} (member of ${msg.channel} since ${formatVt(m.establishedAt)}) never got "${msg.text}" ` +
+            `said by ${msg.author.id} at ${formatVt(msg.saidAt)}, acknowledged at ${formatVt(msg.ackAt)} by host ${msg.ackHost ?? '?'}; ` +
+            `holders still alive: ${[...msg.holders].filter((h) => h.alive).map((h) => h.id).join(',') || 'none'}`,
+        });
+      }
+    }
+    for (const [m, set] of required) this.checkOrder(m, set);
+  }
+
+  private checkUnacknowledged(msg: Message, endMs: number): void {
+    const m = this.membershipAt(msg.author, msg.channel, msg.saidAt);
+    if (!m || (m.endedAt !== undefined && m.endedAt <= endMs)) return;
+    this.stats.unacknowledged++;
+    this.violations.add({
+      invariant: 'delivery',
+      kind: 'unacknowledged',
+      vt: endMs,
+      nodes: [msg.author.id],
+      message: `${msg.author.id} said "${msg.text}" in ${msg.channel} at ${formatVt(msg.saidAt)}, stayed in the channel, and never saw it acknowledged`,
+    });
+  }
+
+  /** The membership of `node` in `channel` that was current at `at`. */
+  private membershipAt(node: SimNode, channel: string, at: number): Membership | undefined {
+    let found: Membership | undefined;
+    for (const m of this.memberships) if (m.node === node && m.channel === channel && m.calledAt <= at) found = m;
+    return found;
+  }
+
+  /** Per author, the required messages a membership delivered came in the author's order. */
+  private checkOrder(m: Membership, required: Set<Message>): void {
+    const lastOrder = new Map<SimNode, Message>();
+    for (const msg of m.delivered) {
+      if (!required.has(msg)) continue;
+      const previous = lastOrder.get(msg.author);
+      if (previous && previous.order > msg.order) {
+        this.violations.add({
+          invariant: 'delivery',
+          kind: 'order',
+          vt: msg.ackAt ?? msg.saidAt,
+          nodes: [m.node.id, msg.author.id],
+          message: `${m.node.id} got "${previous.text}" before "${msg.text}" in ${m.channel}; ${msg.author.id} said them the other way round`,
+        });
+      }
+      if (!previous || previous.order < msg.order) lastOrder.set(msg.author, msg);
+    }
+  }
+
+  /** The end of the latest disturbance of `m`'s node around `msg`, or undefined if it was not disturbed. */
+  private disturbedUntil(m: Membership, msg: Message): number | undefined {
+    const from = msg.saidAt;
+    const to = msg.ackAt!;
+    const overlaps = (span: Span) => span.from <= to && span.to + this.graceMs >= from;
+    let until: number | undefined;
+    const extend = (span: Span) => void (until = Math.max(until ?? span.to, span.to));
+    for (const span of this.freezes.get(m.node) ?? []) if (overlaps(span)) extend(span);
+    const id = m.node.id;
+    for (const span of this.cuts) {
+      if (!overlaps(span)) continue;
+      if (span.cut.separates(id, msg.author.id) || (msg.ackHost !== undefined && span.cut.separates(id, msg.ackHost))) extend(span);
+    }
+    return until;
+  }
+
+  /** Why every holder of `msg` is gone, or undefined if one is still there. */
+  private holdersGone(msg: Message, endMs: number): string | undefined {
+    const reasons: string[] = [];
+    for (const holder of msg.holders) {
+      if (holder.crashedAt !== undefined) {
+        reasons.push(`${holder.id} crashed at ${formatVt(holder.crashedAt)}`);
+        continue;
+      }
+      const m = this.current.get(holder)?.get(msg.channel);
+      if (m?.endedAt !== undefined && m.endedAt <= endMs) {
+        reasons.push(`${holder.id} left at ${formatVt(m.endedAt)}`);
+        continue;
+      }
+      return undefined;
+    }
+    return `every holder is gone: ${reasons.join(', ') || 'none known'}`;
+  }
+}
+
+/** Deliveries of membership `h` after `msg` and at or before `until` (Infinity if `h` got `msg` itself only later). */
+function laterDeliveries(h: Membership, msg: Message, until: number): number {
+  const index = h.deliveredSet.get(msg)!;
+  const times = h.deliveredAt;
+  if (times[index]! > until) return Number.POSITIVE_INFINITY;
+  let lo = index + 1;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! <= until) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - (index + 1);
+}

@@ -1,0 +1,270 @@
+// One simulated run: a seed and options in, a verdict out.
+//
+//   seed -> SeededRandom -> sub-seeds (cluster, workload, faults) + link
+//   parameters + fault pacing, all printed beside SEED= (VOPR habit)
+//   -> SimCluster of real nodes, Workload, fault plan (random or scenario)
+//   -> run the timeline in chunks (checkers fed from the event log)
+//   -> at quietAt: heal every cut, thaw every frozen node, users stop
+//   -> settle -> end: hosting check, delivery judgement, metrics, hash.
+import { resolveConfig } from '../lib/node/config.ts';
+import { SeededRandom } from '../lib/random.ts';
+import { DeliveryChecker, type DeliveryStats } from './check-delivery.ts';
+import { checkHosting, type HostingSnapshot } from './check-hosting.ts';
+import { LivenessChecker } from './check-liveness.ts';
+import { SimCluster } from './cluster.ts';
+import { EventLog } from './event-log.ts';
+import { describeSteps, installSteps, randomPlan, toMs, type Duration, type Step } from './faults.ts';
+import { MetricsRecorder, type FailoverMetrics } from './metrics.ts';
+import type { LinkOptions, NetworkStats } from './network.ts';
+import { findScenario } from './scenarios.ts';
+import { Scheduler, SimulationError } from './scheduler.ts';
+import { Timeline } from './timeline.ts';
+import { exitCodeFor, formatViolation, Violations, type ExitCodeValue, type Violation } from './violations.ts';
+import { channelName, Workload } from './workload.ts';
+
+export interface SimOptions {
+  seed: number;
+  nodes: number;
+  channels: number;
+  durationMs: number;
+  /** `random`, `none`, or a scenario name (scenarios.ts). */
+  faults: string;
+  pduIntervalMs: number;
+  /** SAYs per virtual second over the whole cluster. */
+  chatPerSecond: number;
+  /** Joins + exits per virtual second over the whole cluster. */
+  churnPerSecond: number;
+  /** Members each channel starts with. */
+  membersPerChannel: number;
+  /** Quiet time at the end: no faults, no users; the cluster must converge within it. Also the delivery grace. */
+  settleMs: number;
+  /** Mean virtual ms between random faults; 0 = drawn from the seed. */
+  faultGapMs: number;
+  /** Keep the event log's lines in memory (needed for --log and the report). */
+  keepLog: boolean;
+  /** The nodes' pino level (default info). */
+  logLevel?: string;
+  /** Called after every virtual second. */
+  onProgress?: (nowMs: number, endMs: number) => void;
+  /** Called with the cluster once the run ended (before the final checks): tests and debugging look inside. */
+  inspect?: (cluster: SimCluster) => void;
+  /** Scripted users instead of the random workload (tests, bug reproductions). Nodes still start on their own. */
+  script?: UserScript;
+}
+
+/** Scripted users: `at('3s', (c) => c.say('n2', '#c0', 'hello'))`. Texts must be unique in a run. */
+export type UserScript = (users: { cluster: SimCluster; at: (time: Duration, act: (cluster: SimCluster) => void) => void }) => void;
+
+export const DEFAULTS = {
+  nodes: 10,
+  channels: 3,
+  durationMs: 120_000,
+  faults: 'random',
+  pduIntervalMs: 250,
+  chatPerSecond: 10,
+  churnPerSecond: 0.2,
+  settleMs: 10_000,
+  faultGapMs: 0,
+} as const;
+
+/** Members per channel when not given: a quarter of the cluster, at least 4 (host + 2 standbys + 1), at most the cluster. */
+export function defaultMembersPerChannel(nodes: number): number {
+  return Math.min(nodes, Math.max(4, Math.ceil(nodes / 4)));
+}
+
+/** Everything the seed decides besides the options. */
+export interface SeedPlan {
+  seed: number;
+  clusterSeed: number;
+  workloadSeed: number;
+  faultSeed: number;
+  link: Required<Pick<LinkOptions, 'latencyMsMin' | 'latencyMsMean' | 'latencyMsMax' | 'lossRate' | 'duplicateRate' | 'reorderRate' | 'reorderDelayMsMax'>>;
+  faultGapMs: number;
+}
+
+export function deriveSeeds(seed: number, faultGapMs = 0): SeedPlan {
+  const root = new SeededRandom(seed);
+  const clusterSeed = root.nextU32();
+  const workloadSeed = root.nextU32();
+  const faultSeed = root.nextU32();
+  const round = (x: number, digits = 4) => Number(x.toFixed(digits));
+  const sometimes = (max: number) => (root.next() < 0.5 ? 0 : round(root.next() * max));
+  const latencyMsMin = round(0.05 + root.next() * 0.15, 3);
+  const latencyMsMean = round(latencyMsMin + 0.2 + root.next() * 1.8, 3);
+  const link = {
+    latencyMsMin,
+    latencyMsMean,
+    latencyMsMax: 20,
+    lossRate: sometimes(0.01),
+    duplicateRate: sometimes(0.01),
+    reorderRate: sometimes(0.05),
+    reorderDelayMsMax: 5,
+  };
+  const drawnGap = Math.round(2000 + root.next() * 10_000);
+  return { seed, clusterSeed, workloadSeed, faultSeed, link, faultGapMs: faultGapMs > 0 ? faultGapMs : drawnGap };
+}
+
+/** The line printed beside every run: what the seed chose. */
+export function describeSeeds(p: SeedPlan): string {
+  const l = p.link;
+  return (
+    `SEED=${p.seed} cluster=${p.clusterSeed} workload=${p.workloadSeed} faults=${p.faultSeed} ` +
+    `latency=${l.latencyMsMin}/${l.latencyMsMean}/${l.latencyMsMax}ms loss=${l.lossRate} dup=${l.duplicateRate} ` +
+    `reorder=${l.reorderRate} fault_gap=${p.faultGapMs}ms`
+  );
+}
+
+export interface SimResult {
+  options: Omit<SimOptions, 'onProgress' | 'script' | 'inspect'>;
+  seeds: SeedPlan;
+  /** The fault plan, one line per step (targets as written; resolved ones are in the log). */
+  plan: string[];
+  hash: string;
+  exitCode: ExitCodeValue;
+  violations: Violation[];
+  violationsDropped: number;
+  /** The run stopped early (an exception escaped). */
+  aborted: boolean;
+  endMs: number;
+  wallMs: number;
+  delivery: DeliveryStats;
+  lostReasons: string[];
+  metrics: FailoverMetrics;
+  hosting: HostingSnapshot[];
+  timeline: Timeline;
+  network: NetworkStats;
+  events: { lines: number; bytes: number; eventsRun: number };
+  /** Present when keepLog. */
+  logLines?: string[];
+}
+
+const CHUNK_MS = 1000;
+
+export function planFor(options: Pick<SimOptions, 'faults' | 'nodes' | 'channels' | 'durationMs' | 'settleMs' | 'pduIntervalMs'>, seeds: SeedPlan, ids: readonly string[]): Step[] {
+  const quietAtMs = options.durationMs - options.settleMs;
+  if (options.faults === 'none') return [];
+  if (options.faults === 'random') {
+    return randomPlan(new SeededRandom(seeds.faultSeed), {
+      nodeIds: ids,
+      channels: Array.from({ length: options.channels }, (_, i) => channelName(i)),
+      fromMs: 5000,
+      quietAtMs,
+      meanGapMs: seeds.faultGapMs,
+      livenessTimeoutMs: options.pduIntervalMs,
+    });
+  }
+  const scenario = findScenario(options.faults);
+  if (!scenario) throw new Error(`unknown faults "${options.faults}": random, none, or a scenario name`);
+  const last = Math.max(0, ...scenario.steps.map((s) => s.atMs));
+  if (last >= quietAtMs) throw new Error(`scenario ${scenario.name} acts until ${last} ms: --duration must exceed that plus --settle`);
+  return scenario.steps;
+}
+
+export async function runSimulation(options: SimOptions): Promise<SimResult> {
+  const wallStart = performance.now();
+  const { onProgress, script, inspect, ...recorded } = options;
+  if (!(options.durationMs > options.settleMs)) throw new Error('--duration must be longer than --settle');
+  const seeds = deriveSeeds(options.seed, options.faultGapMs);
+  const scheduler = new Scheduler();
+  const log = new EventLog({ keepLines: options.keepLog });
+  const violations = new Violations();
+  const cluster = new SimCluster({
+    scheduler,
+    log,
+    random: new SeededRandom(seeds.clusterSeed),
+    nodeCount: options.nodes,
+    pduIntervalMs: options.pduIntervalMs,
+    link: seeds.link,
+    logLevel: options.logLevel,
+  });
+  const endMs = options.durationMs;
+  const quietAtMs = options.durationMs - options.settleMs;
+
+  const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1);
+  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim' }).historyLimit);
+  const timeline = new Timeline();
+  const metrics = new MetricsRecorder();
+  log.subscribe((record, source) => {
+    liveness.onRecord(record, source);
+    delivery.onRecord(record, source);
+    timeline.onRecord(record);
+    metrics.onRecord(record);
+  });
+
+  let aborted = false;
+  const crashed = (vt: number, nodes: string[], what: string, error: unknown): void => {
+    aborted = true;
+    const e = error instanceof Error ? error : new Error(String(error));
+    violations.add({ invariant: 'crash', kind: what, vt, nodes, message: `${e.message}${e.stack ? `\n${e.stack}` : ''}` });
+  };
+  cluster.observe({ fault: (node, error) => crashed(scheduler.now(), [node.id], 'node-fault', error) });
+
+  cluster.simLog.info({ event: 'sim.options', ...recorded, keepLog: undefined, script: script ? 'scripted' : undefined, seeds: describeSeeds(seeds) });
+  const workload = new Workload(cluster, new SeededRandom(seeds.workloadSeed), {
+    channels: options.channels,
+    membersPerChannel: options.membersPerChannel,
+    chatPerSecond: options.chatPerSecond,
+    churnPerSecond: options.churnPerSecond,
+    textPaddingBytes: 0,
+    quietAtMs,
+  });
+  workload.startNodes();
+  if (script) script({ cluster, at: (time, act) => void scheduler.at(toMs(time), () => act(cluster)) });
+  else workload.install();
+  const steps = planFor(options, seeds, cluster.ids);
+  installSteps(steps, { cluster, maxDown: Math.max(1, Math.floor((options.nodes - 1) / 2)), quietAtMs });
+  scheduler.at(quietAtMs, () => {
+    cluster.simLog.info({ event: 'sim.quiet' });
+    cluster.heal();
+    for (const n of cluster.nodes()) if (n.status === 'frozen') cluster.thaw(n.id);
+  });
+
+  const onUncaught = (error: unknown): void => crashed(scheduler.now(), [], 'uncaught', error);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  try {
+    while (scheduler.now() < endMs && !aborted) {
+      await scheduler.runUntil(Math.min(endMs, scheduler.now() + CHUNK_MS));
+      onProgress?.(scheduler.now(), endMs);
+    }
+  } catch (error) {
+    if (!(error instanceof SimulationError)) throw error;
+    crashed(error.timeMs, error.owner ? [error.owner] : [], 'simulation-error', error.cause ?? error);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+  }
+
+  const stopMs = scheduler.now();
+  inspect?.(cluster);
+  let hosting: HostingSnapshot[] = [];
+  if (!aborted) {
+    hosting = checkHosting(cluster, violations);
+    delivery.finish(endMs);
+  }
+  timeline.finish(stopMs);
+  for (const v of violations.list) timeline.addViolationMark(v.vt, v.nodes[0] ?? 'sim', formatViolation(v));
+  cluster.simLog.info({ event: 'sim.end', violations: violations.count, delivery: delivery.stats });
+  const hash = log.sha256();
+  const schedulerStats = scheduler.stats();
+  return {
+    options: recorded,
+    seeds,
+    plan: describeSteps(steps),
+    hash,
+    exitCode: exitCodeFor(violations.list),
+    violations: violations.list,
+    violationsDropped: violations.dropped,
+    aborted,
+    endMs: stopMs,
+    wallMs: performance.now() - wallStart,
+    delivery: delivery.stats,
+    lostReasons: delivery.lostReasons,
+    metrics: metrics.finish(timeline),
+    hosting,
+    timeline,
+    network: cluster.network.stats(),
+    events: { lines: log.lineCount, bytes: log.byteCount, eventsRun: schedulerStats.eventsRun },
+    logLines: options.keepLog ? log.lines : undefined,
+  };
+}

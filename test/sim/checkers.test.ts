@@ -1,0 +1,97 @@
+// The checkers catch what they are meant to catch: each invariant is broken
+// on purpose (a fake chat line, a fake log line, a fault, an exit at the
+// very end) and must be reported with its time and nodes.
+import t from 'tap';
+import { ExitCode } from '../../sim/violations.ts';
+import { simulate } from './helpers.ts';
+
+const joinAll = (ids: string[]) => (c: { join: (id: string, ch: string) => boolean }) => {
+  for (const id of ids) c.join(id, '#c0');
+};
+
+t.test('a clean scripted run passes', async (t) => {
+  const result = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3']));
+      at('3s', (c) => c.say('n2', '#c0', 'hello'));
+    },
+  });
+  t.equal(result.exitCode, ExitCode.pass);
+  t.equal(result.delivery.required, 2, 'n1 and n3 had to get it');
+  t.equal(result.delivery.delivered, 2);
+});
+
+t.test('delivery: a duplicate, and a message a member never shows', async (t) => {
+  const result = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3']));
+      at('3s', (c) => c.say('n2', '#c0', 'twice'));
+      // The node's 'chat' event is the user's screen: show the line again.
+      at('4s', (c) => c.node('n3')!.node.emit('chat', { channel: '#c0', authorId: 'n2', text: 'twice', msgId: 'x', fromHistory: false }));
+      // n1's screen swallows one line.
+      at('5s', (c) => {
+        const node = c.node('n1')!.node;
+        const emit = node.emit.bind(node) as (event: string, ...args: unknown[]) => boolean;
+        (node as { emit: typeof emit }).emit = (event, ...args) =>
+          event === 'chat' && (args[0] as { text: string }).text === 'swallowed' ? false : emit(event, ...args);
+        c.say('n3', '#c0', 'swallowed');
+      });
+    },
+  });
+  const kinds = result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`);
+  t.same(kinds, ['delivery/duplicate@n3,n2', 'delivery/missing@n1,n3,n1'], 'with who got it (or not), whose it was, and the acknowledging host');
+  t.equal(result.violations[0]?.vt, 4000, 'a duplicate is reported at the virtual time it happened');
+  t.equal(result.violations[1]?.vt, 30_000, 'a missing message at the end of the run');
+  t.equal(result.delivery.duplicated, 1);
+  t.equal(result.delivery.missing, 1);
+  t.equal(result.exitCode, ExitCode.correctness);
+});
+
+t.test('liveness: a peer marked disconnected while its PDUs arrive', async (t) => {
+  const result = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      at('3s', (c) => c.node('n2')!.log.info({ event: 'peer.state', peer: 'n1', state: 'disconnected', failTimer: 3 }));
+    },
+  });
+  t.same(
+    result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`),
+    ['liveness/disconnected-while-delivering@n2,n1'],
+  );
+  t.equal(result.exitCode, ExitCode.liveness);
+});
+
+t.test('crash: an exception escaping a node stops the run with exit 127', async (t) => {
+  const result = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      at('2s', (c) => c.node('n3')!.node.emit('fault', new Error('boom')));
+    },
+  });
+  t.equal(result.exitCode, ExitCode.crash);
+  t.equal(result.violations[0]?.invariant, 'crash');
+  t.match(result.violations[0]?.message, /boom/);
+  t.ok(result.aborted, 'the run stops at the first crash');
+  t.ok(result.endMs < 4000, `stopped early (${result.endMs} ms)`);
+});
+
+t.test('hosting: a member that is not joined at the end', async (t) => {
+  const result = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3']));
+    },
+    // Leaving at the very end, behind the simulator's back: n3 is `leaving`, not `joined`.
+    inspect: (c) => c.node('n3')!.node.exit('#c0'),
+  });
+  t.same(
+    result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`),
+    ['hosting/disagreement@n3,n1'],
+  );
+  t.equal(result.exitCode, ExitCode.liveness);
+});

@@ -1,0 +1,34 @@
+// Shared by the simulator's tests: small runs with scripted users or named
+// scenarios, and readers of the run's event log.
+import type { LogRecord } from '../../sim/event-log.ts';
+import { DEFAULTS, defaultMembersPerChannel, runSimulation, type SimOptions, type SimResult } from '../../sim/run.ts';
+import { formatViolation } from '../../sim/violations.ts';
+
+/** A small, quick run: 5 nodes, 1 channel, 30 virtual seconds, no faults, unless told otherwise. */
+export function simulate(options: Partial<SimOptions> = {}): Promise<SimResult> {
+  const nodes = options.nodes ?? 5;
+  return runSimulation({
+    ...DEFAULTS,
+    seed: 1,
+    nodes,
+    channels: 1,
+    durationMs: 30_000,
+    faults: 'none',
+    membersPerChannel: defaultMembersPerChannel(nodes),
+    keepLog: true,
+    ...options,
+  });
+}
+
+export function records(result: SimResult): LogRecord[] {
+  return (result.logLines ?? []).map((line) => JSON.parse(line) as LogRecord);
+}
+
+export function eventsOf(result: SimResult, event: string, where: (r: LogRecord) => boolean = () => true): LogRecord[] {
+  return records(result).filter((r) => r.event === event && where(r));
+}
+
+/** The violations as readable lines (for assertion messages). */
+export function violationLines(result: SimResult): string[] {
+  return result.violations.map(formatViolation);
+}
