@@ -169,7 +169,7 @@ export function freeze(target: Target, options: { for: Duration }): Action {
  */
 export function partition(side: readonly Target[], options: { for: Duration; oneWay?: boolean }): Action {
   const forMs = toMs(options.for);
-  const labels = side.map((t) => t.label).join(' ');
+  const labels = [...new Set(side.map((t) => t.label))].join(' ');
   return {
     label: `${options.oneWay ? 'one-way cut from' : 'partition'} [${labels}] for ${formatVt(forMs)}`,
     prepare: (ctx) => {

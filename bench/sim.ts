@@ -1,0 +1,154 @@
+// Simulator throughput (npm run bench:sim). Prints figures, asserts nothing.
+//
+// 1. 100 nodes, random faults: wall time and simulated PDU deliveries per
+//    wall second. One virtual hour is the target (< 60 s wall); a short probe
+//    measures the rate, the hour is estimated from it, and, when the hour
+//    does not fit, the largest duration that does is measured for real.
+// 2. The largest cluster that simulates 10 virtual minutes in < 60 s wall:
+//    short probes at growing sizes estimate each one, the best candidate is
+//    then run for the full 10 minutes (stepping down if it overshoots).
+// The whole bench is capped to a few minutes. JSON goes to bench/results/.
+//
+// Options: --quick (smaller probes), --budget <s> (wall budget per run, default 60).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { DEFAULTS, defaultMembersPerChannel, runSimulation, type SimResult } from '../sim/run.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const budgetIndex = args.indexOf('--budget');
+const BUDGET_MS = (budgetIndex >= 0 ? Number(args[budgetIndex + 1]) : 60) * 1000;
+const SEED = 1;
+
+interface Measured {
+  nodes: number;
+  virtualMs: number;
+  wallMs: number;
+  pduDeliveries: number;
+  pduDeliveriesPerWallSecond: number;
+  virtualPerWall: number;
+  schedulerEvents: number;
+  faultSteps: number;
+  takeovers: number;
+  violations: number;
+  hash: string;
+}
+
+async function measure(nodes: number, virtualMs: number): Promise<Measured> {
+  const settleMs = Math.min(DEFAULTS.settleMs, Math.floor(virtualMs / 3));
+  const result: SimResult = await runSimulation({
+    ...DEFAULTS,
+    seed: SEED,
+    nodes,
+    channels: Math.max(1, Math.round(nodes / 10)),
+    durationMs: virtualMs,
+    faults: 'random',
+    settleMs,
+    membersPerChannel: defaultMembersPerChannel(nodes),
+    keepLog: false,
+  });
+  const m: Measured = {
+    nodes,
+    virtualMs,
+    wallMs: Math.round(result.wallMs),
+    pduDeliveries: result.network.datagramsDelivered,
+    pduDeliveriesPerWallSecond: Math.round(result.network.datagramsDelivered / (result.wallMs / 1000)),
+    virtualPerWall: Number((virtualMs / result.wallMs).toFixed(2)),
+    schedulerEvents: result.events.eventsRun,
+    faultSteps: result.plan.length,
+    takeovers: result.metrics.takeovers,
+    violations: result.violations.length,
+    hash: result.hash.slice(0, 16),
+  };
+  console.log(
+    `  ${String(nodes).padStart(4)} nodes ${fmt(virtualMs).padStart(7)} virtual: ${(m.wallMs / 1000).toFixed(1).padStart(6)} s wall, ` +
+      `${m.pduDeliveries.toLocaleString('en-US')} PDU deliveries (${m.pduDeliveriesPerWallSecond.toLocaleString('en-US')}/wall s), ` +
+      `${m.virtualPerWall}x real time, ${m.faultSteps} fault steps, ${m.takeovers} takeovers, ${m.violations} violations`,
+  );
+  return m;
+}
+
+function fmt(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000}m` : `${(ms / 1000).toFixed(0)}s`;
+}
+
+/** Wall ms a run of `virtualMs` would take, from a probe (start-up excluded as far as a linear fit allows). */
+function estimateWallMs(probe: Measured, virtualMs: number): number {
+  return (probe.wallMs / probe.virtualMs) * virtualMs;
+}
+
+const started = performance.now();
+console.log(`bench:sim on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}; budget ${BUDGET_MS / 1000} s wall per run`);
+
+// ---------------------------------------------------------------- 1. 100 nodes, 1 hour
+console.log('\n1. 100 nodes, random faults, target 1 virtual hour:');
+const HOUR = 3_600_000;
+const probe100 = await measure(100, quick ? 8_000 : 15_000);
+const hourEstimateMs = estimateWallMs(probe100, HOUR);
+let hundred: { hourWallMsEstimated: number; fitsBudget: boolean; largestVirtualMsInBudget?: number; measured?: Measured } = {
+  hourWallMsEstimated: Math.round(hourEstimateMs),
+  fitsBudget: hourEstimateMs < BUDGET_MS,
+};
+if (hundred.fitsBudget) {
+  hundred.measured = await measure(100, HOUR);
+} else {
+  // The largest duration that fits: from the probe's rate, with 10% margin, rounded down to 5 s.
+  const fitting = Math.max(10_000, Math.floor(((BUDGET_MS * 0.9) / probe100.wallMs) * probe100.virtualMs / 5000) * 5000);
+  console.log(`  1 virtual hour would take about ${(hourEstimateMs / 60_000).toFixed(0)} min wall: over budget; the largest duration that fits is about ${fmt(fitting)}`);
+  const measured = fitting === probe100.virtualMs ? probe100 : await measure(100, fitting);
+  hundred = { ...hundred, largestVirtualMsInBudget: measured.wallMs < BUDGET_MS ? fitting : undefined, measured };
+}
+
+// ---------------------------------------------------------------- 2. largest cluster for 10 minutes
+console.log('\n2. largest cluster that simulates 10 virtual minutes in under the budget:');
+const TEN_MINUTES = 600_000;
+const PROBE_MS = quick ? 20_000 : 30_000;
+const probes: Measured[] = [];
+let best: number | undefined;
+for (let nodes = 5; nodes <= 200; nodes += nodes < 50 ? 5 : 10) {
+  if (performance.now() - started > 4 * 60_000) break; // cap the whole bench
+  const probe = await measure(nodes, PROBE_MS);
+  probes.push(probe);
+  const estimate = estimateWallMs(probe, TEN_MINUTES);
+  if (estimate >= BUDGET_MS) break;
+  best = nodes;
+}
+const verified: Measured[] = [];
+let largest: number | undefined;
+for (let nodes = best; nodes !== undefined && nodes >= 5; nodes -= 5) {
+  if (quick) break;
+  const run = await measure(nodes, TEN_MINUTES);
+  verified.push(run);
+  if (run.wallMs < BUDGET_MS) {
+    largest = nodes;
+    break;
+  }
+}
+
+const totalMs = performance.now() - started;
+console.log('\nfigures:');
+console.log(`  100 nodes: ${probe100.pduDeliveriesPerWallSecond.toLocaleString('en-US')} PDU deliveries per wall second; 1 virtual hour ~ ${(hundred.hourWallMsEstimated / 60_000).toFixed(0)} min wall (estimated)`);
+if (hundred.largestVirtualMsInBudget !== undefined) console.log(`  100 nodes: largest duration under ${BUDGET_MS / 1000} s wall: ${fmt(hundred.largestVirtualMsInBudget)} virtual (measured ${(hundred.measured!.wallMs / 1000).toFixed(1)} s)`);
+console.log(`  10 virtual minutes under ${BUDGET_MS / 1000} s wall: ${largest !== undefined ? `${largest} nodes (measured)` : best !== undefined ? `${best} nodes (estimated from a ${fmt(PROBE_MS)} probe)` : 'not even 5 nodes'}`);
+console.log(`  bench wall time ${(totalMs / 1000).toFixed(0)} s`);
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const file = new URL(`./results/sim-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
+writeFileSync(
+  file,
+  JSON.stringify(
+    {
+      bench: 'sim',
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+      budgetMs: BUDGET_MS,
+      seed: SEED,
+      hundredNodes: { probe: probe100, ...hundred },
+      tenMinutes: { probes, verified, largestNodesMeasured: largest, largestNodesEstimated: best },
+      totalWallMs: Math.round(totalMs),
+    },
+    null,
+    2,
+  ),
+);
+console.log(`  results: ${file.pathname}`);
