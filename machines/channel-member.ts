@@ -262,6 +262,9 @@ export const channelMemberMachine = setup({
     }),
 
     takeOverNow: enqueueActions(({ context, enqueue }) => {
+      // A fellow member's JOIN told us before our own timer did: this is a
+      // failover all the same, and is reported as one.
+      enqueue.emit({ type: 'failoverStarted', hostId: context.hostId ?? '', epoch: context.epoch, candidates: [context.selfId] });
       enqueue.emit({
         type: 'requestHost',
         epoch: context.epoch + 1,

@@ -172,3 +172,13 @@ t.test('EXIT: send EXIT, then left', async (t) => {
   t.equal(m.actor.getSnapshot().status, 'done');
   t.equal(m.of('left').length, 1);
 });
+
+t.test('PROMOTE (a fellow member JOINed us first): a failover like any other, reported as one', async (t) => {
+  const m = member('s1');
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 2 });
+  m.joinHost('h', 2, [], ['s1']);
+  m.actor.send({ type: 'PROMOTE' });
+  t.same(m.of('failoverStarted').at(-1), { type: 'failoverStarted', hostId: 'h', epoch: 2, candidates: ['s1'] });
+  t.equal(m.of('requestHost').at(-1)!.epoch, 3);
+  t.equal(m.of('connect').at(-1)!.hostId, 's1');
+});
