@@ -13,6 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { DEFAULTS, defaultMembersPerChannel, runSimulation, type SimResult } from '../sim/run.ts';
+import { formatDuration } from '../sim/summary.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -68,9 +69,7 @@ async function measure(nodes: number, virtualMs: number): Promise<Measured> {
   return m;
 }
 
-function fmt(ms: number): string {
-  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000}m` : `${(ms / 1000).toFixed(0)}s`;
-}
+const fmt = formatDuration;
 
 /** Wall ms a run of `virtualMs` would take, from a probe (start-up excluded as far as a linear fit allows). */
 function estimateWallMs(probe: Measured, virtualMs: number): number {
