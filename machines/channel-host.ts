@@ -23,7 +23,15 @@ export interface ChannelHostInput {
   historyLimit: number;
   /** History inherited on takeover (empty for a new channel). */
   history: readonly HistoryEntry[];
+  /**
+   * Message keys the new host saw as a member (its de-duplication window):
+   * a relay of a message older than the inherited history is recognised,
+   * not delivered a second time out of order.
+   */
+  seenKeys?: readonly string[];
   loads: PeerLoads;
+  /** How long relays are gathered before they are merged (docs/protocol.md 5.5). */
+  relayWindowMs: number;
 }
 
 export interface ChannelHostContext extends ChannelHostInput {
@@ -31,6 +39,8 @@ export interface ChannelHostContext extends ChannelHostInput {
   standbys: readonly string[];
   /** Member connections in fan-out order, kept with members and standbys (not sorted per SAY). */
   fanOut: readonly string[];
+  /** Messages held while relays are merged (bounded by maxHeld). */
+  held: readonly IncomingMessage[];
   nextSeq: number;
   seen: SeenWindow;
 }
@@ -38,7 +48,7 @@ export interface ChannelHostContext extends ChannelHostInput {
 export type ChannelHostEvent =
   | { type: 'JOIN'; connId: string; peerId: string; loads: PeerLoads }
   | { type: 'SAY'; connId: string; text: string; msgId?: string }
-  | { type: 'RELAY'; connId: string; authorId: string; text: string; msgId: string }
+  | { type: 'RELAY'; connId: string; authorId: string; text: string; msgId: string; seq?: number }
   | { type: 'EXIT'; connId: string; loads: PeerLoads }
   | { type: 'CONNECTION_CLOSED'; connId: string; loads: PeerLoads }
   | { type: 'INVITE'; connId: string; peerIds: string[] }
@@ -57,6 +67,9 @@ export type ChannelHostEmitted =
   | { type: 'invited'; by: string; peerIds: readonly string[] }
   | { type: 'closed'; reason: 'empty' | 'yielded' | 'stopped'; winner?: string; winnerEpoch?: number };
 
+/** Messages held while relays merge, at most: more are merged at once. */
+const maxHeld = (context: ChannelHostContext) => 4 * Math.max(context.historyLimit, 64);
+
 /** How many message keys the de-duplication window holds per history entry. */
 const SEEN_PER_HISTORY = 8;
 const SEEN_MIN = 1024;
@@ -73,6 +86,53 @@ function fanOutOrder(members: readonly HostedMember[], standbys: readonly string
   return [...members].sort((a, b) => rank(a) - rank(b)).map((m) => m.connId);
 }
 
+/** A SAY or RELAY as the host accepts it. */
+export interface IncomingMessage {
+  connId: string;
+  authorId: string;
+  text: string;
+  msgId?: string;
+  relayed: boolean;
+  /** The seq a relayed message had at the host the relaying member got it from. */
+  relayedSeq?: number;
+}
+
+function incoming(context: ChannelHostContext, event: Extract<ChannelHostEvent, { type: 'SAY' | 'RELAY' }>): IncomingMessage | undefined {
+  const sender = memberOf(context, event.connId);
+  if (!sender) return undefined;
+  if (event.type === 'SAY') return { connId: event.connId, authorId: sender.peerId, text: event.text, msgId: event.msgId, relayed: false };
+  return { connId: event.connId, authorId: event.authorId, text: event.text, msgId: event.msgId, relayed: true, relayedSeq: event.seq };
+}
+
+/**
+ * Accept messages in order: de-duplicate by (author, msgId), give each the
+ * next seq, keep it in the history, send it to every member, standbys
+ * first. A copy of a known message is not sent again, except a SAY back to
+ * its author, whose outbox waits for that echo.
+ */
+function accept(context: ChannelHostContext, messages: readonly IncomingMessage[]) {
+  let nextSeq = context.nextSeq;
+  let history = context.history;
+  const sends: Array<Extract<ChannelHostEmitted, { type: 'send' }>> = [];
+  for (const m of messages) {
+    // A legacy client sends no msgId: the host names the message so that
+    // it can still be de-duplicated and relayed after a failover.
+    const msgId = m.msgId ?? `~${context.epoch}.${nextSeq}`;
+    if (!context.seen.add(messageKey(m.authorId, msgId))) {
+      if (!m.relayed) {
+        const known = history.find((h) => h.authorId === m.authorId && h.msgId === msgId);
+        if (known) sends.push({ type: 'send', to: [m.connId], commands: [sayCommand(known)] });
+      }
+      continue;
+    }
+    const entry: HistoryEntry = { seq: nextSeq, authorId: m.authorId, text: m.text, msgId };
+    nextSeq++;
+    history = appendBounded(history, entry, context.historyLimit);
+    sends.push({ type: 'send', to: context.fanOut, commands: [sayCommand(entry)] });
+  }
+  return { nextSeq, history, sends };
+}
+
 function sayCommand(entry: HistoryEntry): ServerCommand {
   return { type: 'SAY', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, seq: entry.seq };
 }
@@ -84,7 +144,11 @@ export const channelHostMachine = setup({
     input: {} as ChannelHostInput,
     emitted: {} as ChannelHostEmitted,
   },
+  delays: {
+    relayWindow: ({ context }) => context.relayWindowMs,
+  },
   guards: {
+    heldFull: ({ context }) => context.held.length >= maxHeld(context),
     isMember: ({ context, event }) => 'connId' in event && memberOf(context, event.connId) !== undefined,
     noMembersLeft: ({ context }) => context.members.length === 0,
     rivalWins: ({ context, event }) =>
@@ -129,34 +193,38 @@ export const channelHostMachine = setup({
       enqueue.emit({ type: 'announce' });
     }),
 
-    /**
-     * SAY (draft tables 2, 3) and RELAY: de-duplicate by (author, msgId),
-     * give the message the next seq, keep it in the history, send it to
-     * every member, standbys first. A copy of a known message is not sent
-     * again, except back to its author, whose outbox waits for that echo.
-     */
+    /** SAY (draft tables 2, 3) or RELAY, accepted at once. */
     say: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'SAY' && event.type !== 'RELAY') return;
-      const sender = memberOf(context, event.connId);
-      if (!sender) return;
-      const authorId = event.type === 'SAY' ? sender.peerId : event.authorId;
-      // A legacy client sends no msgId: the host names the message so that
-      // it can still be de-duplicated and relayed after a failover.
-      const msgId = event.msgId ?? `~${context.epoch}.${context.nextSeq}`;
-      const key = messageKey(authorId, msgId);
-      if (!context.seen.add(key)) {
-        if (event.type === 'SAY') {
-          const known = context.history.find((h) => h.authorId === authorId && h.msgId === msgId);
-          if (known) enqueue.emit({ type: 'send', to: [event.connId], commands: [sayCommand(known)] });
-        }
-        return;
-      }
-      const entry: HistoryEntry = { seq: context.nextSeq, authorId, text: event.text, msgId };
-      enqueue.assign({
-        nextSeq: context.nextSeq + 1,
-        history: appendBounded(context.history, entry, context.historyLimit),
-      });
-      enqueue.emit({ type: 'send', to: context.fanOut, commands: [sayCommand(entry)] });
+      const message = incoming(context, event);
+      if (!message) return;
+      const { nextSeq, history, sends } = accept(context, [message]);
+      enqueue.assign({ nextSeq, history });
+      for (const send of sends) enqueue.emit(send);
+    }),
+
+    /**
+     * While relays arrive after a takeover or a split brain, messages wait:
+     * several members relay overlapping parts of one history, and only
+     * together, sorted by the seq they had, do they keep every author's
+     * order; SAYs that arrive meanwhile (outbox re-sends among them) are
+     * newer than anything relayed, so they follow.
+     */
+    hold: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'SAY' && event.type !== 'RELAY') return;
+      const message = incoming(context, event);
+      if (!message) return;
+      enqueue.assign({ held: [...context.held, message] });
+    }),
+
+    releaseHeld: enqueueActions(({ context, enqueue }) => {
+      const relays = context.held.filter((m) => m.relayedSeq !== undefined || m.relayed);
+      const says = context.held.filter((m) => !(m.relayedSeq !== undefined || m.relayed));
+      // A stable sort: relays without a seq (older peers) keep arrival order.
+      const ordered = [...relays].sort((a, b) => (a.relayedSeq ?? Infinity) - (b.relayedSeq ?? Infinity));
+      const { nextSeq, history, sends } = accept(context, [...ordered, ...says]);
+      enqueue.assign({ nextSeq, history, held: [] });
+      for (const send of sends) enqueue.emit(send);
     }),
 
     /** EXIT (draft table 5) or a closed connection: the member is gone. */
@@ -227,8 +295,9 @@ export const channelHostMachine = setup({
   context: ({ input }) => {
     const lastSeq = input.history.reduce((max, h) => Math.max(max, h.seq), 0);
     const seen = new SeenWindow(Math.max(SEEN_MIN, input.historyLimit * SEEN_PER_HISTORY));
+    for (const key of input.seenKeys ?? []) seen.add(key);
     for (const h of input.history) seen.add(messageKey(h.authorId, h.msgId));
-    return { ...input, members: [], standbys: [], fanOut: [], nextSeq: lastSeq + 1, seen };
+    return { ...input, members: [], standbys: [], fanOut: [], held: [], nextSeq: lastSeq + 1, seen };
   },
   initial: 'opening',
   states: {
@@ -244,8 +313,6 @@ export const channelHostMachine = setup({
     hosting: {
       on: {
         JOIN: { actions: 'join' },
-        SAY: { guard: 'isMember', actions: 'say' },
-        RELAY: { guard: 'isMember', actions: 'say' },
         INVITE: { guard: 'isMember', actions: 'invite' },
         EXIT: [
           { guard: 'isMember', actions: 'leave' },
@@ -261,6 +328,22 @@ export const channelHostMachine = setup({
       // (it leaves the PeerPDU and its history is dropped); a later JOIN
       // creates it afresh.
       always: { guard: 'noMembersLeft', target: 'closed' },
+      initial: 'live',
+      states: {
+        live: {
+          on: {
+            SAY: { guard: 'isMember', actions: 'say' },
+            RELAY: { guard: 'isMember', target: 'merging', actions: 'hold' },
+          },
+        },
+        merging: {
+          on: {
+            SAY: [{ guard: 'heldFull', target: 'live', actions: ['hold', 'releaseHeld'] }, { guard: 'isMember', actions: 'hold' }],
+            RELAY: [{ guard: 'heldFull', target: 'live', actions: ['hold', 'releaseHeld'] }, { guard: 'isMember', actions: 'hold' }],
+          },
+          after: { relayWindow: { target: 'live', actions: 'releaseHeld' } },
+        },
+      },
     },
     closed: {
       type: 'final',

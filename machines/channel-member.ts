@@ -55,6 +55,8 @@ export interface ChannelMemberContext extends ChannelMemberInput {
   gen: number;
   /** Hosts tried in the current failover. */
   tried: readonly string[];
+  /** A host has WELCOMEd us in this membership: we hold its history. */
+  welcomed: boolean;
   /**
    * WELCOME seen, history frames still expected, history received so far,
    * and our own history as it was before the WELCOME: what we may offer the
@@ -82,7 +84,15 @@ export type ChannelMemberEmitted =
   | { type: 'disconnect'; gen: number }
   | { type: 'send'; gen: number; commands: readonly ClientCommand[] }
   | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean }
-  | { type: 'requestHost'; epoch: number; history: readonly HistoryEntry[]; previousHost?: string; members: readonly string[] }
+  | {
+      type: 'requestHost';
+      epoch: number;
+      history: readonly HistoryEntry[];
+      /** Every message key this member has seen: the new host must not take older relays for new ones. */
+      seen: readonly string[];
+      previousHost?: string;
+      members: readonly string[];
+    }
   | { type: 'joined'; hostId: string; epoch: number; history: number; relayed: number; resent: number }
   | { type: 'hostSuspected'; hostId: string; via: 'connection' | 'liveness' }
   | { type: 'failoverStarted'; hostId: string; epoch: number; candidates: readonly string[] }
@@ -177,8 +187,13 @@ export const channelMemberMachine = setup({
             // Our own echo: the host acknowledged it; the outbox entry is settled.
             enqueue.assign({ outbox: ({ context }) => context.outbox.filter((o) => o.msgId !== entry.msgId) });
           }
+          // The history mirrors the host's, in the host's order (it is what
+          // this member carries into a takeover); whether the user sees the
+          // message is the de-duplication window's business, not the history's.
+          if (!fromHistory && !context.history.some((h) => h.authorId === entry.authorId && h.msgId === entry.msgId)) {
+            enqueue.assign({ history: ({ context }) => appendBounded(context.history, entry, context.historyLimit) });
+          }
           if (!context.seen.add(key)) return;
-          enqueue.assign({ history: ({ context }) => appendBounded(context.history, entry, context.historyLimit) });
           enqueue.emit({ type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory });
           return;
         }
@@ -192,9 +207,8 @@ export const channelMemberMachine = setup({
     completeJoin: enqueueActions(({ context, enqueue }) => {
       const received = context.welcome?.received ?? [];
       const hostHas = new Set(received.map((h) => messageKey(h.authorId, h.msgId)));
-      const relays: ClientCommand[] = (context.welcome?.offer ?? context.history)
-        .filter((h) => !hostHas.has(messageKey(h.authorId, h.msgId)))
-        .map((h) => ({ type: 'RELAY', authorId: h.authorId, text: h.text, msgId: h.msgId }));
+      const relayed = (context.welcome?.offer ?? context.history).filter((h) => !hostHas.has(messageKey(h.authorId, h.msgId)));
+      const relays: ClientCommand[] = relayed.map((h) => ({ type: 'RELAY', authorId: h.authorId, text: h.text, msgId: h.msgId, seq: h.seq }));
       const resend: ClientCommand[] = context.outbox
         .filter((o) => !hostHas.has(messageKey(context.selfId, o.msgId)))
         .map((o) => ({ type: 'SAY', text: o.text, msgId: o.msgId }));
@@ -210,7 +224,16 @@ export const channelMemberMachine = setup({
         relayed: relays.length,
         resent: resend.length,
       });
-      enqueue.assign({ welcome: undefined, tried: [] });
+      // From now on our history is the host's: what it WELCOMEd us with,
+      // then what it sends. What we relay follows, numbered as the host will
+      // number it: we keep holding it until it comes back, so a host that
+      // dies before it accepted our relays loses nothing we had.
+      if (context.welcome) {
+        const lastSeq = received.reduce((max, h) => Math.max(max, h.seq), 0);
+        const offered = relayed.map((h, i) => ({ ...h, seq: lastSeq + 1 + i }));
+        enqueue.assign({ history: [...received, ...offered].slice(-context.historyLimit) });
+      }
+      enqueue.assign({ welcome: undefined, tried: [], welcomed: true });
       enqueue.emit({ type: 'membershipChanged' });
     }),
 
@@ -254,6 +277,7 @@ export const channelMemberMachine = setup({
           type: 'requestHost',
           epoch: context.epoch + 1,
           history: context.history,
+          seen: context.seen.toArray(),
           previousHost: previous,
           members: context.members,
         });
@@ -269,6 +293,7 @@ export const channelMemberMachine = setup({
         type: 'requestHost',
         epoch: context.epoch + 1,
         history: context.history,
+        seen: context.seen.toArray(),
         previousHost: context.hostId,
         members: context.members,
       });
@@ -276,7 +301,7 @@ export const channelMemberMachine = setup({
     }),
 
     hostItself: enqueueActions(({ context, enqueue }) => {
-      enqueue.emit({ type: 'requestHost', epoch: context.epoch + 1, history: context.history, members: [] });
+      enqueue.emit({ type: 'requestHost', epoch: context.epoch + 1, history: context.history, seen: context.seen.toArray(), members: [] });
       enqueue.assign({ hostId: context.selfId });
     }),
   },
@@ -293,6 +318,7 @@ export const channelMemberMachine = setup({
     nextMsgNo: 1,
     gen: 0,
     tried: [],
+    welcomed: false,
   }),
   on: {
     USER_SAY: { actions: 'queueSay' },
@@ -411,12 +437,21 @@ export const channelMemberMachine = setup({
 });
 
 function candidate(context: Context): string | undefined {
+  // A member that was never welcomed in this membership holds no history
+  // and knows no standbys; a failed connect is no evidence that the host
+  // died (it may be we who are cut off). It may host only once the host is
+  // declared disconnected (figure 6); until then it waits and retries,
+  // rather than start a higher epoch with nothing in it that would win the
+  // split brain at the next heal.
+  const selfEligible = context.welcomed || context.hostId === undefined || context.down.includes(context.hostId);
+  const tried = new Set(context.tried);
+  if (!selfEligible) tried.add(context.selfId);
   return chooseFailoverHost({
     standbys: context.standbys,
     members: context.members,
     selfId: context.selfId,
     down: new Set(context.down),
-    tried: new Set(context.tried),
+    tried,
     canHost: () => true,
   });
 }

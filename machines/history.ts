@@ -59,4 +59,14 @@ export class SeenWindow {
   get size(): number {
     return this.keys.size;
   }
+
+  /** The remembered keys, oldest first: a takeover host starts from its member's window. */
+  toArray(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.ring.length; i++) {
+      const key = this.ring[(this.next + i) % this.ring.length];
+      if (key !== undefined) out.push(key);
+    }
+    return out;
+  }
 }

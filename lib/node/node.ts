@@ -570,7 +570,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       case 'SAY':
         return host.send({ type: 'SAY', connId, text: command.text, msgId: command.msgId });
       case 'RELAY':
-        return host.send({ type: 'RELAY', connId, authorId: command.authorId, text: command.text, msgId: command.msgId });
+        return host.send({ type: 'RELAY', connId, authorId: command.authorId, text: command.text, msgId: command.msgId, seq: command.seq });
       case 'EXIT':
         return host.send({ type: 'EXIT', connId, loads: this.loads() });
       case 'INVITE':
@@ -584,7 +584,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     return `${remote.address}:${remote.port}`;
   }
 
-  private startHosting(channel: string, epoch: number, history: readonly HistoryEntry[], previousHost: string | undefined): void {
+  private startHosting(channel: string, epoch: number, history: readonly HistoryEntry[], previousHost: string | undefined, seenKeys?: readonly string[]): void {
     if (this.hosts.has(channel) || this.stopped) return;
     const actor = createActor(channelHostMachine, {
       clock: this.env.clock,
@@ -595,7 +595,11 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         standbyCount: this.config.standbys,
         historyLimit: this.config.historyLimit,
         history,
+        seenKeys,
         loads: this.loads(),
+        // Long enough for every member of a failover or a split-brain move to
+        // rejoin and relay (they do within tens of ms), short for chat.
+        relayWindowMs: this.config.pduIntervalMs,
       },
     });
     this.hosts.set(channel, actor);
@@ -663,7 +667,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory });
         return;
       case 'requestHost':
-        return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost ?? (effect.epoch > 1 ? '?' : undefined));
+        return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost ?? (effect.epoch > 1 ? '?' : undefined), effect.seen);
       case 'joined': {
         const durationMs = m.failoverStartedAt === undefined ? undefined : Math.round(this.env.clock.now() - m.failoverStartedAt);
         if (durationMs !== undefined) {

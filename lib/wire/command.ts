@@ -23,7 +23,7 @@ export type ClientCommand =
   | { type: 'SAY'; text: string; msgId?: string }
   | { type: 'EXIT' }
   | { type: 'INVITE'; peerIds: string[] }
-  | { type: 'RELAY'; authorId: string; text: string; msgId: string };
+  | { type: 'RELAY'; authorId: string; text: string; msgId: string; seq?: number };
 
 export type ServerCommand =
   | { type: 'SAY'; authorId: string; text: string; msgId?: string; seq?: number }
@@ -56,7 +56,8 @@ export function encodeClientCommand(c: ClientCommand): Buffer {
       requireId(c.authorId, 'RELAY authorId');
       requireText(c.text, 'RELAY text');
       requireId(c.msgId, 'RELAY msgId');
-      return encodeFrame(['RELAY', c.authorId, c.text, c.msgId]);
+      if (c.seq === undefined) return encodeFrame(['RELAY', c.authorId, c.text, c.msgId]);
+      return encodeFrame(['RELAY', c.authorId, c.text, c.msgId, formatNumber(c.seq, 'RELAY seq')]);
     default:
       return unknownType(c);
   }
@@ -147,13 +148,13 @@ export function decodeClientCommand(body: Buffer): ClientCommand {
       return { type: 'EXIT' };
     case 'INVITE':
       return { type: 'INVITE', peerIds: idList(fields, 1, 1, MAX_INVITE_IDS) };
-    case 'RELAY':
-      return {
-        type: 'RELAY',
-        authorId: idField(fields, 1),
-        text: textField(fields, 2),
-        msgId: idField(fields, 3),
-      };
+    case 'RELAY': {
+      const relay = { type: 'RELAY' as const, authorId: idField(fields, 1), text: textField(fields, 2), msgId: idField(fields, 3) };
+      // The seq the message had where the relaying member got it: orders
+      // relays that several members send after a takeover (protocol 5.5).
+      const seq = optionalNumberField(fields, 4);
+      return seq === undefined ? relay : { ...relay, seq };
+    }
     default:
       throw new DecodeError('unknown_command', `unknown client command ${preview(name)}`);
   }

@@ -46,7 +46,7 @@ t.test('nobody announces the channel within the lookup time: the node hosts it a
   m.clock.advance(499);
   t.equal(m.state(), 'resolving');
   m.clock.advance(1);
-  t.same(m.of('requestHost'), [{ type: 'requestHost', epoch: 1, history: [], members: [] }]);
+  t.same(m.of('requestHost'), [{ type: 'requestHost', epoch: 1, history: [], seen: [], members: [] }]);
   t.same(m.of('connect').at(-1)!.hostId, 'm');
 });
 
@@ -139,8 +139,8 @@ t.test('after rejoining, messages the new host lacks are relayed, in order, befo
   m.clear();
   m.joinHost('s1', 2, [['a', 'one', 'a1']]);
   t.same(m.of('send').at(-1)!.commands, [
-    { type: 'RELAY', authorId: 'b', text: 'two', msgId: 'b1' },
-    { type: 'RELAY', authorId: 'a', text: 'three', msgId: 'a2' },
+    { type: 'RELAY', authorId: 'b', text: 'two', msgId: 'b1', seq: 2 },
+    { type: 'RELAY', authorId: 'a', text: 'three', msgId: 'a2', seq: 3 },
     { type: 'SAY', text: 'mine', msgId: 'p-1' },
   ]);
   t.same(m.of('deliver'), [], 'nothing shown twice');

@@ -83,3 +83,48 @@ t.test('a MOVED naming a host this member has not rediscovered yet is waited for
     'one split brain, resolved once',
   );
 });
+
+// F2, fixed in machines/channel-member.ts (candidate): a member that restarts
+// during a one-way cut could not reach the host, failed over to itself and
+// hosted the channel at epoch + 1 with an empty history; its higher epoch
+// won the split brain at the heal, and the loser's members' relays then
+// evicted the winner's own newer messages from its bounded history (F5). A
+// member never welcomed in this membership may now host only once the host
+// is declared disconnected.
+t.test('a restarted member cut off from the host waits instead of hosting an empty channel at a higher epoch (F2; its relay flood caused F5)', async (t) => {
+  const result = await simulate({
+    nodes: 4,
+    script: ({ at }) => {
+      at('1s', (c) => c.join('n1', '#c0'));
+      at('2s', (c) => {
+        for (const id of ['n2', 'n3', 'n4']) c.join(id, '#c0');
+      });
+      for (let i = 0; i < 110; i++) at(3000 + i * 40, (c) => c.say(`n${1 + (i % 3)}`, '#c0', `before ${i}`));
+      at('8s', (c) => c.crash('n4'));
+      at('9s', (c) => c.partitionOneWay(['n4'], ['n1', 'n2', 'n3']));
+      at('9500ms', (c) => c.restart('n4'));
+      at('12s', (c) => c.say('n4', '#c0', 'said by the newcomer'));
+      at('14s', (c) => c.heal());
+    },
+  });
+  t.same(
+    eventsOf(result, 'takeover').map((e) => e.node),
+    [],
+    'nobody takes over: the host never died',
+  );
+  t.same(violationLines(result), [], "and every member gets n4's message");
+});
+
+// F4, fixed in machines/channel-member.ts and channel-host.ts. Per-author
+// order across a split-brain merge: members relay what the
+// new host lacks from their own bounded histories; a member whose history
+// lost an author's older message (evicted by an earlier WELCOME merge)
+// relays only the newer one, and another member's relay of the older one
+// arrives after it: the new host orders them the other way round. Now a
+// member's history mirrors its host's (WELCOME replaces it), RELAY carries
+// the seq the message had, the host merges relays in a window sorted by that
+// seq, and a takeover host starts from its member's de-duplication window.
+t.test("relays from several members keep one author's order (F4, found by seed 11, 6 nodes, 40 s)", async (t) => {
+  const result = await simulate({ seed: 11, nodes: 6, channels: 2, durationMs: 40_000, faults: 'random', keepLog: false });
+  t.same(violationLines(result), [], 'no violations');
+});

@@ -44,7 +44,7 @@ const clientArb: fc.Arbitrary<ClientCommand> = fc.oneof(
   fc.record({ type: fc.constant('SAY' as const), text: textArb, msgId: optional(idArb) }).map(compact),
   fc.constant({ type: 'EXIT' as const }),
   fc.record({ type: fc.constant('INVITE' as const), peerIds: fc.array(idArb, { minLength: 1, maxLength: MAX_INVITE_IDS }) }),
-  fc.record({ type: fc.constant('RELAY' as const), authorId: idArb, text: textArb, msgId: idArb }),
+  fc.record({ type: fc.constant('RELAY' as const), authorId: idArb, text: textArb, msgId: idArb, seq: wireNumberArb }, { requiredKeys: ['type', 'authorId', 'text', 'msgId'] }),
 );
 
 const serverSayArb = fc
@@ -126,7 +126,7 @@ t.test('unknown fields at the end of a known command are ignored (2.3)', async (
   t.strictSame(decodeClientCommand(raw('JOIN', '#a', 'p1', 'future', '')), { type: 'JOIN', channel: '#a', peerId: 'p1' });
   t.strictSame(decodeClientCommand(raw('SAY', 'hi', 'm1', 'x')), { type: 'SAY', text: 'hi', msgId: 'm1' });
   t.strictSame(decodeClientCommand(raw('EXIT', 'bye')), { type: 'EXIT' });
-  t.strictSame(decodeClientCommand(raw('RELAY', 'a', 't', 'm', 'x')), { type: 'RELAY', authorId: 'a', text: 't', msgId: 'm' });
+  t.strictSame(decodeClientCommand(raw('RELAY', 'a', 't', 'm', '5', 'x')), { type: 'RELAY', authorId: 'a', text: 't', msgId: 'm', seq: 5 });
   t.strictSame(decodeServerCommand(raw('SAY', 'a', 't', 'm', '5', 'x')), { type: 'SAY', authorId: 'a', text: 't', msgId: 'm', seq: 5 });
   t.strictSame(decodeServerCommand(raw('WELCOME', '#a', '1', '2', 'x')), { type: 'WELCOME', channel: '#a', epoch: 1, count: 2 });
   t.strictSame(decodeServerCommand(raw('MOVED', 'h', '1', 'x')), { type: 'MOVED', hostId: 'h', epoch: 1 });
