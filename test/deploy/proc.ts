@@ -2,19 +2,11 @@
 // not), which processes descend from a pid, polling until a condition holds.
 import fs from 'node:fs';
 
-export type ProcState = 'running' | 'frozen' | 'dead';
+import { processState } from '../../lib/cli/cluster.ts';
 
-export function procState(pid: number): ProcState {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 'dead';
-  }
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  if (state === 'Z' || state === 'X') return 'dead';
-  return state === 'T' || state === 't' ? 'frozen' : 'running';
-}
+// The cluster tool's reading of /proc is the one the tests trust too.
+export const procState = processState;
+export type { ProcessState as ProcState } from '../../lib/cli/cluster.ts';
 
 function parentOf(pid: number): number | undefined {
   try {

@@ -12,7 +12,7 @@ import {
 import { DecodeError, type DecodeErrorCode } from '../../lib/wire/errors.ts';
 import { encodeFrame, FrameDecoder, splitFields } from '../../lib/wire/frame.ts';
 import { MAX_INVITE_IDS, MAX_MEMBERS, MAX_STANDBYS, MAX_TEXT_BYTES } from '../../lib/wire/limits.ts';
-import { channelArb, chunksOf, decodeErrorOf, idArb, prng, unicodeText, wireNumberArb } from './helpers.ts';
+import { catchError, channelArb, chunksOf, decodeErrorOf, idArb, prng, unicodeText, wireNumberArb } from './helpers.ts';
 
 const RUNS = 300;
 
@@ -366,12 +366,3 @@ t.test('fuzz: 100,000 random frames through FrameDecoder and a command decoder t
 t.test('a decoded body split into fields matches what splitFields returns', async (t) => {
   t.strictSame(splitFields(raw('SAY', 'a', 'b')), ['SAY', 'a', 'b']);
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}

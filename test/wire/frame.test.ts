@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { encodeFrame, FrameDecoder, splitFields } from '../../lib/wire/frame.ts';
 import { DecodeError } from '../../lib/wire/errors.ts';
 import { MAX_FRAME_BYTES_DEFAULT } from '../../lib/wire/limits.ts';
-import { chunksOf, decodeErrorOf, unicodeText } from './helpers.ts';
+import { catchError, chunksOf, decodeErrorOf, unicodeText } from './helpers.ts';
 
 const RUNS = 300;
 
@@ -193,12 +193,3 @@ t.test('property: arbitrary bytes in arbitrary chunks only ever throw DecodeErro
 t.test('the constructor refuses a nonsensical maximum', async (t) => {
   for (const max of [0, -1, 1.5, Number.NaN, 2 ** 32]) t.throws(() => new FrameDecoder(max));
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}

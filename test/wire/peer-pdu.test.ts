@@ -12,7 +12,7 @@ import {
   type PeerPdu,
   type PeerPduPart,
 } from '../../lib/wire/peer-pdu.ts';
-import { decodeErrorOf, idArb, publicChannelArb, unicodeText, wireNumberArb } from './helpers.ts';
+import { catchError, decodeErrorOf, idArb, publicChannelArb, unicodeText, wireNumberArb } from './helpers.ts';
 
 const RUNS = 200;
 const SECRET = Buffer.from('correct horse battery staple');
@@ -505,12 +505,3 @@ t.test('assembler: bounded, evicting the least recently updated peer; forget', a
   t.ok(assembler.size <= 2);
   t.throws(() => new PduAssembler(0));
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
