@@ -8,7 +8,8 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
 import { appendBounded, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
-import { hostingWins, rankStandbys, sameList, type PeerLoads } from './rules.ts';
+import { sameList } from '../lib/lists.ts';
+import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 
 export interface HostedMember {
   peerId: string;

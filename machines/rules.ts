@@ -78,10 +78,6 @@ export function chooseFailoverHost(options: {
   return rest[0];
 }
 
-export function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 export type UnhostedJoinDecision =
   | { action: 'promote' }
   | { action: 'redirect'; hostId: string; epoch: number }

@@ -2,6 +2,7 @@
 // every channel in the network: channelName, memberlist and serverId"), and
 // the load figures the standby ranking uses. Derived data only: rebuilt from
 // the peer table when a peer's PDU or liveness changes.
+import { sameList } from '../lists.ts';
 import type { PeerPdu } from '../wire/peer-pdu.ts';
 import { hostingWins, type Hosting, type PeerLoad, type PeerLoads } from '../../machines/rules.ts';
 
@@ -60,4 +61,20 @@ export class Directory {
   channels(): IterableIterator<[string, ChannelAnnouncement[]]> {
     return this.hostings.entries();
   }
+}
+
+/** Whether two PDUs of one peer agree on everything the Directory reads (port, hosted channels, memberships). */
+export function sameDirectoryInput(a: PeerPdu, b: PeerPdu): boolean {
+  if (a.port !== b.port || a.channels.length !== b.channels.length || a.memberships.length !== b.memberships.length) return false;
+  for (let i = 0; i < a.channels.length; i++) {
+    const x = a.channels[i]!;
+    const y = b.channels[i]!;
+    if (x.name !== y.name || x.epoch !== y.epoch || !sameList(x.standbys, y.standbys) || !sameList(x.members, y.members)) return false;
+  }
+  for (let i = 0; i < a.memberships.length; i++) {
+    const x = a.memberships[i]!;
+    const y = b.memberships[i]!;
+    if (x.host !== y.host || !sameList(x.channels, y.channels)) return false;
+  }
+  return true;
 }

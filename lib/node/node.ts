@@ -15,7 +15,7 @@ import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { MAX_PDU_BYTES } from '../wire/limits.ts';
 import { isChannelName, isPeerId, isPublicChannel, isSayText } from '../wire/names.ts';
-import { decodePeerPduPart, encodePeerPdu, PduAssembler, type Invite, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
+import { encodePeerPdu, PduAssembler, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
@@ -24,7 +24,8 @@ import { decideUnhostedJoin } from '../../machines/rules.ts';
 import { ChannelServer, type ServerConnection } from './channel-server.ts';
 import { MemberLink } from './channel-client.ts';
 import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
-import { Directory } from './directory.ts';
+import { Directory, sameDirectoryInput } from './directory.ts';
+import { decodeShared } from './pdu-decode-cache.ts';
 
 export interface NodeEnvironment {
   network: Network;
@@ -62,55 +63,6 @@ export interface ChannelSummary {
   joined: boolean;
   hostedHere: boolean;
   memberState?: string;
-}
-
-/**
- * Decoded datagrams by Buffer object. The simulator hands one Buffer to
- * every receiver of a multicast datagram (receivers never mutate it, nor the
- * decoded part), so N nodes of one process decode it once, not N times. A
- * real socket makes a fresh Buffer per datagram: one WeakMap miss each.
- * Keyed by the secret too (the same bytes can be valid under one secret and
- * not under another); decode errors are remembered like results.
- */
-const decoded = new WeakMap<Buffer, { secret: Buffer | undefined; part?: PeerPduPart; error?: unknown }>();
-
-function decodeShared(datagram: Buffer, secret: Buffer | undefined): PeerPduPart {
-  const hit = decoded.get(datagram);
-  if (hit !== undefined && hit.secret === secret) {
-    if (hit.part !== undefined) return hit.part;
-    throw hit.error;
-  }
-  try {
-    const part = decodePeerPduPart(datagram, secret);
-    decoded.set(datagram, { secret, part });
-    return part;
-  } catch (error) {
-    decoded.set(datagram, { secret, error });
-    throw error;
-  }
-}
-
-/** Whether two PDUs of one peer agree on everything the Directory reads (port, hosted channels, memberships). */
-function sameDirectoryInput(a: PeerPdu, b: PeerPdu): boolean {
-  if (a.port !== b.port || a.channels.length !== b.channels.length || a.memberships.length !== b.memberships.length) return false;
-  for (let i = 0; i < a.channels.length; i++) {
-    const x = a.channels[i]!;
-    const y = b.channels[i]!;
-    if (x.name !== y.name || x.epoch !== y.epoch || !sameStrings(x.standbys, y.standbys) || !sameStrings(x.members, y.members)) return false;
-  }
-  for (let i = 0; i < a.memberships.length; i++) {
-    const x = a.memberships[i]!;
-    const y = b.memberships[i]!;
-    if (x.host !== y.host || !sameStrings(x.channels, y.channels)) return false;
-  }
-  return true;
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 type HostActor = Actor<typeof channelHostMachine>;
@@ -667,7 +619,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory });
         return;
       case 'requestHost':
-        return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost ?? (effect.epoch > 1 ? '?' : undefined), effect.seen);
+        return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost, effect.seen);
       case 'joined': {
         const durationMs = m.failoverStartedAt === undefined ? undefined : Math.round(this.env.clock.now() - m.failoverStartedAt);
         if (durationMs !== undefined) {

@@ -9,6 +9,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Packr, Unpackr } from 'msgpackr';
+import { sameList } from '../lists.ts';
 import { DecodeError } from './errors.ts';
 import {
   MAX_ID_BYTES,
@@ -785,8 +786,4 @@ function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
     memberships: [...memberships.values()],
     invites: [...invites.values()],
   };
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
