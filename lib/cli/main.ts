@@ -19,37 +19,24 @@ program
     process.exitCode = (await probe(options.host, Number(options.port))) ? 0 : 1;
   });
 
-program
-  .command('sim')
-  .description('run the deterministic cluster simulator (see `chanmesh sim --help`)')
-  .allowUnknownOption(true)
-  .helpOption(false)
-  .argument('[args...]')
-  .action(async (args: string[]) => {
-    const { runSimCommand } = await import('./sim-command.ts');
-    process.exitCode = await runSimCommand(args);
-  });
+/**
+ * A subcommand that parses its own arguments in a module loaded only when
+ * it runs (so `chanmesh node` does not load the simulator).
+ */
+function delegate(name: string, description: string, run: () => Promise<(args: string[]) => Promise<number>>): void {
+  program
+    .command(name)
+    .description(description)
+    .allowUnknownOption(true)
+    .helpOption(false)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      process.exitCode = await (await run())(args);
+    });
+}
 
-program
-  .command('cluster')
-  .description('a cluster in Linux network namespaces, from docker-compose.yml (root)')
-  .allowUnknownOption(true)
-  .helpOption(false)
-  .argument('[args...]')
-  .action(async (args: string[]) => {
-    const { runClusterCommand } = await import('./cluster.ts');
-    process.exitCode = await runClusterCommand(args);
-  });
-
-program
-  .command('local')
-  .description('start a small local cluster with a live view (npm start)')
-  .allowUnknownOption(true)
-  .helpOption(false)
-  .argument('[args...]')
-  .action(async (args: string[]) => {
-    const { runLocalCommand } = await import('./local.ts');
-    process.exitCode = await runLocalCommand(args);
-  });
+delegate('sim', 'run the deterministic cluster simulator (see `chanmesh sim --help`)', async () => (await import('./sim-command.ts')).runSimCommand);
+delegate('cluster', 'a cluster in Linux network namespaces, from docker-compose.yml (root)', async () => (await import('./cluster.ts')).runClusterCommand);
+delegate('local', 'start a small local cluster with a live view (npm start)', async () => (await import('./local.ts')).runLocalCommand);
 
 await program.parseAsync(process.argv);
