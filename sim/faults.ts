@@ -14,6 +14,7 @@
 // the host still lives. Every action is deterministic given the run.
 import ms from 'ms';
 import type { SeededRandom } from '../lib/random.ts';
+import { hostingWins } from '../machines/rules.ts';
 import type { SimCluster, SimNode } from './cluster.ts';
 import { formatVt } from './violations.ts';
 
@@ -98,7 +99,10 @@ function currentHost(cluster: SimCluster, channel: string): { node: SimNode; epo
     if (!n.alive) continue;
     for (const h of n.node.hostedChannels()) {
       if (h.name !== channel) continue;
-      if (!best || h.epoch > best.epoch || (h.epoch === best.epoch && n.id < best.node.id)) best = { node: n, epoch: h.epoch, standbys: h.standbys };
+      // The nodes' own split-brain rule, not a copy of it.
+      if (!best || hostingWins({ hostId: n.id, epoch: h.epoch }, { hostId: best.node.id, epoch: best.epoch })) {
+        best = { node: n, epoch: h.epoch, standbys: h.standbys };
+      }
     }
   }
   return best;

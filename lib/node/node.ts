@@ -20,7 +20,7 @@ import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discover
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import type { HistoryEntry } from '../../machines/history.ts';
-import { decideUnhostedJoin } from '../../machines/rules.ts';
+import { decideUnhostedJoin, hostingWins } from '../../machines/rules.ts';
 import { ChannelServer, type ServerConnection } from './channel-server.ts';
 import { MemberLink } from './channel-client.ts';
 import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
@@ -475,10 +475,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     this.refreshDirectory();
     const announced = this.directory.winner(channel);
     if (own) {
-      const epoch = own.getSnapshot().context.epoch;
-      if (!announced || announced.epoch < epoch || (announced.epoch === epoch && this.id < announced.hostId)) {
-        return { hostId: this.id, epoch };
-      }
+      const mine = { hostId: this.id, epoch: own.getSnapshot().context.epoch };
+      if (!announced || hostingWins(mine, announced)) return mine;
     }
     if (announced) return announced;
     for (const invite of this.invitesSeen.values()) if (invite.channel === channel) return { hostId: invite.host, epoch: 0 };
