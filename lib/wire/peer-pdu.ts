@@ -1,6 +1,6 @@
 // Native PeerPDU v1 (docs/protocol.md 3.2, 3.3, 3.4): one msgpack map per
 // UDP datagram of at most 1,400 bytes; a PDU that does not fit is split
-// into up to 16 parts, never cut; an optional HMAC tag authenticates it.
+// into up to 48 parts (MAX_PDU_PARTS), never cut; an optional HMAC tag authenticates it.
 //
 // Encoding is deterministic: keys in the fixed order of the table in 3.2,
 // msgpack's shortest header for every map, array, string and integer, so
@@ -330,7 +330,7 @@ function invitePiece(i: Invite): Piece {
 }
 
 /**
- * Encodes a PDU into 1 to 16 datagrams of at most 1,400 bytes each.
+ * Encodes a PDU into 1 to MAX_PDU_PARTS (48) datagrams of at most 1,400 bytes each.
  *
  * Base fields go into every part; channels, then memberships, then invites
  * fill parts greedily in order. An entry that does not fit the current part
