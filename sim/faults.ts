@@ -114,21 +114,28 @@ function downCount(cluster: SimCluster): number {
   return cluster.nodes().filter((n) => n.status !== 'up').length;
 }
 
+/** A running node a fault may take down, or why it is skipped (no such node, not up, too many down). */
+function targetToTakeDown(ctx: Parameters<Action['prepare']>[0], target: Target): { node: string; skip?: undefined } | { node?: undefined; skip: string } {
+  const id = target.resolve(ctx.cluster);
+  if (id === undefined) return { skip: `no ${target.label}` };
+  if (ctx.cluster.node(id)?.status !== 'up') return { skip: `${id} is not up` };
+  if (downCount(ctx.cluster) + 1 > ctx.maxDown) return { skip: `at most ${ctx.maxDown} nodes down at once` };
+  return { node: id };
+}
+
 /** The machine dies (SIGKILL); with restartAfter, a new process starts that much later. */
 export function crash(target: Target, options: { restartAfter?: Duration } = {}): Action {
   const restartMs = options.restartAfter === undefined ? undefined : toMs(options.restartAfter);
   return {
     label: `crash ${target.label}${restartMs === undefined ? '' : ` (restart after ${formatVt(restartMs)})`}`,
     prepare: (ctx) => {
-      const id = target.resolve(ctx.cluster);
-      if (id === undefined) return `no ${target.label}`;
-      if (ctx.cluster.node(id)?.status !== 'up') return `${id} is not up`;
-      if (downCount(ctx.cluster) + 1 > ctx.maxDown) return `at most ${ctx.maxDown} nodes down at once`;
+      const id = targetToTakeDown(ctx, target);
+      if (id.skip !== undefined) return id.skip;
       return () => {
-        ctx.cluster.crash(id);
+        ctx.cluster.crash(id.node);
         if (restartMs !== undefined) {
           const when = ctx.cluster.scheduler.now() + restartMs;
-          if (when < ctx.quietAtMs) ctx.later(when, () => ctx.cluster.restart(id));
+          if (when < ctx.quietAtMs) ctx.later(when, () => ctx.cluster.restart(id.node));
         }
       };
     },
@@ -154,13 +161,11 @@ export function freeze(target: Target, options: { for: Duration }): Action {
   return {
     label: `freeze ${target.label} for ${formatVt(forMs)}`,
     prepare: (ctx) => {
-      const id = target.resolve(ctx.cluster);
-      if (id === undefined) return `no ${target.label}`;
-      if (ctx.cluster.node(id)?.status !== 'up') return `${id} is not up`;
-      if (downCount(ctx.cluster) + 1 > ctx.maxDown) return `at most ${ctx.maxDown} nodes down at once`;
+      const id = targetToTakeDown(ctx, target);
+      if (id.skip !== undefined) return id.skip;
       return () => {
-        ctx.cluster.freeze(id);
-        ctx.later(Math.min(ctx.cluster.scheduler.now() + forMs, ctx.quietAtMs), () => ctx.cluster.thaw(id));
+        ctx.cluster.freeze(id.node);
+        ctx.later(Math.min(ctx.cluster.scheduler.now() + forMs, ctx.quietAtMs), () => ctx.cluster.thaw(id.node));
       };
     },
   };

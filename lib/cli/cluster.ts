@@ -960,38 +960,31 @@ export async function runClusterCommand(args: string[]): Promise<number> {
   signalCommand('freeze', 'SIGSTOP', 'freeze a node: SIGSTOP (a hung host: its sockets stay open, nothing answers)', 'cluster.freeze');
   signalCommand('thaw', 'SIGCONT', 'thaw a frozen node: SIGCONT', 'cluster.thaw');
 
-  addCommon(program.command('stop'))
-    .description('stop a node gracefully (SIGTERM, SIGKILL after the grace time)')
-    .argument('<service...>')
-    .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
-    .action(async (services: string[], options: { grace: string } & Record<string, unknown>) => {
-      requireRootAndIp();
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
-      for (const name of services) {
-        const svc = findService(state, name);
-        noteInLog(common.stateDir, svc, 'cluster.stop', `stopping ${name}`);
-        await stopService(common.stateDir, svc, parseMs(options.grace));
-        say(`${name}: stopped`);
-      }
-    });
-
-  addCommon(program.command('restart'))
-    .description('stop a node (SIGTERM, then SIGKILL) if it runs, and start it again: a new incarnation')
-    .argument('<service...>')
-    .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
-    .action(async (services: string[], options: { grace: string } & Record<string, unknown>) => {
-      requireRootAndIp();
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
-      for (const name of services) {
-        const svc = findService(state, name);
-        await stopService(common.stateDir, svc, parseMs(options.grace));
-        const pid = startService(state, common.stateDir, svc);
-        writeState(common.stateDir, state);
-        say(`${name}: started (pid ${pid})`);
-      }
-    });
+  /** Graceful stop (SIGTERM, SIGKILL after the grace time); with `thenStart`, a new process after it. */
+  const stopCommand = (name: string, description: string, thenStart: boolean) =>
+    addCommon(program.command(name))
+      .description(description)
+      .argument('<service...>')
+      .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
+      .action(async (services: string[], options: { grace: string } & Record<string, unknown>) => {
+        requireRootAndIp();
+        const common = commonOf(options);
+        const state = requireState(common.stateDir);
+        for (const name of services) {
+          const svc = findService(state, name);
+          if (!thenStart) noteInLog(common.stateDir, svc, 'cluster.stop', `stopping ${name}`);
+          await stopService(common.stateDir, svc, parseMs(options.grace));
+          if (!thenStart) {
+            say(`${name}: stopped`);
+            continue;
+          }
+          const pid = startService(state, common.stateDir, svc);
+          writeState(common.stateDir, state);
+          say(`${name}: started (pid ${pid})`);
+        }
+      });
+  stopCommand('stop', 'stop a node gracefully (SIGTERM, SIGKILL after the grace time)', false);
+  stopCommand('restart', 'stop a node (SIGTERM, then SIGKILL) if it runs, and start it again: a new incarnation', true);
 
   addCommon(program.command('start'))
     .description('start a node that is not running')
