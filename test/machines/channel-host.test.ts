@@ -162,3 +162,18 @@ t.test('relays from several members merge in the order of the seq they had; SAYs
   h.actor.send({ type: 'SAY', connId: 'c-d', text: 'live again', msgId: 'd6' });
   t.equal(h.sends().length, 1, 'after the window SAYs go out at once');
 });
+
+t.test('the relay window holds at most 4 x max(history, 64) messages; the next one merges at once', async (t) => {
+  const h = host(); // history 3: the bound is 4 x 64 = 256
+  h.join('a');
+  h.clear();
+  for (let i = 0; i < 255; i++) h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: `r${i}`, msgId: `z${i}`, seq: i });
+  t.equal(h.ctx().held.length, 255);
+  h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: 'r255', msgId: 'z255', seq: 255 });
+  t.equal(h.ctx().held.length, 256, 'at the bound: still held');
+  t.same(h.sends(), []);
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'over', msgId: 'a1' });
+  t.equal(h.ctx().held.length, 0, 'one over: everything merged now');
+  t.equal(h.sends().length, 257);
+  t.equal((h.sends().at(-1)!.commands[0] as { text: string }).text, 'over', 'in order, the SAY last');
+});
