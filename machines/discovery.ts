@@ -1,15 +1,17 @@
-// Discovery (draft 2.2, 2.4): the peer table and PDU scheduling.
+// Discovery (draft 2.2, 2.4): the peer table and when to announce.
 //
-// - Announce: multicast our PeerPDU every interval (jittered down by up to
-//   20% with the injected random source, so nodes never synchronise), and
-//   soon after anything we announce changed (changes within a few ms are
-//   coalesced into one PDU).
+// - Announce: while `announcing`, the invoked announcer service multicasts
+//   our PeerPDU at once and then every interval (lib/node/announcer.ts); soon
+//   after anything we announce changed, the state is re-entered, which
+//   announces again (changes within a few ms are coalesced into one PDU).
 // - Listen: one peer-liveness actor per discovered peer (figure 6); a new
-//   incarnation replaces the entry; stale datagrams of an old incarnation or
-//   an older round are dropped; the table is bounded.
-import { assign, enqueueActions, setup, stopChild, type ActorRefFrom } from 'xstate';
+//   incarnation replaces the entry; the table is bounded. Datagrams reach
+//   this machine through the node's PDU intake (lib/node/peer-intake.ts),
+//   which drops stale ones and passes on only news: a peer's first
+//   datagram, a changed announcement, and every datagram of a peer not in
+//   timerAlive.
+import { assign, enqueueActions, fromCallback, setup, stopChild, type ActorRefFrom, type EventObject } from 'xstate';
 import type { Endpoint } from '../lib/net/transport.ts';
-import { jitterDown, type Random } from '../lib/random.ts';
 import type { PeerPdu, PeerPduPart } from '../lib/wire/peer-pdu.ts';
 import { peerLivenessMachine, type LivenessState, type PeerLivenessChanged } from './peer-liveness.ts';
 
@@ -20,14 +22,21 @@ export interface DiscoveryInput {
   /** X of figure 6. */
   livenessTimeoutMs: number;
   maxPeers: number;
-  random: Random;
 }
+
+/** Input of the `announcer` service. */
+export interface AnnouncerInput {
+  intervalMs: number;
+}
+
+/** The service a node must provide: announce now, then every interval, until stopped. */
+export const announcerService = fromCallback<EventObject, AnnouncerInput>(() => {
+  throw new Error('discoveryMachine: provide the announcer service (see lib/node/announcer.ts)');
+});
 
 export interface PeerRecord {
   peerId: string;
   incarnation: number;
-  /** Highest PDU round seen of this incarnation. */
-  lastSeq: number;
   address: string;
   nick: string;
   port: number;
@@ -38,12 +47,11 @@ export interface PeerRecord {
 }
 
 export interface DiscoveryContext extends DiscoveryInput {
-  seq: number;
   /**
    * The peer table. Owned by this actor (made by the context factory) and
-   * updated in place on the PDU path, where copying a table of hundreds of
-   * peers for every datagram would dominate; entries are added and removed
-   * only through assign.
+   * updated in place, where copying a table of hundreds of peers for every
+   * change would dominate (a cluster starting up discovers N^2 peers);
+   * entries are added and removed only inside assign.
    */
   peers: Map<string, PeerRecord>;
 }
@@ -56,7 +64,6 @@ export type DiscoveryEvent =
 export type PeerView = Omit<PeerRecord, 'ref' | 'pdu'>;
 
 export type DiscoveryEmitted =
-  | { type: 'sendPdu'; seq: number }
   | { type: 'peerDiscovered'; peer: PeerView }
   | { type: 'peerRestarted'; peer: PeerView; previousIncarnation: number }
   | { type: 'peerUpdated'; peer: PeerView; pdu: PeerPdu }
@@ -66,8 +73,6 @@ export type DiscoveryEmitted =
 
 /** Changes within this window go out in one PDU. */
 const ANNOUNCE_COALESCE_MS = 5;
-/** Spread of the PDU interval jitter (the interval is scaled by [0.8, 1.0]). */
-const PDU_JITTER = 0.2;
 
 function view(record: PeerRecord): PeerView {
   const { ref: _ref, pdu: _pdu, ...rest } = record;
@@ -81,18 +86,11 @@ export const discoveryMachine = setup({
     input: {} as DiscoveryInput,
     emitted: {} as DiscoveryEmitted,
   },
-  actors: { peerLiveness: peerLivenessMachine },
+  actors: { peerLiveness: peerLivenessMachine, announcer: announcerService },
   delays: {
-    pduInterval: ({ context }) => jitterDown(context.random, context.pduIntervalMs, PDU_JITTER),
     coalesce: ANNOUNCE_COALESCE_MS,
   },
   actions: {
-    sendPdu: enqueueActions(({ context, enqueue }) => {
-      const seq = context.seq + 1;
-      enqueue.assign({ seq });
-      enqueue.emit({ type: 'sendPdu', seq });
-    }),
-
     receivePdu: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'PDU_RECEIVED') return;
       const { part, complete, from } = event;
@@ -105,9 +103,8 @@ export const discoveryMachine = setup({
         return;
       }
       const record = context.peers.get(part.peerId);
-      if (record && part.incarnation < record.incarnation) return; // a datagram of a dead incarnation
-      if (record && part.incarnation === record.incarnation && part.seq < record.lastSeq) return; // replayed or reordered
-      if (record && part.incarnation > record.incarnation) {
+      // (Stale datagrams, of an older incarnation or round, never get here.)
+      if (record && part.incarnation !== record.incarnation) {
         // Restarted: forget everything about the old incarnation.
         const previousIncarnation = record.incarnation;
         enqueue(stopChild(record.ref));
@@ -129,8 +126,9 @@ export const discoveryMachine = setup({
         }));
         enqueue.emit(({ context }) => ({ type: 'peerDiscovered' as const, peer: view(context.peers.get(part.peerId)!) }));
       } else {
-        record.ref.send({ type: 'PDU' });
-        record.lastSeq = part.seq;
+        // In timerAlive the intake's silence watch has been refreshed by
+        // this very datagram; only a suspected peer needs the PDU event.
+        if (record.liveness !== 'timerAlive') record.ref.send({ type: 'PDU' });
         record.address = from.address;
         record.nick = part.nick;
         record.port = part.port;
@@ -157,12 +155,9 @@ export const discoveryMachine = setup({
       if (event.state === 'disconnected') {
         // Figure 6: a disconnected peer "may be deleted from the peer list".
         enqueue(stopChild(record.ref));
-        enqueue.assign({
-          peers: ({ context }) => {
-            const peers = new Map(context.peers);
-            peers.delete(event.peerId);
-            return peers;
-          },
+        enqueue.assign(({ context }) => {
+          context.peers.delete(event.peerId);
+          return {};
         });
         enqueue.emit({ type: 'peerRemoved', peerId: event.peerId });
       }
@@ -170,7 +165,7 @@ export const discoveryMachine = setup({
   },
 }).createMachine({
   id: 'discovery',
-  context: ({ input }) => ({ ...input, seq: 0, peers: new Map() }),
+  context: ({ input }) => ({ ...input, peers: new Map() }),
   on: {
     PDU_RECEIVED: { actions: 'receivePdu' },
     PEER_LIVENESS: { actions: 'livenessChanged' },
@@ -178,8 +173,7 @@ export const discoveryMachine = setup({
   initial: 'announcing',
   states: {
     announcing: {
-      entry: 'sendPdu',
-      after: { pduInterval: { target: 'announcing', reenter: true } },
+      invoke: { src: 'announcer', input: ({ context }) => ({ intervalMs: context.pduIntervalMs }) },
       on: { ANNOUNCE: { target: 'announcePending' } },
     },
     announcePending: {
@@ -197,17 +191,16 @@ function livenessOptions(context: DiscoveryContext, part: PeerPduPart) {
   };
 }
 
-/** A new table with a fresh record (and its liveness actor) for the sender. */
+/** The table with a fresh record (and its liveness actor) for the sender (in place: see DiscoveryContext.peers). */
 function withRecord(context: DiscoveryContext, part: PeerPduPart, from: Endpoint, ref: PeerRecord['ref']): Map<string, PeerRecord> {
   const record: PeerRecord = {
     peerId: part.peerId,
     incarnation: part.incarnation,
-    lastSeq: part.seq,
     address: from.address,
     nick: part.nick,
     port: part.port,
     liveness: 'timerAlive',
     ref,
   };
-  return new Map(context.peers).set(part.peerId, record);
+  return context.peers.set(part.peerId, record);
 }

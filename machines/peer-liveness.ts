@@ -5,10 +5,17 @@
 //       +-- timerRefresh <--+ PDU
 //
 // X is the liveness timeout (by default the PDU interval), so a silent peer
-// is maybeDisconnected after X and disconnected after 4X. The timer is the
-// machine's own `after` delay, which XState cancels on exit: a re-entered
-// state restarts it. Time comes from the actor system's clock.
-import { assign, enqueueActions, sendParent, setup } from 'xstate';
+// is maybeDisconnected after X and disconnected after 4X.
+//
+// The timer of timerAlive is the invoked `silence` service ("report SILENT
+// once the peer has sent nothing for X"); a PDU event re-enters the state
+// and so restarts it. A node provides the service from its PDU intake
+// (lib/node/peer-intake.ts), which also counts the routine datagrams it
+// never turns into events: at N^2 datagrams per interval, a machine event
+// per datagram is what a cluster cannot afford. The timers of
+// maybeDisconnected are the machine's own `after` delays, on the actor
+// system's clock.
+import { assign, enqueueActions, fromCallback, sendParent, setup, type EventObject } from 'xstate';
 
 export type LivenessState = 'timerAlive' | 'maybeDisconnected' | 'disconnected';
 
@@ -25,7 +32,18 @@ export interface PeerLivenessContext extends PeerLivenessInput {
   failTimer: number;
 }
 
-export type PeerLivenessEvent = { type: 'PDU' };
+export type PeerLivenessEvent = { type: 'PDU' } | { type: 'SILENT' };
+
+/** Input of the `silence` service. */
+export interface SilenceInput {
+  peerId: string;
+  timeoutMs: number;
+}
+
+/** The service a node must provide: send back SILENT once the peer was silent for timeoutMs. */
+export const silenceService = fromCallback<EventObject, SilenceInput>(() => {
+  throw new Error('peerLivenessMachine: provide the silence service (see lib/node/peer-intake.ts)');
+});
 
 /** What a liveness actor tells its parent (the discovery machine). */
 export interface PeerLivenessChanged {
@@ -41,6 +59,7 @@ export const peerLivenessMachine = setup({
     events: {} as PeerLivenessEvent,
     input: {} as PeerLivenessInput,
   },
+  actors: { silence: silenceService },
   delays: {
     X: ({ context }) => context.timeoutMs,
   },
@@ -69,11 +88,11 @@ export const peerLivenessMachine = setup({
         if (context.failTimer > 0) enqueue({ type: 'notifyParent', params: { state: 'timerAlive' } });
         enqueue(assign({ failTimer: 0 }));
       }),
-      after: { X: { target: 'maybeDisconnected' } },
-      on: { PDU: { target: 'timerRefresh' } },
+      invoke: { src: 'silence', input: ({ context }) => ({ peerId: context.peerId, timeoutMs: context.timeoutMs }) },
+      on: { SILENT: { target: 'maybeDisconnected' }, PDU: { target: 'timerRefresh' } },
     },
     timerRefresh: {
-      // entry: timer = X. Re-entering timerAlive restarts its `after` timer.
+      // entry: timer = X. Re-entering timerAlive restarts its silence service.
       always: { target: 'timerAlive' },
     },
     maybeDisconnected: {

@@ -2,11 +2,11 @@
 // clock, a random source and a logger, all injected. The real CLI and the
 // simulator build nodes with this same class; only the injected parts differ.
 //
-//   datagrams -> PduAssembler -> discovery machine -> peer table, directory
+//   datagrams -> PeerIntake (news only) -> discovery machine -> peer table, directory
 //   TCP in    -> ChannelServer -> channel-host machines (one per hosted channel)
 //   TCP out   <- MemberLink    <- channel-member machines (one per joined channel)
 import { EventEmitter } from 'node:events';
-import { createActor, type Actor } from 'xstate';
+import { createActor, fromCallback, type Actor, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Random } from '../random.ts';
@@ -15,8 +15,9 @@ import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { MAX_PDU_BYTES } from '../wire/limits.ts';
 import { isChannelName, isPeerId, isPublicChannel, isSayText } from '../wire/names.ts';
-import { encodePeerPdu, PduAssembler, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
+import { announcementKey, encodePeerPdu, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
+import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import type { HistoryEntry } from '../../machines/history.ts';
@@ -26,6 +27,8 @@ import { MemberLink } from './channel-client.ts';
 import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
 import { Directory, sameDirectoryInput } from './directory.ts';
 import { decodeShared } from './pdu-decode-cache.ts';
+import { announcer } from './announcer.ts';
+import { PeerIntake } from './peer-intake.ts';
 
 export interface NodeEnvironment {
   network: Network;
@@ -93,7 +96,11 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private readonly hosts = new Map<string, HostActor>();
   private readonly memberships = new Map<string, Membership>();
   private readonly directory = new Directory();
-  private readonly assembler = new PduAssembler();
+  private readonly intake: PeerIntake;
+  /** Round number of our PeerPDUs. */
+  private pduSeq = 0;
+  /** Revision of what our PeerPDUs announce, and what that was. */
+  private announcement = { rev: 0, key: '' };
   private readonly invitesOut = new Map<string, OutgoingInvite>();
   private readonly invitesSeen = new Map<string, Invite>();
   /** Each peer's last complete PDU as the directory last saw it (to skip rebuilds when nothing it reads changed). */
@@ -113,7 +120,15 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     super();
     this.config = resolveConfig(config);
     this.log = env.log;
-    this.discovery = createActor(discoveryMachine, {
+    const intake = (this.intake = new PeerIntake(env.clock));
+    const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
+      intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' })),
+    );
+    const services = {
+      announcer: announcer(env.clock, env.random, () => this.announce()),
+      peerLiveness: peerLivenessMachine.provide({ actors: { silence } }),
+    };
+    this.discovery = createActor(discoveryMachine.provide({ actors: services }), {
       clock: env.clock,
       input: {
         peerId: this.config.id,
@@ -121,7 +136,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         pduIntervalMs: this.config.pduIntervalMs,
         livenessTimeoutMs: this.config.livenessTimeoutMs,
         maxPeers: this.config.maxPeers,
-        random: env.random,
       },
     });
   }
@@ -306,8 +320,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       const part = decodeShared(datagram, this.config.secret);
       if (part.peerId === this.id && part.incarnation === this.env.incarnation) return;
       this.stats.pduReceived++;
-      const complete = this.assembler.add(part);
-      this.discovery.send({ type: 'PDU_RECEIVED', part, complete, from });
+      const intake = this.intake.admit(part, from);
+      if (intake.verdict === 'news') this.discovery.send({ type: 'PDU_RECEIVED', part, complete: intake.complete, from });
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.dropPdu(from, error.code, error.message);
@@ -321,10 +335,9 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
 
   private onDiscovery(effect: DiscoveryEmitted): void {
     switch (effect.type) {
-      case 'sendPdu':
-        return this.sendPdu(effect.seq);
       case 'peerDiscovered': {
         const p = effect.peer;
+        this.intake.setSteady(p.peerId, true);
         this.log.info({ event: 'peer.discovered', peer: p.peerId, nick: p.nick, address: p.address, port: p.port, incarnation: p.incarnation });
         this.forEachMember((m) => m.actor.send({ type: 'PEER_UP', peerId: p.peerId }));
         this.directoryDirty = true;
@@ -333,7 +346,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       }
       case 'peerRestarted':
         this.log.info({ event: 'peer.restarted', peer: effect.peer.peerId, incarnation: effect.peer.incarnation, previousIncarnation: effect.previousIncarnation });
-        this.assembler.forget(effect.peer.peerId);
+        this.intake.setSteady(effect.peer.peerId, true);
         this.directoryInputs.delete(effect.peer.peerId);
         this.directoryDirty = true;
         return;
@@ -347,6 +360,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       }
       case 'peerLiveness':
         this.log.info({ event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer });
+        this.intake.setSteady(effect.peerId, effect.state === 'timerAlive');
         if (effect.state === 'disconnected') {
           this.directoryDirty = true;
           this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
@@ -356,12 +370,13 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         return;
       case 'peerRemoved':
         this.log.info({ event: 'peer.removed', peer: effect.peerId });
-        this.assembler.forget(effect.peerId);
+        this.intake.forget(effect.peerId);
         this.directoryInputs.delete(effect.peerId);
         this.directoryDirty = true;
         return;
       case 'peerRejected':
         this.log.warn({ event: 'peer.rejected', peer: effect.peerId, address: effect.address, reason: effect.reason });
+        this.intake.forget(effect.peerId);
         return;
     }
   }
@@ -390,10 +405,33 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  private sendPdu(seq: number): void {
+  /** One round: what the directory says, told again to machines that may now act on it; then our PDU. */
+  private announce(): void {
     if (!this.group || this.stopped) return;
-    for (const datagram of this.encodePdu(this.buildPdu(seq))) this.group.send(datagram);
+    this.reconcile();
+    for (const datagram of this.encodePdu(this.buildPdu(++this.pduSeq))) this.group.send(datagram);
     this.stats.pduSent++;
+  }
+
+  /**
+   * onPeerPdu tells machines what a PDU says when it is news; the intake
+   * passes on nothing else. A machine that was in no state to act on it
+   * then (a host still opening, a member between hosts) hears it again here,
+   * once a round, from the directory: a hosted channel's strongest rival,
+   * and where to go for a member that is looking. Joined members and hosts
+   * without rivals, the steady state, get no event.
+   */
+  private reconcile(): void {
+    for (const [name, host] of this.hosts) {
+      this.refreshDirectory();
+      const rival = this.directory.winner(name);
+      if (rival) host.send({ type: 'RIVAL_HOST', hostId: rival.hostId, epoch: rival.epoch });
+    }
+    for (const [name, m] of this.memberships) {
+      if (m.actor.getSnapshot().value === 'joined') continue;
+      const winner = this.hostingOf(name);
+      if (winner && winner.hostId !== this.id) m.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
+    }
   }
 
   /**
@@ -438,11 +476,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       byHost.set(s.context.hostId, list);
     }
     for (const [key, invite] of this.invitesOut) if (invite.expiresAt <= now) this.invitesOut.delete(key);
-    return {
-      version: 1,
-      peerId: this.id,
-      incarnation: this.env.incarnation,
-      seq,
+    const announced = {
       nick: this.config.nick,
       port: this.port,
       interval: Math.round(this.config.pduIntervalMs),
@@ -450,6 +484,9 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       memberships: [...byHost].map(([host, names]) => ({ host, channels: names })),
       invites: [...this.invitesOut.values()].map(({ channel, host, peerIds }) => ({ channel, host, peerIds })),
     };
+    const key = announcementKey(announced);
+    if (key !== this.announcement.key) this.announcement = { rev: this.announcement.rev + 1, key };
+    return { version: 1, peerId: this.id, incarnation: this.env.incarnation, seq, rev: this.announcement.rev, ...announced };
   }
 
   private refreshDirectory(): void {

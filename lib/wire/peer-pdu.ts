@@ -53,6 +53,12 @@ export interface PeerPdu {
   peerId: string;
   incarnation: number;
   seq: number;
+  /**
+   * The announcement's revision: the sender raises it whenever anything
+   * below (nick to invites) changes, so a receiver tells a PDU that says
+   * nothing new by one comparison (N^2 datagrams per interval mostly do).
+   */
+  rev: number;
   nick: string;
   port: number;
   /**
@@ -264,6 +270,7 @@ const KEY_BYTES = {
   peerId: strBytes('peerId'),
   incarnation: strBytes('incarnation'),
   seq: strBytes('seq'),
+  rev: strBytes('rev'),
   part: strBytes('part'),
   parts: strBytes('parts'),
   nick: strBytes('nick'),
@@ -289,13 +296,14 @@ const ZERO_TAG = Buffer.alloc(PDU_AUTH_TAG_BYTES);
 const AUTH_TRAILER = Buffer.from([0xa4, 0x61, 0x75, 0x74, 0x68, 0xc4, PDU_AUTH_TAG_BYTES]);
 
 function baseBytes(pdu: PeerPdu, authenticated: boolean): number {
-  const keys = 12 + (authenticated ? 1 : 0);
+  const keys = 13 + (authenticated ? 1 : 0);
   return (
     mapHeaderBytes(keys) +
     KEY_BYTES.version + uintBytes(PDU_VERSION) +
     KEY_BYTES.peerId + strBytes(pdu.peerId) +
     KEY_BYTES.incarnation + uintBytes(pdu.incarnation) +
     KEY_BYTES.seq + uintBytes(pdu.seq) +
+    KEY_BYTES.rev + uintBytes(pdu.rev) +
     KEY_BYTES.part + uintBytes(MAX_PDU_PARTS - 1) +
     KEY_BYTES.parts + uintBytes(MAX_PDU_PARTS) +
     KEY_BYTES.nick + strBytes(pdu.nick) +
@@ -346,6 +354,11 @@ function invitePiece(i: Invite): Piece {
  * host: merge them first), an empty secret, or a PDU that needs more than
  * MAX_PDU_PARTS datagrams.
  */
+/** What a PDU announces (`nick` to `invites`), as one string: equal keys, same announcement, same `rev`. */
+export function announcementKey(pdu: Pick<PeerPdu, 'nick' | 'port' | 'interval' | 'channels' | 'memberships' | 'invites'>): string {
+  return JSON.stringify([pdu.nick, pdu.port, pdu.interval, pdu.channels, pdu.memberships, pdu.invites]);
+}
+
 export function encodePeerPdu(pdu: PeerPdu, secret?: Buffer): Buffer[] {
   validatePdu(pdu);
   if (secret !== undefined) requireSecret(secret);
@@ -363,6 +376,7 @@ function encodePart(pdu: PeerPdu, part: number, parts: number, content: PartCont
     peerId: pdu.peerId,
     incarnation: wireUint(pdu.incarnation),
     seq: wireUint(pdu.seq),
+    rev: wireUint(pdu.rev),
     part,
     parts,
     nick: pdu.nick,
@@ -403,6 +417,7 @@ function validatePdu(pdu: PeerPdu): void {
   if (!isPeerId(pdu.peerId)) fail('peerId is not 1-64 printable ASCII');
   if (!isWireNumber(pdu.incarnation, MAX_INCARNATION)) fail('incarnation must be an integer in 0..2^53-1');
   if (!isWireNumber(pdu.seq)) fail('seq must be an integer in 0..2^53-1');
+  if (!isWireNumber(pdu.rev)) fail('rev must be an integer in 0..2^53-1');
   if (!isNick(pdu.nick)) fail('nick must be valid UTF-8 of at most 32 bytes');
   if (!isServerPort(pdu.port)) fail('port must be 0 or 49152..65535');
   if (!isWireNumber(pdu.interval, MAX_PDU_INTERVAL_MS)) fail('interval must be an integer in 0..2^32-1');
@@ -563,6 +578,7 @@ function readPart(value: unknown, authenticated: boolean): PeerPduPart {
   const peerId = asPeerId(map.peerId, 'peerId');
   const incarnation = asUint(map.incarnation, MAX_INCARNATION, 'incarnation');
   const seq = asUint(map.seq, MAX_WIRE_NUMBER, 'seq');
+  const rev = asUint(map.rev, MAX_WIRE_NUMBER, 'rev');
   const parts = asUint(map.parts, MAX_PDU_PARTS, 'parts');
   const part = asUint(map.part, MAX_PDU_PARTS, 'part');
   if (parts < 1 || part >= parts) outOfBounds(`part ${part} of ${parts}`);
@@ -612,7 +628,7 @@ function readPart(value: unknown, authenticated: boolean): PeerPduPart {
     return invite;
   });
 
-  return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, interval, channels, memberships, invites, part, parts };
+  return { version: PDU_VERSION, peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites, part, parts };
 }
 
 // ------------------------------------------------------------- reassembly
@@ -736,14 +752,14 @@ export class PduAssembler {
 function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
   const first = parts[0]!;
   if (parts.length === 1) {
-    const { peerId, incarnation, seq, nick, port, interval, channels, memberships, invites } = first;
-    return { version: PDU_VERSION, peerId, incarnation, seq, nick, port, interval, channels, memberships, invites };
+    const { peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites } = first;
+    return { version: PDU_VERSION, peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites };
   }
   const channels = new Map<string, HostedChannel>();
   const memberships = new Map<string, Membership>();
   const invites = new Map<string, Invite>();
   for (const p of parts) {
-    if (p.nick !== first.nick || p.port !== first.port || p.interval !== first.interval) return undefined;
+    if (p.rev !== first.rev || p.nick !== first.nick || p.port !== first.port || p.interval !== first.interval) return undefined;
     for (const c of p.channels) {
       const known = channels.get(c.name);
       if (known === undefined) {
@@ -779,6 +795,7 @@ function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
     peerId: first.peerId,
     incarnation: first.incarnation,
     seq: first.seq,
+    rev: first.rev,
     nick: first.nick,
     port: first.port,
     interval: first.interval,

@@ -1,79 +1,105 @@
-// Discovery: PDU scheduling and the peer table (draft 2.2, 2.4).
+// Discovery: PDU scheduling and the peer table (draft 2.2, 2.4), with the
+// node's intake and announcer around it.
 import t from 'tap';
-import { createActor } from 'xstate';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
+import { createActor, fromCallback, type EventObject } from 'xstate';
+import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
+import { announcer } from '../../lib/node/announcer.ts';
+import { PeerIntake } from '../../lib/node/peer-intake.ts';
 import { SeededRandom } from '../../lib/random.ts';
 import type { PeerPduPart } from '../../lib/wire/peer-pdu.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 const INTERVAL = 250;
 
+/**
+ * The discovery machine as a node runs it: datagrams go through a PeerIntake
+ * (which drops stale ones and passes on news), the intake's silence watch
+ * and the node's announcer are its services.
+ */
 function harness(maxPeers = 1024) {
   const clock = new ManualClock();
   const emitted: DiscoveryEmitted[] = [];
-  const actor = createActor(discoveryMachine, {
-    clock,
-    input: { peerId: 'me', incarnation: 1000, pduIntervalMs: INTERVAL, livenessTimeoutMs: INTERVAL, maxPeers, random: new SeededRandom(7) },
+  const intake = new PeerIntake(clock);
+  const announced: number[] = [];
+  const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
+    intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' })),
+  );
+  const machine = discoveryMachine.provide({
+    actors: {
+      announcer: announcer(clock, new SeededRandom(7), () => announced.push(clock.now())),
+      peerLiveness: peerLivenessMachine.provide({ actors: { silence } }),
+    },
   });
-  actor.on('*', (e) => emitted.push(e as DiscoveryEmitted));
+  const actor = createActor(machine, {
+    clock,
+    input: { peerId: 'me', incarnation: 1000, pduIntervalMs: INTERVAL, livenessTimeoutMs: INTERVAL, maxPeers },
+  });
+  actor.on('*', (e) => {
+    const effect = e as DiscoveryEmitted;
+    emitted.push(effect);
+    // What the node tells its intake (lib/node/node.ts onDiscovery).
+    if (effect.type === 'peerDiscovered' || effect.type === 'peerRestarted') intake.setSteady(effect.peer.peerId, true);
+    if (effect.type === 'peerLiveness') intake.setSteady(effect.peerId, effect.state === 'timerAlive');
+    if (effect.type === 'peerRemoved' || effect.type === 'peerRejected') intake.forget(effect.peerId);
+  });
   actor.start();
   const of = <T extends DiscoveryEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<DiscoveryEmitted, { type: T }>[];
-  const receive = (p: Partial<PeerPduPart> & { peerId: string }, complete = true) => {
-    const part: PeerPduPart = { version: 1, incarnation: 1, seq: 1, nick: p.peerId, port: 50000, interval: INTERVAL, channels: [], memberships: [], invites: [], part: 0, parts: 1, ...p };
-    actor.send({ type: 'PDU_RECEIVED', part, complete: complete ? part : undefined, from: { address: '10.0.0.9', port: 47777 } });
+  const receive = (p: Partial<PeerPduPart> & { peerId: string }) => {
+    const part: PeerPduPart = { version: 1, incarnation: 1, seq: 1, rev: 1, nick: p.peerId, port: 50000, interval: INTERVAL, channels: [], memberships: [], invites: [], part: 0, parts: 1, ...p };
+    const from = { address: '10.0.0.9', port: 47777 };
+    const verdict = intake.admit(part, from);
+    if (verdict.verdict === 'news') actor.send({ type: 'PDU_RECEIVED', part, complete: verdict.complete, from });
   };
-  return { clock, actor, emitted, of, receive, peers: () => actor.getSnapshot().context.peers };
+  return { clock, actor, emitted, of, receive, announced, peers: () => actor.getSnapshot().context.peers };
 }
 
 t.test('announces at once, then every interval jittered into [0.8, 1.0] x interval', async (t) => {
   const h = harness();
-  t.equal(h.of('sendPdu').length, 1, 'a PDU at start');
-  let last = 0;
-  for (let i = 0; i < 50; i++) {
-    const before = h.of('sendPdu').length;
-    let waited = 0;
-    while (h.of('sendPdu').length === before) {
-      h.clock.advance(1);
-      waited++;
-    }
-    t.ok(waited >= 0.8 * INTERVAL && waited <= INTERVAL, `gap ${waited} ms`);
-    last = h.of('sendPdu').at(-1)!.seq;
-  }
-  t.equal(last, 51, 'seq grows by one per PDU');
+  t.same(h.announced, [0], 'a PDU at start');
+  h.clock.advance(50 * INTERVAL);
+  const gaps = h.announced.slice(1).map((at, i) => at - h.announced[i]!);
+  t.ok(gaps.length >= 50, `${gaps.length} PDUs in 50 intervals`);
+  t.ok(gaps.every((gap) => gap >= 0.8 * INTERVAL && gap <= INTERVAL), `gaps within [${0.8 * INTERVAL}, ${INTERVAL}] ms`);
+  t.ok(new Set(gaps).size > 10, 'and jittered');
 });
 
 t.test('a change is announced within the coalescing window, several changes in one PDU', async (t) => {
   const h = harness();
-  const before = h.of('sendPdu').length;
+  const before = h.announced.length;
   h.actor.send({ type: 'ANNOUNCE' });
   h.actor.send({ type: 'ANNOUNCE' });
   h.actor.send({ type: 'ANNOUNCE' });
   h.clock.advance(5);
-  t.equal(h.of('sendPdu').length, before + 1);
+  t.equal(h.announced.length, before + 1);
 });
 
-t.test('discovers a peer once, ignores its own PDUs, refreshes on later PDUs', async (t) => {
+t.test('discovers a peer once, ignores its own PDUs, updates it when its announcement changes', async (t) => {
   const h = harness();
   h.receive({ peerId: 'me', incarnation: 1000 });
   t.equal(h.peers().size, 0, 'own PDU ignored');
   h.receive({ peerId: 'p1', seq: 1 });
   h.receive({ peerId: 'p1', seq: 2 });
   t.equal(h.of('peerDiscovered').length, 1);
-  t.equal(h.of('peerUpdated').length, 2);
-  t.equal(h.peers().get('p1')!.lastSeq, 2);
+  t.equal(h.of('peerUpdated').length, 1, 'a round that announces the same (same rev) is no news');
+  h.receive({ peerId: 'p1', seq: 3, rev: 2, nick: 'renamed' });
+  t.equal(h.of('peerUpdated').length, 2, 'a new rev is');
+  t.equal(h.peers().get('p1')!.nick, 'renamed');
   t.equal(h.peers().get('p1')!.address, '10.0.0.9', "the peer's address comes from the datagram");
-  // PDUs every interval keep it alive.
+  // Routine PDUs every interval keep it alive without reaching the machine.
   for (let i = 0; i < 10; i++) {
     h.clock.advance(INTERVAL - 10);
-    h.receive({ peerId: 'p1', seq: 3 + i });
+    h.receive({ peerId: 'p1', seq: 4 + i, rev: 2 });
   }
   t.same(h.of('peerLiveness'), [], 'no liveness change');
+  t.equal(h.of('peerUpdated').length, 2);
 });
 
 t.test('a silent peer goes maybeDisconnected, disconnected, and is removed', async (t) => {
   const h = harness();
   h.receive({ peerId: 'p1' });
-  h.clock.advance(4 * INTERVAL);
+  // X (reported up to X/16 late by the intake's wheel), then 3X.
+  h.clock.advance(4 * INTERVAL + INTERVAL / 16);
   t.same(h.of('peerLiveness').map((e) => [e.state, e.failTimer]), [['maybeDisconnected', 1], ['maybeDisconnected', 2], ['maybeDisconnected', 3], ['disconnected', 3]]);
   t.same(h.of('peerRemoved'), [{ type: 'peerRemoved', peerId: 'p1' }]);
   t.equal(h.peers().size, 0);

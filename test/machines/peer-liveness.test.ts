@@ -3,6 +3,7 @@ import t from 'tap';
 import { createActor, setup } from 'xstate';
 import { peerLivenessMachine, type PeerLivenessChanged } from '../../machines/peer-liveness.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
+import { timerSilence } from '../helpers/services.ts';
 
 const X = 100;
 
@@ -10,7 +11,8 @@ const X = 100;
 function harness() {
   const clock = new ManualClock();
   const told: PeerLivenessChanged[] = [];
-  const parent = setup({ actors: { liveness: peerLivenessMachine } }).createMachine({
+  const liveness = peerLivenessMachine.provide({ actors: { silence: timerSilence(clock) } });
+  const parent = setup({ actors: { liveness } }).createMachine({
     invoke: { id: 'liveness', src: 'liveness', input: { peerId: 'p1', timeoutMs: X } },
     on: { PEER_LIVENESS: { actions: ({ event }) => told.push(event as PeerLivenessChanged) } },
   });

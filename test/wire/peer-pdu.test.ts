@@ -18,7 +18,7 @@ const RUNS = 200;
 const SECRET = Buffer.from('correct horse battery staple');
 
 /** The documented key order of 3.2. */
-const KEYS = ['version', 'peerId', 'incarnation', 'seq', 'part', 'parts', 'nick', 'port', 'interval', 'channels', 'memberships', 'invites'];
+const KEYS = ['version', 'peerId', 'incarnation', 'seq', 'rev', 'part', 'parts', 'nick', 'port', 'interval', 'channels', 'memberships', 'invites'];
 
 const longId = (i: number, length = MAX_ID_BYTES): string => `${i}-`.padEnd(length, 'x');
 const ids = (n: number, length = MAX_ID_BYTES): string[] => Array.from({ length: n }, (_, i) => longId(i, length));
@@ -29,6 +29,7 @@ function basePdu(overrides: Partial<PeerPdu> = {}): PeerPdu {
     peerId: 'node-1',
     incarnation: 123456,
     seq: 7,
+    rev: 3,
     nick: 'Ann',
     port: 50000,
     interval: 250,
@@ -62,7 +63,7 @@ function craft(map: Record<string, unknown>): Buffer {
 }
 /** A valid wire map with `overrides`; an undefined override removes the key. */
 function wire(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const map: Record<string, unknown> = { version: 1, peerId: 'n', incarnation: 1, seq: 1, part: 0, parts: 1, nick: '', port: 0, interval: 250, channels: [], memberships: [], invites: [], ...overrides };
+  const map: Record<string, unknown> = { version: 1, peerId: 'n', incarnation: 1, seq: 1, rev: 1, part: 0, parts: 1, nick: '', port: 0, interval: 250, channels: [], memberships: [], invites: [], ...overrides };
   for (const key of Object.keys(map)) if (map[key] === undefined) delete map[key];
   return map;
 }
@@ -82,6 +83,7 @@ const pduArb: fc.Arbitrary<PeerPdu> = fc.record({
   peerId: idArb,
   incarnation: wireNumberArb,
   seq: wireNumberArb,
+  rev: wireNumberArb,
   nick: unicodeText(8),
   port: fc.oneof(fc.constant(0), fc.integer({ min: 49152, max: 65535 })),
   interval: fc.integer({ min: 0, max: 0xffffffff }),
@@ -135,7 +137,7 @@ t.test('encoding is deterministic, in the documented key order, readable by any 
   const plain = unpack(first!) as Record<string, unknown>; // msgpackr's default decoder, no options
   t.strictSame(Object.keys(plain), [...KEYS, 'auth']);
   t.strictSame(Object.keys((plain.channels as object[])[0]!), ['name', 'epoch', 'standbys', 'members']);
-  t.equal(first![0], 0x8d, 'a fixmap of 13 keys');
+  t.equal(first![0], 0x8e, 'a fixmap of 14 keys');
   t.equal(BigInt(plain.seq as bigint), 2n ** 53n - 1n, 'seq above 2^32 is a msgpack integer, not a float');
   t.ok(first!.includes(Buffer.from([0xd3, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), 'as int64');
   const unauthenticated = unpack(encodePeerPdu(pdu)[0]!) as Record<string, unknown>;
@@ -189,11 +191,12 @@ t.test('long memberships and invites are sliced and merged like members', async 
 });
 
 t.test('a worst-case channel entry without members fits only without a tag', async (t) => {
-  // 64-byte peer id, 32-byte nick, 64-byte channel name, 16 standbys of 64 bytes, seq and epoch above 2^32.
+  // 64-byte peer id, 32-byte nick, 64-byte channel name, 16 standbys of 64 bytes, seq, rev and epoch above 2^32.
   const worst = basePdu({
     peerId: longId(0),
     nick: 'ñ'.repeat(16),
     seq: 2 ** 53 - 1,
+    rev: 2 ** 53 - 1,
     incarnation: 2 ** 53 - 1,
     port: 65535,
     channels: [{ name: `#${'c'.repeat(63)}`, epoch: 2 ** 53 - 1, standbys: ids(MAX_STANDBYS), members: [] }],
@@ -263,6 +266,8 @@ t.test('table: every PDU decode error code', async (t) => {
     ['incarnation 2^53', craft(wire({ incarnation: 2 ** 53 })), 'pdu_bounds'],
     ['negative incarnation', craft(wire({ incarnation: -1 })), 'pdu_bounds'],
     ['seq 2^53', craft(wire({ seq: 2 ** 53 })), 'pdu_bounds'],
+    ['rev 2^53', craft(wire({ rev: 2 ** 53 })), 'pdu_bounds'],
+    ['rev missing', craft(wire({ rev: undefined })), 'pdu_malformed'],
     ['seq 2^64-1 as uint64', craft(wire({ seq: 2n ** 64n - 1n })), 'pdu_bounds'],
     ['part == parts', craft(wire({ part: 1, parts: 1 })), 'pdu_bounds'],
     ['parts 0', craft(wire({ part: 0, parts: 0 })), 'pdu_bounds'],

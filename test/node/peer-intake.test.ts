@@ -1,0 +1,106 @@
+// The PeerPDU intake: which datagrams are news for the discovery machine,
+// and the silence watch that stands in for figure 6's timer refresh.
+import t from 'tap';
+import { PeerIntake, SILENCE_SLACK } from '../../lib/node/peer-intake.ts';
+import { decodePeerPduPart, encodePeerPdu, type PeerPduPart } from '../../lib/wire/peer-pdu.ts';
+import { ManualClock } from '../helpers/manual-clock.ts';
+
+const X = 160;
+const FROM = { address: '10.0.0.9', port: 47777 };
+
+function part(p: Partial<PeerPduPart> = {}): PeerPduPart {
+  return { version: 1, peerId: 'p1', incarnation: 5, seq: 1, rev: 1, nick: 'p1', port: 50000, interval: 250, channels: [], memberships: [], invites: [], part: 0, parts: 1, ...p };
+}
+
+t.test('verdicts: news, routine, stale', async (t) => {
+  const intake = new PeerIntake(new ManualClock());
+  const verdict = (p: Partial<PeerPduPart>, from = FROM) => intake.admit(part(p), from).verdict;
+  t.equal(verdict({ seq: 1 }), 'news', "a peer's first datagram");
+  t.equal(verdict({ seq: 2 }), 'news', 'every datagram, until the machine has the peer in timerAlive');
+  intake.setSteady('p1', true);
+  t.equal(verdict({ seq: 3 }), 'routine', 'same rev, same address: routine');
+  t.equal(verdict({ seq: 3 }), 'routine', 'a duplicate of the same round too');
+  t.equal(verdict({ seq: 4, rev: 2 }), 'news', 'another rev: the announcement changed');
+  t.equal(verdict({ seq: 5, rev: 2 }), 'routine');
+  t.equal(verdict({ seq: 6, rev: 2 }, { address: '10.0.0.10', port: 47777 }), 'news', 'another address');
+  t.equal(verdict({ seq: 5, rev: 2 }), 'stale', 'an older round (reordered or replayed)');
+  t.equal(verdict({ incarnation: 4, seq: 99 }), 'stale', 'a datagram of a dead incarnation');
+  t.equal(verdict({ incarnation: 6, seq: 1, rev: 1 }), 'news', 'a new incarnation, whatever its seq and rev');
+  intake.setSteady('p1', true);
+  t.equal(verdict({ incarnation: 6, seq: 2, rev: 1 }), 'routine');
+  intake.setSteady('p1', false);
+  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'news', 'a suspected peer: every datagram, so that figure 6 sees the PDU');
+  intake.forget('p1');
+  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'news', 'forgotten (removed or rejected): news again');
+});
+
+t.test('a multi-part round is news once, when it completes with a new rev', async (t) => {
+  const intake = new PeerIntake(new ManualClock());
+  const members = Array.from({ length: 200 }, (_, i) => `member-${i}-`.padEnd(40, 'x'));
+  const round = (seq: number, rev: number) =>
+    encodePeerPdu({ ...part({ seq, rev }), channels: [{ name: '#big', epoch: 1, standbys: [], members }] }).map((d) => decodePeerPduPart(d));
+  const first = round(1, 1);
+  t.ok(first.length > 2, `${first.length} parts`);
+  const verdicts = first.map((p) => intake.admit(p, FROM));
+  t.same(verdicts.slice(1, -1).map((v) => v.verdict), Array(first.length - 2).fill('news'), 'news while the machine has not got the peer');
+  const last = verdicts.at(-1)!;
+  t.equal(last.verdict === 'news' && last.complete?.channels[0]!.members.length, 200, 'the last part completes the PDU');
+  intake.setSteady('p1', true);
+  t.same(new Set(round(2, 1).map((p) => intake.admit(p, FROM).verdict)), new Set(['routine']), 'the same announcement again: routine');
+  const changed = round(3, 2).map((p) => intake.admit(p, FROM));
+  t.same(changed.slice(0, -1).map((v) => v.verdict), Array(changed.length - 1).fill('routine'), 'parts before completion are not news');
+  t.equal(changed.at(-1)!.verdict, 'news', 'the completed round of a new rev is');
+});
+
+t.test('the silence watch: reported after X of silence (at most X/16 late), deferred by routine datagrams, cancellable', async (t) => {
+  const clock = new ManualClock();
+  const intake = new PeerIntake(clock);
+  intake.admit(part(), FROM);
+  intake.setSteady('p1', true);
+  const reports: number[] = [];
+  intake.watchSilence('p1', X, () => reports.push(clock.now()));
+  for (let seq = 2; seq < 20; seq++) {
+    clock.advance(X - 1);
+    t.equal(intake.admit(part({ seq }), FROM).verdict, 'routine');
+  }
+  t.same(reports, [], 'datagrams every X - 1 ms: never silent');
+  const lastHeard = clock.now();
+  clock.advance(2 * X);
+  t.equal(reports.length, 1, 'silent: reported once');
+  t.ok(reports[0]! >= lastHeard + X && reports[0]! <= lastHeard + X + X * SILENCE_SLACK, `at ${reports[0]! - lastHeard} ms of silence`);
+
+  const cancelled: number[] = [];
+  const cancel = intake.watchSilence('p1', X, () => cancelled.push(clock.now()));
+  clock.advance(X / 2);
+  cancel();
+  clock.advance(3 * X);
+  t.same(cancelled, [], 'a cancelled watch reports nothing');
+});
+
+t.test('one timer per node, however many peers; a long freeze reports each silent peer once', async (t) => {
+  const clock = new ManualClock();
+  let timers = 0;
+  const counting = { now: () => clock.now(), setTimeout: (cb: () => void, ms: number) => (timers++, clock.setTimeout(cb, ms)), clearTimeout: (id: unknown) => clock.clearTimeout(id) };
+  const intake = new PeerIntake(counting);
+  const peers = Array.from({ length: 100 }, (_, i) => `p${i}`);
+  const reports = new Map<string, number>();
+  for (const peerId of peers) {
+    intake.admit(part({ peerId }), FROM);
+    intake.setSteady(peerId, true);
+    intake.watchSilence(peerId, X, () => reports.set(peerId, (reports.get(peerId) ?? 0) + 1));
+  }
+  // 20 intervals of routine datagrams from everyone, spread over each interval.
+  const before = timers;
+  for (let seq = 2; seq < 22; seq++) {
+    for (const peerId of peers) {
+      clock.advance((X * 0.9) / peers.length);
+      intake.admit(part({ peerId, seq }), FROM);
+    }
+  }
+  t.equal(reports.size, 0, 'nobody silent');
+  const routine = 20 * peers.length;
+  t.ok(timers - before <= 20 * (1 / SILENCE_SLACK + 1), `${timers - before} timers for ${routine} datagrams`);
+  clock.advance(1000 * X);
+  t.equal(reports.size, peers.length, 'every peer reported silent after a long silence');
+  t.ok([...reports.values()].every((n) => n === 1), 'each once');
+});
