@@ -7,15 +7,13 @@
 // X is the liveness timeout (by default the PDU interval), so a silent peer
 // is maybeDisconnected after X and disconnected after 4X.
 //
-// The timer of timerAlive is the invoked `silence` service ("report SILENT
-// once the peer has sent nothing for X"); a PDU event re-enters the state
-// and so restarts it. A node provides the service from its PDU intake
-// (lib/node/peer-intake.ts), which also counts the routine datagrams it
-// never turns into events: at N^2 datagrams per interval, a machine event
-// per datagram is what a cluster cannot afford. The timers of
-// maybeDisconnected are the machine's own `after` delays, on the actor
-// system's clock.
-import { assign, enqueueActions, fromCallback, sendParent, setup, type EventObject } from 'xstate';
+// Figure 6's timer is the invoked `silence` service, one per peer for the
+// actor's life: it sends SILENT each time X passes without the peer being
+// heard (timer <= 0), and a PDU event forwarded to it sets timer = X. A node
+// provides it from its PDU intake (lib/node/peer-intake.ts), which hears
+// every datagram and so needs no forwarded PDU: at N^2 datagrams per
+// interval, a machine event per datagram is what a cluster cannot afford.
+import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type EventObject } from 'xstate';
 
 export type LivenessState = 'timerAlive' | 'maybeDisconnected' | 'disconnected';
 
@@ -40,7 +38,7 @@ export interface SilenceInput {
   timeoutMs: number;
 }
 
-/** The service a node must provide: send back SILENT once the peer was silent for timeoutMs. */
+/** The service a node must provide: send back SILENT each time the peer was silent for timeoutMs; a PDU event restarts the count. */
 export const silenceService = fromCallback<EventObject, SilenceInput>(() => {
   throw new Error('peerLivenessMachine: provide the silence service (see lib/node/peer-intake.ts)');
 });
@@ -60,9 +58,6 @@ export const peerLivenessMachine = setup({
     input: {} as PeerLivenessInput,
   },
   actors: { silence: silenceService },
-  delays: {
-    X: ({ context }) => context.timeoutMs,
-  },
   actions: {
     notifyParent: sendParent(
       ({ context }, params: { state: LivenessState }): PeerLivenessChanged => ({
@@ -79,6 +74,7 @@ export const peerLivenessMachine = setup({
 }).createMachine({
   id: 'peerLiveness',
   context: ({ input }) => ({ ...input, failTimer: 0 }),
+  invoke: { id: 'timer', src: 'silence', input: ({ context }) => ({ peerId: context.peerId, timeoutMs: context.timeoutMs }) },
   initial: 'timerAlive',
   states: {
     timerAlive: {
@@ -88,22 +84,23 @@ export const peerLivenessMachine = setup({
         if (context.failTimer > 0) enqueue({ type: 'notifyParent', params: { state: 'timerAlive' } });
         enqueue(assign({ failTimer: 0 }));
       }),
-      invoke: { src: 'silence', input: ({ context }) => ({ peerId: context.peerId, timeoutMs: context.timeoutMs }) },
       on: { SILENT: { target: 'maybeDisconnected' }, PDU: { target: 'timerRefresh' } },
     },
     timerRefresh: {
-      // entry: timer = X. Re-entering timerAlive restarts its silence service.
+      // entry: timer = X.
+      entry: sendTo('timer', { type: 'PDU' }),
       always: { target: 'timerAlive' },
     },
     maybeDisconnected: {
+      // entry: timer = X (the service counts X again from this expiry); failTimer++.
       entry: [assign({ failTimer: ({ context }) => context.failTimer + 1 }), { type: 'notifyParent', params: { state: 'maybeDisconnected' } }],
-      after: {
-        X: [
+      on: {
+        SILENT: [
           { guard: 'failTimerExhausted', target: 'disconnected' },
           { target: 'maybeDisconnected', reenter: true },
         ],
+        PDU: { target: 'timerRefresh' },
       },
-      on: { PDU: { target: 'timerRefresh' } },
     },
     disconnected: {
       type: 'final',

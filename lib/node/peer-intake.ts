@@ -17,8 +17,8 @@
 //   silence watch, which is how a routine datagram "updates the timer" of
 //   figure 6 without a machine event.
 //
-// The silence watch is the service the liveness machine invokes in
-// timerAlive: "tell me when this peer has been silent for X". Hearing a peer
+// The silence watch is the timer of figure 6, the service each liveness
+// machine invokes: "tell me each time this peer has been silent for X". Hearing a peer
 // only writes the time into its watch; the watches sit in a timing wheel
 // (Varghese & Lauck) of X/16 slots by the deadline they had when placed, and
 // one clock timer per node visits the slots as they fall due: a watch heard
@@ -53,7 +53,7 @@ interface Heard {
 interface SilenceWatch {
   /** When the peer was last heard (or the watch began). */
   since: number;
-  /** Undefined once reported or cancelled: a slot drops it when it comes due. */
+  /** Undefined once cancelled: a slot drops it when it comes due. */
   onSilent: (() => void) | undefined;
 }
 
@@ -122,7 +122,7 @@ export class PeerIntake {
     this.assembler.forget(peerId);
   }
 
-  /** Call `onSilent` once `peerId` has sent nothing for `timeoutMs`; returns the cancel function. */
+  /** Call `onSilent` each time `peerId` has sent nothing for `timeoutMs` (counting again from each call); returns the cancel function. */
   watchSilence(peerId: string, timeoutMs: number, onSilent: () => void): () => void {
     let wheel = this.wheels.get(timeoutMs);
     if (wheel === undefined) {
@@ -171,12 +171,13 @@ export class PeerIntake {
         wheel.slots[slot % WHEEL_SLOTS] = [];
         for (const watch of due) {
           if (watch.onSilent === undefined) continue;
+          // Silent: report, and count X again from now (figure 6: entering
+          // maybeDisconnected sets timer = X). Heard since: a later slot.
           if (watch.since + wheel.timeoutMs <= now) {
             silent.push(watch.onSilent);
-            watch.onSilent = undefined;
-          } else {
-            this.place(wheel, watch); // a later slot: the deadline moved past now
+            watch.since = now;
           }
+          this.place(wheel, watch);
         }
       }
       wheel.firstSlot = Number.POSITIVE_INFINITY;

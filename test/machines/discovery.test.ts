@@ -98,8 +98,8 @@ t.test('discovers a peer once, ignores its own PDUs, updates it when its announc
 t.test('a silent peer goes maybeDisconnected, disconnected, and is removed', async (t) => {
   const h = harness();
   h.receive({ peerId: 'p1' });
-  // X (reported up to X/16 late by the intake's wheel), then 3X.
-  h.clock.advance(4 * INTERVAL + INTERVAL / 16);
+  // 4X, each expiry reported up to X/16 late by the intake's wheel.
+  h.clock.advance(4 * INTERVAL + (4 * INTERVAL) / 16);
   t.same(h.of('peerLiveness').map((e) => [e.state, e.failTimer]), [['maybeDisconnected', 1], ['maybeDisconnected', 2], ['maybeDisconnected', 3], ['disconnected', 3]]);
   t.same(h.of('peerRemoved'), [{ type: 'peerRemoved', peerId: 'p1' }]);
   t.equal(h.peers().size, 0);
