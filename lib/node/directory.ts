@@ -1,7 +1,8 @@
 // What a node knows of the network's channels from PeerPDUs (draft 2.2: "for
 // every channel in the network: channelName, memberlist and serverId"), and
-// the load figures the standby ranking uses. Derived data only: rebuilt from
-// the peer table when a peer's PDU or liveness changes.
+// the load figures the standby ranking uses. Derived data only, kept per
+// peer: a peer's PDU replaces its own entries and nothing else (a starting
+// cluster of N nodes changes N^2 entries, so no change may cost O(peers)).
 import { sameList } from '../lists.ts';
 import type { PeerPdu } from '../wire/peer-pdu.ts';
 import { hostingWins, type Hosting, type PeerLoad, type PeerLoads } from '../../machines/rules.ts';
@@ -20,30 +21,48 @@ export interface KnownPeer {
 }
 
 export class Directory {
-  private hostings = new Map<string, ChannelAnnouncement[]>();
-  private peerLoads: Map<string, PeerLoad> = new Map();
+  private readonly hostings = new Map<string, ChannelAnnouncement[]>();
+  private readonly peers = new Map<string, { load: PeerLoad; port: number; pdu: PeerPdu | undefined; hosted: readonly string[] }>();
+  /** The loads as one immutable map (machines keep it in their context), made when asked for after a change. */
+  private loadsView: PeerLoads | undefined;
 
-  /** Rebuild from every known peer (the own node's hostings are added by the caller). */
-  rebuild(peers: Iterable<KnownPeer>): void {
-    const hostings = new Map<string, ChannelAnnouncement[]>();
-    const loads = new Map<string, PeerLoad>();
-    for (const peer of peers) {
-      const pdu = peer.pdu;
-      const joined = new Set(pdu?.memberships.flatMap((m) => m.channels) ?? []);
-      loads.set(peer.peerId, { canHost: peer.port > 0, alive: peer.alive, hosted: pdu?.channels.length ?? 0, joined });
-      if (!pdu || !peer.alive) continue;
+  /** Enter or replace what one peer announces (the own node's hostings are added by the caller). */
+  set(peer: KnownPeer): void {
+    const known = this.peers.get(peer.peerId);
+    if (known && known.port === peer.port && known.load.alive === peer.alive && sameDirectoryInput(known.pdu, peer.pdu)) return;
+    this.remove(peer.peerId);
+    const pdu = peer.pdu;
+    const joined = new Set(pdu?.memberships.flatMap((m) => m.channels) ?? []);
+    const hosted: string[] = [];
+    if (pdu && peer.alive) {
       for (const c of pdu.channels) {
-        const list = hostings.get(c.name) ?? [];
+        let list = this.hostings.get(c.name);
+        if (list === undefined) this.hostings.set(c.name, (list = []));
         list.push({ name: c.name, hostId: peer.peerId, epoch: c.epoch, standbys: c.standbys, members: c.members });
-        hostings.set(c.name, list);
+        hosted.push(c.name);
       }
     }
-    this.hostings = hostings;
-    this.peerLoads = loads;
+    const load = { canHost: peer.port > 0, alive: peer.alive, hosted: pdu?.channels.length ?? 0, joined };
+    this.peers.set(peer.peerId, { load, port: peer.port, pdu, hosted });
+    this.loadsView = undefined;
+  }
+
+  /** Forget a peer (removed from the peer table). */
+  remove(peerId: string): void {
+    const known = this.peers.get(peerId);
+    if (known === undefined) return;
+    for (const name of known.hosted) {
+      const list = this.hostings.get(name)!.filter((a) => a.hostId !== peerId);
+      if (list.length > 0) this.hostings.set(name, list);
+      else this.hostings.delete(name);
+    }
+    this.peers.delete(peerId);
+    this.loadsView = undefined;
   }
 
   get loads(): PeerLoads {
-    return this.peerLoads;
+    this.loadsView ??= new Map([...this.peers].map(([peerId, { load }]) => [peerId, load]));
+    return this.loadsView;
   }
 
   /** Every live announcement of a channel (more than one: a split brain). */
@@ -64,7 +83,8 @@ export class Directory {
 }
 
 /** Whether two PDUs of one peer agree on everything the Directory reads (port, hosted channels, memberships). */
-export function sameDirectoryInput(a: PeerPdu, b: PeerPdu): boolean {
+function sameDirectoryInput(a: PeerPdu | undefined, b: PeerPdu | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
   if (a.port !== b.port || a.channels.length !== b.channels.length || a.memberships.length !== b.memberships.length) return false;
   for (let i = 0; i < a.channels.length; i++) {
     const x = a.channels[i]!;

@@ -25,7 +25,7 @@ import { decideUnhostedJoin, hostingWins } from '../../machines/rules.ts';
 import { ChannelServer, type ServerConnection } from './channel-server.ts';
 import { MemberLink } from './channel-client.ts';
 import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
-import { Directory, sameDirectoryInput } from './directory.ts';
+import { Directory } from './directory.ts';
 import { decodeShared } from './pdu-decode-cache.ts';
 import { announcer } from './announcer.ts';
 import { PeerIntake } from './peer-intake.ts';
@@ -103,8 +103,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private announcement = { rev: 0, key: '' };
   private readonly invitesOut = new Map<string, OutgoingInvite>();
   private readonly invitesSeen = new Map<string, Invite>();
-  /** Each peer's last complete PDU as the directory last saw it (to skip rebuilds when nothing it reads changed). */
-  private readonly directoryInputs = new Map<string, PeerPdu>();
   /** Connects waiting for a peer discovery has not reported yet, by peer id. */
   private readonly awaitingPeer = new Map<string, Array<() => void>>();
   private server?: ChannelServer;
@@ -113,7 +111,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /** Joins made by this process: part of every membership's msgId prefix. */
   private joinCount = 0;
   private stopped = false;
-  private directoryDirty = true;
   readonly stats = { pduSent: 0, pduReceived: 0, pduDropped: 0, chatDelivered: 0 };
 
   constructor(config: NodeConfigInput, private readonly env: NodeEnvironment) {
@@ -272,7 +269,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   }
 
   channels(): ChannelSummary[] {
-    this.refreshDirectory();
     const names = new Set<string>([...this.directory.channels()].map(([name]) => name));
     for (const name of this.hosts.keys()) names.add(name);
     for (const name of this.memberships.keys()) names.add(name);
@@ -340,29 +336,23 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.intake.setSteady(p.peerId, true);
         this.log.info({ event: 'peer.discovered', peer: p.peerId, nick: p.nick, address: p.address, port: p.port, incarnation: p.incarnation });
         this.forEachMember((m) => m.actor.send({ type: 'PEER_UP', peerId: p.peerId }));
-        this.directoryDirty = true;
+        this.directory.set({ peerId: p.peerId, port: p.port, alive: true });
         this.peerResolved(p.peerId);
         return;
       }
       case 'peerRestarted':
         this.log.info({ event: 'peer.restarted', peer: effect.peer.peerId, incarnation: effect.peer.incarnation, previousIncarnation: effect.previousIncarnation });
         this.intake.setSteady(effect.peer.peerId, true);
-        this.directoryInputs.delete(effect.peer.peerId);
-        this.directoryDirty = true;
+        this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: true });
         return;
-      case 'peerUpdated': {
-        // Every round refreshes the peer's PDU; the directory (rebuilt from
-        // every peer, O(peers)) only needs it when what it reads changed.
-        const previous = this.directoryInputs.get(effect.peer.peerId);
-        if (!previous || !sameDirectoryInput(previous, effect.pdu)) this.directoryDirty = true;
-        this.directoryInputs.set(effect.peer.peerId, effect.pdu);
+      case 'peerUpdated':
+        this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: effect.peer.liveness !== 'disconnected', pdu: effect.pdu });
         return this.onPeerPdu(effect.peer.peerId, effect.pdu);
-      }
       case 'peerLiveness':
         this.log.info({ event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer });
         this.intake.setSteady(effect.peerId, effect.state === 'timerAlive');
         if (effect.state === 'disconnected') {
-          this.directoryDirty = true;
+          this.directory.remove(effect.peerId);
           this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
           const loads = this.loads();
           for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
@@ -371,8 +361,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       case 'peerRemoved':
         this.log.info({ event: 'peer.removed', peer: effect.peerId });
         this.intake.forget(effect.peerId);
-        this.directoryInputs.delete(effect.peerId);
-        this.directoryDirty = true;
+        this.directory.remove(effect.peerId);
         return;
       case 'peerRejected':
         this.log.warn({ event: 'peer.rejected', peer: effect.peerId, address: effect.address, reason: effect.reason });
@@ -423,8 +412,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
    */
   private reconcile(): void {
     for (const [name, host] of this.hosts) {
-      this.refreshDirectory();
-      const rival = this.directory.winner(name);
+        const rival = this.directory.winner(name);
       if (rival) host.send({ type: 'RIVAL_HOST', hostId: rival.hostId, epoch: rival.epoch });
     }
     for (const [name, m] of this.memberships) {
@@ -489,27 +477,13 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     return { version: 1, peerId: this.id, incarnation: this.env.incarnation, seq, rev: this.announcement.rev, ...announced };
   }
 
-  private refreshDirectory(): void {
-    if (!this.directoryDirty) return;
-    this.directoryDirty = false;
-    const peers = [...this.discovery.getSnapshot().context.peers.values()].map((p) => ({
-      peerId: p.peerId,
-      port: p.port,
-      alive: p.liveness !== 'disconnected',
-      pdu: p.pdu,
-    }));
-    this.directory.rebuild(peers);
-  }
-
   private loads() {
-    this.refreshDirectory();
     return this.directory.loads;
   }
 
   /** Who hosts `channel`: ourselves, the directory's winner, or an invite's host. */
   private hostingOf(channel: string): { hostId: string; epoch: number } | undefined {
     const own = this.hosts.get(channel);
-    this.refreshDirectory();
     const announced = this.directory.winner(channel);
     if (own) {
       const mine = { hostId: this.id, epoch: own.getSnapshot().context.epoch };
@@ -528,8 +502,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     connection.peerId = peerId;
     if (!this.hosts.has(channel)) {
       const member = this.memberships.get(channel)?.actor.getSnapshot();
-      this.refreshDirectory();
-      const decision = decideUnhostedJoin({
+        const decision = decideUnhostedJoin({
         selfId: this.id,
         member: member && member.status === 'active' ? { hostId: member.context.hostId, epoch: member.context.epoch } : undefined,
         announced: this.directory.winner(channel),
