@@ -7,12 +7,14 @@
 // - Listen: one peer-liveness actor per discovered peer (figure 6); a new
 //   incarnation replaces the entry; the table is bounded. Datagrams reach
 //   this machine through the node's PDU intake (lib/node/peer-intake.ts),
-//   which drops stale ones and passes on only news: a peer's first
-//   datagram, a changed announcement, and every datagram of a peer not in
-//   timerAlive.
+//   which drops stale ones and passes on only news of the peer itself: its
+//   first datagram, a new incarnation, address, nick or port, and every
+//   datagram while it is not in timerAlive. What a peer announces (its
+//   channels, memberships, invites) goes from the intake to the node's
+//   directory: this machine decides who is there, not what they say.
 import { assign, enqueueActions, fromCallback, setup, stopChild, type ActorRefFrom, type EventObject } from 'xstate';
 import type { Endpoint } from '../lib/net/transport.ts';
-import type { PeerPdu, PeerPduPart } from '../lib/wire/peer-pdu.ts';
+import type { PeerPduPart } from '../lib/wire/peer-pdu.ts';
 import { peerLivenessMachine, type LivenessState, type PeerLivenessChanged } from './peer-liveness.ts';
 
 export interface DiscoveryInput {
@@ -41,8 +43,6 @@ export interface PeerRecord {
   nick: string;
   port: number;
   liveness: LivenessState;
-  /** The last complete PDU (all parts of one round). */
-  pdu?: PeerPdu;
   ref: ActorRefFrom<typeof peerLivenessMachine>;
 }
 
@@ -57,16 +57,15 @@ export interface DiscoveryContext extends DiscoveryInput {
 }
 
 export type DiscoveryEvent =
-  | { type: 'PDU_RECEIVED'; part: PeerPduPart; complete?: PeerPdu; from: Endpoint }
+  | { type: 'PDU_RECEIVED'; part: PeerPduPart; from: Endpoint }
   | PeerLivenessChanged
   | { type: 'ANNOUNCE' };
 
-export type PeerView = Omit<PeerRecord, 'ref' | 'pdu'>;
+export type PeerView = Omit<PeerRecord, 'ref'>;
 
 export type DiscoveryEmitted =
   | { type: 'peerDiscovered'; peer: PeerView }
   | { type: 'peerRestarted'; peer: PeerView; previousIncarnation: number }
-  | { type: 'peerUpdated'; peer: PeerView; pdu: PeerPdu }
   | { type: 'peerLiveness'; peerId: string; state: LivenessState; failTimer: number }
   | { type: 'peerRemoved'; peerId: string }
   | { type: 'peerRejected'; peerId: string; address: string; reason: 'table full' | 'id conflict' };
@@ -75,7 +74,7 @@ export type DiscoveryEmitted =
 const ANNOUNCE_COALESCE_MS = 5;
 
 function view(record: PeerRecord): PeerView {
-  const { ref: _ref, pdu: _pdu, ...rest } = record;
+  const { ref: _ref, ...rest } = record;
   return rest;
 }
 
@@ -93,7 +92,7 @@ export const discoveryMachine = setup({
   actions: {
     receivePdu: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'PDU_RECEIVED') return;
-      const { part, complete, from } = event;
+      const { part, from } = event;
       if (part.peerId === context.peerId) {
         // Our own datagram looped back; another incarnation with our id is
         // a misconfiguration worth a warning.
@@ -132,17 +131,6 @@ export const discoveryMachine = setup({
         record.address = from.address;
         record.nick = part.nick;
         record.port = part.port;
-      }
-      if (complete) {
-        enqueue.assign(({ context }) => {
-          context.peers.get(part.peerId)!.pdu = complete;
-          return {};
-        });
-        enqueue.emit(({ context }) => ({
-          type: 'peerUpdated' as const,
-          peer: view(context.peers.get(part.peerId)!),
-          pdu: complete,
-        }));
       }
     }),
 

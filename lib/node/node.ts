@@ -317,7 +317,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       if (part.peerId === this.id && part.incarnation === this.env.incarnation) return;
       this.stats.pduReceived++;
       const intake = this.intake.admit(part, from);
-      if (intake.verdict === 'news') this.discovery.send({ type: 'PDU_RECEIVED', part, complete: intake.complete, from });
+      if (intake.peerNews) this.discovery.send({ type: 'PDU_RECEIVED', part, from });
+      if (intake.announcement !== undefined) this.onAnnouncement(intake.announcement);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.dropPdu(from, error.code, error.message);
@@ -345,9 +346,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.intake.setSteady(effect.peer.peerId, true);
         this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: true });
         return;
-      case 'peerUpdated':
-        this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: effect.peer.liveness !== 'disconnected', pdu: effect.pdu });
-        return this.onPeerPdu(effect.peer.peerId, effect.pdu);
       case 'peerLiveness':
         this.log.info({ event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer });
         this.intake.setSteady(effect.peerId, effect.state === 'timerAlive');
@@ -370,8 +368,16 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  /** A peer's complete PDU: rival hosts, hosts for waiting members, invites to us. */
-  private onPeerPdu(peerId: string, pdu: PeerPdu): void {
+  /**
+   * A peer announces something new (the intake saw another rev): into the
+   * directory, then to the machines it concerns: a rival of a channel we
+   * host, a member looking for its channel's host, an invite to us.
+   */
+  private onAnnouncement(pdu: PeerPdu): void {
+    const peerId = pdu.peerId;
+    // Only peers the discovery machine has (not rejected, not our own id).
+    if (!this.discovery.getSnapshot().context.peers.has(peerId)) return;
+    this.directory.set({ peerId, port: pdu.port, alive: true, pdu });
     for (const c of pdu.channels) {
       const host = this.hosts.get(c.name);
       if (host) {
@@ -379,10 +385,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         host.send({ type: 'RIVAL_HOST', hostId: peerId, epoch: c.epoch });
       }
       const member = this.memberships.get(c.name);
-      if (member) {
-        const winner = this.hostingOf(c.name);
-        if (winner) member.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
-      }
+      if (member) this.tellHost(c.name, member);
     }
     for (const invite of pdu.invites) {
       if (!invite.peerIds.includes(this.id)) continue;
@@ -403,8 +406,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * onPeerPdu tells machines what a PDU says when it is news; the intake
-   * passes on nothing else. A machine that was in no state to act on it
+   * onAnnouncement tells machines what a PDU says when it is news; the
+   * intake passes on nothing else. A machine that was in no state to act on it
    * then (a host still opening, a member between hosts) hears it again here,
    * once a round, from the directory: a hosted channel's strongest rival,
    * and where to go for a member that is looking. Joined members and hosts
@@ -415,11 +418,14 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         const rival = this.directory.winner(name);
       if (rival) host.send({ type: 'RIVAL_HOST', hostId: rival.hostId, epoch: rival.epoch });
     }
-    for (const [name, m] of this.memberships) {
-      if (m.actor.getSnapshot().value === 'joined') continue;
-      const winner = this.hostingOf(name);
-      if (winner && winner.hostId !== this.id) m.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
-    }
+    for (const [name, m] of this.memberships) this.tellHost(name, m);
+  }
+
+  /** Where `channel` is hosted, for a member that is looking (a joined member is not: its host is the news). */
+  private tellHost(channel: string, m: Membership): void {
+    if (m.actor.getSnapshot().value === 'joined') return;
+    const winner = this.hostingOf(channel);
+    if (winner && winner.hostId !== this.id) m.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
   }
 
   /**

@@ -5,14 +5,16 @@
 // of them saying again what the previous one said. The intake keeps, per
 // peer, what the datagram stream itself tells (incarnation, round, address,
 // what was last announced, when it was last heard) and passes on to the
-// machine only news:
+// machine and the directory only news:
 //
 // - stale: an older incarnation or an older round (protocol section 4) is
 //   dropped here, the one place that rule lives;
-// - news: the first datagram of a peer or of a new incarnation, a complete
-//   PDU of another `rev` (the sender's announcement changed), a new address, and
-//   every datagram of a peer whose liveness is not timerAlive (figure 6
-//   needs the PDU to come back);
+// - peer news, for the discovery machine: the first datagram of a peer or of
+//   a new incarnation, a new address, nick or port, and every datagram of a
+//   peer whose liveness is not timerAlive (figure 6 needs the PDU to come
+//   back);
+// - an announcement, for the directory: a complete PDU of another `rev`
+//   than the last (what the sender announces changed);
 // - routine: anything else. It still counts: it refreshes the peer's
 //   silence watch, which is how a routine datagram "updates the timer" of
 //   figure 6 without a machine event.
@@ -32,18 +34,28 @@ import { PduAssembler, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.t
 /** Fraction of X by which a silence may be reported late (one timer per node instead of one per datagram). */
 export const SILENCE_SLACK = 1 / 16;
 
-export type Intake = { verdict: 'stale' } | { verdict: 'routine' } | { verdict: 'news'; complete: PeerPdu | undefined };
+/** What one datagram means: for the discovery machine, for the directory, or nothing. */
+export interface Intake {
+  /** An older incarnation or round: dropped. */
+  stale: boolean;
+  /** For the discovery machine: a new peer or incarnation, a new address, nick or port, or a peer not in timerAlive. */
+  peerNews: boolean;
+  /** A complete PDU of another `rev` than the last one: what the peer announces changed. */
+  announcement: PeerPdu | undefined;
+}
 
-const STALE: Intake = { verdict: 'stale' };
-const ROUTINE: Intake = { verdict: 'routine' };
+const STALE: Intake = { stale: true, peerNews: false, announcement: undefined };
+const ROUTINE: Intake = { stale: false, peerNews: false, announcement: undefined };
 
 interface Heard {
   incarnation: number;
   /** Highest round seen of this incarnation. */
   lastSeq: number;
   address: string;
-  /** `rev` of the last complete PDU passed on (-1: none yet). */
+  /** `rev`, nick and port of the last complete PDU passed on (rev -1: none yet). */
   rev: number;
+  nick: string;
+  port: number;
   /** The machine has the peer in timerAlive: its routine datagrams are not news. */
   steady: boolean;
   watch: SilenceWatch | undefined;
@@ -83,13 +95,13 @@ export class PeerIntake {
   admit(part: PeerPduPart, from: Endpoint): Intake {
     let peer = this.heard.get(part.peerId);
     if (peer !== undefined && part.incarnation < peer.incarnation) return STALE;
-    let news = false;
+    let peerNews = false;
     if (peer === undefined || part.incarnation > peer.incarnation) {
       this.assembler.forget(part.peerId);
       const watch = peer?.watch;
-      peer = { incarnation: part.incarnation, lastSeq: part.seq, address: from.address, rev: -1, steady: false, watch };
+      peer = { incarnation: part.incarnation, lastSeq: part.seq, address: from.address, rev: -1, nick: part.nick, port: part.port, steady: false, watch };
       this.heard.set(part.peerId, peer);
-      news = true;
+      peerNews = true;
     } else if (part.seq < peer.lastSeq) {
       return STALE;
     }
@@ -97,15 +109,22 @@ export class PeerIntake {
     if (peer.watch !== undefined) peer.watch.since = this.clock.now();
     if (peer.address !== from.address) {
       peer.address = from.address;
-      news = true;
+      peerNews = true;
     }
     // A single-part round is its own complete PDU: no copy per receiver.
     const complete = part.parts === 1 ? part : this.assembler.add(part);
+    let announcement: PeerPdu | undefined;
     if (complete !== undefined && complete.rev !== peer.rev) {
       peer.rev = complete.rev;
-      news = true;
+      announcement = complete;
+      if (complete.nick !== peer.nick || complete.port !== peer.port) {
+        peer.nick = complete.nick;
+        peer.port = complete.port;
+        peerNews = true;
+      }
     }
-    return news || !peer.steady ? { verdict: 'news', complete } : ROUTINE;
+    if (!peer.steady) peerNews = true;
+    return peerNews || announcement !== undefined ? { stale: false, peerNews, announcement } : ROUTINE;
   }
 
   /** The machine's view of the peer's liveness (timerAlive = steady). */

@@ -22,6 +22,8 @@ function harness(maxPeers = 1024) {
   const emitted: DiscoveryEmitted[] = [];
   const intake = new PeerIntake(clock);
   const announced: number[] = [];
+  /** revs of the announcements the intake passed to the node (the directory's side). */
+  const announcements: number[] = [];
   const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
     intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' })),
   );
@@ -48,10 +50,11 @@ function harness(maxPeers = 1024) {
   const receive = (p: Partial<PeerPduPart> & { peerId: string }) => {
     const part: PeerPduPart = { version: 1, incarnation: 1, seq: 1, rev: 1, nick: p.peerId, port: 50000, interval: INTERVAL, channels: [], memberships: [], invites: [], part: 0, parts: 1, ...p };
     const from = { address: '10.0.0.9', port: 47777 };
-    const verdict = intake.admit(part, from);
-    if (verdict.verdict === 'news') actor.send({ type: 'PDU_RECEIVED', part, complete: verdict.complete, from });
+    const intake_ = intake.admit(part, from);
+    if (intake_.peerNews) actor.send({ type: 'PDU_RECEIVED', part, from });
+    if (intake_.announcement) announcements.push(intake_.announcement.rev);
   };
-  return { clock, actor, emitted, of, receive, announced, peers: () => actor.getSnapshot().context.peers };
+  return { clock, actor, emitted, of, receive, announced, announcements, peers: () => actor.getSnapshot().context.peers };
 }
 
 t.test('announces at once, then every interval jittered into [0.8, 1.0] x interval', async (t) => {
@@ -74,25 +77,26 @@ t.test('a change is announced within the coalescing window, several changes in o
   t.equal(h.announced.length, before + 1);
 });
 
-t.test('discovers a peer once, ignores its own PDUs, updates it when its announcement changes', async (t) => {
+t.test('discovers a peer once, ignores its own PDUs, learns a new nick; announcements go to the directory', async (t) => {
   const h = harness();
   h.receive({ peerId: 'me', incarnation: 1000 });
   t.equal(h.peers().size, 0, 'own PDU ignored');
+  h.announcements.length = 0;
   h.receive({ peerId: 'p1', seq: 1 });
   h.receive({ peerId: 'p1', seq: 2 });
   t.equal(h.of('peerDiscovered').length, 1);
-  t.equal(h.of('peerUpdated').length, 1, 'a round that announces the same (same rev) is no news');
+  t.same(h.announcements, [1], 'a round that announces the same (same rev) is no news');
   h.receive({ peerId: 'p1', seq: 3, rev: 2, nick: 'renamed' });
-  t.equal(h.of('peerUpdated').length, 2, 'a new rev is');
-  t.equal(h.peers().get('p1')!.nick, 'renamed');
+  t.same(h.announcements, [1, 2], 'a new rev is');
+  t.equal(h.peers().get('p1')!.nick, 'renamed', 'and a new nick reaches the peer table');
   t.equal(h.peers().get('p1')!.address, '10.0.0.9', "the peer's address comes from the datagram");
   // Routine PDUs every interval keep it alive without reaching the machine.
   for (let i = 0; i < 10; i++) {
     h.clock.advance(INTERVAL - 10);
-    h.receive({ peerId: 'p1', seq: 4 + i, rev: 2 });
+    h.receive({ peerId: 'p1', seq: 4 + i, rev: 2, nick: 'renamed' });
   }
   t.same(h.of('peerLiveness'), [], 'no liveness change');
-  t.equal(h.of('peerUpdated').length, 2);
+  t.same(h.announcements, [1, 2]);
 });
 
 t.test('a silent peer goes maybeDisconnected, disconnected, and is removed', async (t) => {
@@ -112,10 +116,10 @@ t.test('a new incarnation is a restart; a late datagram of the old one and an ol
   h.receive({ peerId: 'p1', incarnation: 5, seq: 10 });
   h.receive({ peerId: 'p1', incarnation: 6, seq: 1 });
   t.same(h.of('peerRestarted').map((e) => [e.peer.incarnation, e.previousIncarnation]), [[6, 5]]);
-  const updates = h.of('peerUpdated').length;
-  h.receive({ peerId: 'p1', incarnation: 5, seq: 11 });
-  h.receive({ peerId: 'p1', incarnation: 6, seq: 0 });
-  t.equal(h.of('peerUpdated').length, updates, 'both dropped');
+  const before = [h.emitted.length, h.announcements.length];
+  h.receive({ peerId: 'p1', incarnation: 5, seq: 11, rev: 9 });
+  h.receive({ peerId: 'p1', incarnation: 6, seq: 0, rev: 9 });
+  t.same([h.emitted.length, h.announcements.length], before, 'both dropped');
   t.equal(h.peers().get('p1')!.incarnation, 6);
 });
 

@@ -1,37 +1,45 @@
 // The PeerPDU intake: which datagrams are news for the discovery machine,
 // and the silence watch that stands in for figure 6's timer refresh.
 import t from 'tap';
-import { PeerIntake, SILENCE_SLACK } from '../../lib/node/peer-intake.ts';
+import { PeerIntake, SILENCE_SLACK, type Intake } from '../../lib/node/peer-intake.ts';
 import { decodePeerPduPart, encodePeerPdu, type PeerPduPart } from '../../lib/wire/peer-pdu.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 const X = 160;
 const FROM = { address: '10.0.0.9', port: 47777 };
 
+/** An Intake in a word: stale, routine, peer (news for the machine), announcement (for the directory), or both. */
+function judged(intake: Intake): string {
+  if (intake.stale) return 'stale';
+  const what = [intake.peerNews ? 'peer' : '', intake.announcement ? 'announcement' : ''].filter(Boolean).join('+');
+  return what || 'routine';
+}
+
 function part(p: Partial<PeerPduPart> = {}): PeerPduPart {
   return { version: 1, peerId: 'p1', incarnation: 5, seq: 1, rev: 1, nick: 'p1', port: 50000, interval: 250, channels: [], memberships: [], invites: [], part: 0, parts: 1, ...p };
 }
 
-t.test('verdicts: news, routine, stale', async (t) => {
+t.test('verdicts: peer news for the machine, announcements for the directory, routine, stale', async (t) => {
   const intake = new PeerIntake(new ManualClock());
-  const verdict = (p: Partial<PeerPduPart>, from = FROM) => intake.admit(part(p), from).verdict;
-  t.equal(verdict({ seq: 1 }), 'news', "a peer's first datagram");
-  t.equal(verdict({ seq: 2 }), 'news', 'every datagram, until the machine has the peer in timerAlive');
+  const verdict = (p: Partial<PeerPduPart>, from = FROM) => judged(intake.admit(part(p), from));
+  t.equal(verdict({ seq: 1 }), 'peer+announcement', "a peer's first datagram");
+  t.equal(verdict({ seq: 2 }), 'peer', 'every datagram, until the machine has the peer in timerAlive');
   intake.setSteady('p1', true);
   t.equal(verdict({ seq: 3 }), 'routine', 'same rev, same address: routine');
   t.equal(verdict({ seq: 3 }), 'routine', 'a duplicate of the same round too');
-  t.equal(verdict({ seq: 4, rev: 2 }), 'news', 'another rev: the announcement changed');
+  t.equal(verdict({ seq: 4, rev: 2 }), 'announcement', 'another rev: what the peer announces changed');
   t.equal(verdict({ seq: 5, rev: 2 }), 'routine');
-  t.equal(verdict({ seq: 6, rev: 2 }, { address: '10.0.0.10', port: 47777 }), 'news', 'another address');
+  t.equal(verdict({ seq: 6, rev: 3, nick: 'renamed' }), 'peer+announcement', 'a new nick is news for the peer table too');
+  t.equal(verdict({ seq: 7, rev: 3, nick: 'renamed' }, { address: '10.0.0.10', port: 47777 }), 'peer', 'another address');
   t.equal(verdict({ seq: 5, rev: 2 }), 'stale', 'an older round (reordered or replayed)');
   t.equal(verdict({ incarnation: 4, seq: 99 }), 'stale', 'a datagram of a dead incarnation');
-  t.equal(verdict({ incarnation: 6, seq: 1, rev: 1 }), 'news', 'a new incarnation, whatever its seq and rev');
+  t.equal(verdict({ incarnation: 6, seq: 1, rev: 1 }), 'peer+announcement', 'a new incarnation, whatever its seq and rev');
   intake.setSteady('p1', true);
   t.equal(verdict({ incarnation: 6, seq: 2, rev: 1 }), 'routine');
   intake.setSteady('p1', false);
-  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'news', 'a suspected peer: every datagram, so that figure 6 sees the PDU');
+  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'peer', 'a suspected peer: every datagram, so that figure 6 sees the PDU');
   intake.forget('p1');
-  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'news', 'forgotten (removed or rejected): news again');
+  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'forgotten (removed or rejected): news again');
 });
 
 t.test('a multi-part round is news once, when it completes with a new rev', async (t) => {
@@ -42,14 +50,13 @@ t.test('a multi-part round is news once, when it completes with a new rev', asyn
   const first = round(1, 1);
   t.ok(first.length > 2, `${first.length} parts`);
   const verdicts = first.map((p) => intake.admit(p, FROM));
-  t.same(verdicts.slice(1, -1).map((v) => v.verdict), Array(first.length - 2).fill('news'), 'news while the machine has not got the peer');
-  const last = verdicts.at(-1)!;
-  t.equal(last.verdict === 'news' && last.complete?.channels[0]!.members.length, 200, 'the last part completes the PDU');
+  t.same(verdicts.slice(0, -1).map(judged), Array(first.length - 1).fill('peer'), 'news for the machine while it has not got the peer');
+  t.equal(verdicts.at(-1)!.announcement?.channels[0]!.members.length, 200, 'the last part completes the announcement');
   intake.setSteady('p1', true);
-  t.same(new Set(round(2, 1).map((p) => intake.admit(p, FROM).verdict)), new Set(['routine']), 'the same announcement again: routine');
-  const changed = round(3, 2).map((p) => intake.admit(p, FROM));
-  t.same(changed.slice(0, -1).map((v) => v.verdict), Array(changed.length - 1).fill('routine'), 'parts before completion are not news');
-  t.equal(changed.at(-1)!.verdict, 'news', 'the completed round of a new rev is');
+  t.same(new Set(round(2, 1).map((p) => judged(intake.admit(p, FROM)))), new Set(['routine']), 'the same announcement again: routine');
+  const changed = round(3, 2).map((p) => judged(intake.admit(p, FROM)));
+  t.same(changed.slice(0, -1), Array(changed.length - 1).fill('routine'), 'parts before completion are not news');
+  t.equal(changed.at(-1), 'announcement', 'the completed round of a new rev is');
 });
 
 t.test('the silence watch: reported each X of silence (at most X/16 late), deferred by routine datagrams, cancellable', async (t) => {
@@ -61,7 +68,7 @@ t.test('the silence watch: reported each X of silence (at most X/16 late), defer
   const stopFirst = intake.watchSilence('p1', X, () => reports.push(clock.now()));
   for (let seq = 2; seq < 20; seq++) {
     clock.advance(X - 1);
-    t.equal(intake.admit(part({ seq }), FROM).verdict, 'routine');
+    t.equal(judged(intake.admit(part({ seq }), FROM)), 'routine');
   }
   t.same(reports, [], 'datagrams every X - 1 ms: never silent');
   const lastHeard = clock.now();
@@ -71,7 +78,7 @@ t.test('the silence watch: reported each X of silence (at most X/16 late), defer
     const since = i === 0 ? lastHeard : reports[i - 1]!;
     t.ok(at - since >= X && at - since <= X + X * SILENCE_SLACK, `expiry ${i + 1} after ${at - since} ms`);
   });
-  t.equal(intake.admit(part({ seq: 30 }), FROM).verdict, 'routine');
+  t.equal(judged(intake.admit(part({ seq: 30 }), FROM)), 'routine');
   const heardAgain = clock.now();
   clock.advance(X / 2);
   t.equal(reports.length, 4, 'heard again: the count starts over');
