@@ -15,11 +15,12 @@
 // process, new incarnation, rejoining the channels its user was in),
 // freeze/thaw (SIGSTOP/SIGCONT), partition/heal, loss bursts.
 import type { Logger } from 'pino';
-import type { DatagramGroup, Endpoint, Network } from '../lib/net/transport.ts';
+import type { DatagramGroup, Network } from '../lib/net/transport.ts';
 import { ChanmeshNode, type ChatLine } from '../lib/node/node.ts';
 import type { NodeConfigInput } from '../lib/node/config.ts';
 import type { SeededRandom } from '../lib/random.ts';
 import type { EventLog } from './event-log.ts';
+import { SimGroup } from './multicast.ts';
 import { SimNetwork, type LinkOptions, type SimHost } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -107,7 +108,6 @@ export class SimCluster {
   private readonly current = new Map<string, SimNode>();
   /** Channels each id's user is in: a restarted process rejoins them. */
   private readonly userChannels = new Map<string, Set<string>>();
-  private readonly indexOfAddress = new Map<string, number>();
   private readonly observers: ClusterObserver[] = [];
   private readonly nodeRandom: SeededRandom;
   readonly simLog: Logger;
@@ -118,10 +118,7 @@ export class SimCluster {
     this.network = new SimNetwork(options.scheduler, options.random.fork(), options.link ?? {});
     this.nodeRandom = options.random.fork();
     const ids: string[] = [];
-    for (let i = 0; i < options.nodeCount; i++) {
-      ids.push(nodeId(i));
-      this.indexOfAddress.set(nodeAddress(i), i);
-    }
+    for (let i = 0; i < options.nodeCount; i++) ids.push(nodeId(i));
     this.ids = ids;
     this.simLog = options.log.logger({ id: 'sim', incarnation: 0 }, () => this.scheduler.now());
   }
@@ -316,19 +313,22 @@ export class SimCluster {
   /** The host's Network, with every datagram delivery reported to the observers. */
   private observedNetwork(host: SimHost, self: () => SimNode): Network {
     const observers = this.observers;
-    const indexOfAddress = this.indexOfAddress;
     return {
       joinGroup: async (options) => {
         const group = await host.network.joinGroup(options);
+        if (!(group instanceof SimGroup)) throw new Error('a simulated host joins simulated groups');
+        // Senders are told apart by this index: one load per datagram, where
+        // an address lookup would cost a string-keyed Map.get.
+        group.host.clusterIndex = self().index;
         const observed: DatagramGroup = {
           send: (datagram) => group.send(datagram),
           close: () => group.close(),
           onDatagram: (handler) =>
-            group.onDatagram((datagram: Buffer, from: Endpoint) => {
-              const sender = indexOfAddress.get(from.address);
-              if (sender !== undefined) {
+            group.onDatagram((datagram, from, sender) => {
+              const senderIndex = sender.clusterIndex;
+              if (senderIndex >= 0) {
                 const receiver = self();
-                for (const o of observers) o.datagram?.(receiver, sender);
+                for (let i = 0; i < observers.length; i++) observers[i]!.datagram?.(receiver, senderIndex);
               }
               handler(datagram, from);
             }),

@@ -20,6 +20,12 @@ export class HostState {
   heldDatagrams = 0;
   /** Datagram copies on their way here, so that a crash can count them as dropped. */
   datagramsInFlight = 0;
+  /**
+   * This host's index in a simulated cluster (sim/cluster.ts sets it when the
+   * host joins a group), so that per-datagram observers need no lookup; -1
+   * outside a cluster.
+   */
+  clusterIndex = -1;
   private nextEphemeralPort = EPHEMERAL_PORT_MIN;
 
   constructor(

@@ -17,7 +17,7 @@ import { describeSteps, installSteps, randomPlan, toMs, type Duration, type Step
 import { MetricsRecorder, type FailoverMetrics } from './metrics.ts';
 import type { LinkOptions, NetworkStats } from './network.ts';
 import { findScenario } from './scenarios.ts';
-import { Scheduler, SimulationError } from './scheduler.ts';
+import { Scheduler, SimulationError, type SchedulerOptions } from './scheduler.ts';
 import { Timeline } from './timeline.ts';
 import { exitCodeFor, formatViolation, Violations, type ExitCodeValue, type Violation } from './violations.ts';
 import { channelName, Workload } from './workload.ts';
@@ -50,6 +50,8 @@ export interface SimOptions {
   inspect?: (cluster: SimCluster) => void;
   /** Scripted users instead of the random workload (tests, bug reproductions). Nodes still start on their own. */
   script?: UserScript;
+  /** How the timeline drains microtasks (SchedulerOptions.drain). Not part of the run: either gives the same log. */
+  drain?: SchedulerOptions['drain'];
 }
 
 /** Scripted users: `at('3s', (c) => c.say('n2', '#c0', 'hello'))`. Texts must be unique in a run. */
@@ -115,7 +117,7 @@ export function describeSeeds(p: SeedPlan): string {
 }
 
 export interface SimResult {
-  options: Omit<SimOptions, 'onProgress' | 'script' | 'inspect'>;
+  options: Omit<SimOptions, 'onProgress' | 'script' | 'inspect' | 'drain'>;
   seeds: SeedPlan;
   /** The fault plan, one line per step (targets as written; resolved ones are in the log). */
   plan: string[];
@@ -162,10 +164,10 @@ export function planFor(options: Pick<SimOptions, 'faults' | 'nodes' | 'channels
 
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const wallStart = performance.now();
-  const { onProgress, script, inspect, ...recorded } = options;
+  const { onProgress, script, inspect, drain, ...recorded } = options;
   if (!(options.durationMs > options.settleMs)) throw new Error('--duration must be longer than --settle');
   const seeds = deriveSeeds(options.seed, options.faultGapMs);
-  const scheduler = new Scheduler();
+  const scheduler = new Scheduler({ drain });
   const log = new EventLog({ keepLines: options.keepLog });
   const violations = new Violations();
   const cluster = new SimCluster({

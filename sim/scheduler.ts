@@ -8,8 +8,12 @@
 // order) or destroyed (a crash: its events are cancelled forever). A node's
 // clock is an OwnedClock, whose setTimeout/clearTimeout pair is also XState's
 // `clock` actor option, so machine timers freeze and crash with their host.
+//
+// A multicast's copies are one entry too (an EventSeries, sim/flight.ts): it
+// re-keys itself to its next copy's arrival after each one, instead of an
+// event and two closures per copy.
 
-import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import v8 from 'node:v8';
 import type { Clock, TimerId } from '../lib/clock.ts';
 import { MinHeap } from './heap.ts';
 
@@ -57,10 +61,37 @@ export class ScheduledEvent {
   }
 }
 
-/** The (time, sequence) order of the timeline; sequences are unique, so it is total. */
-function runsBefore(a: ScheduledEvent, b: ScheduledEvent): boolean {
-  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+/**
+ * Several steps at non-decreasing virtual times as ONE heap entry (sim/flight.ts:
+ * a multicast datagram's copies in arrival order). After each step it re-keys
+ * itself to the next step's time and sinks in place: one sift-down instead of
+ * a pop and a push per step, and no event object or closure per step. Ties:
+ * the series keeps the sequence number it was added with; its own steps go
+ * in their order. Steps may have different owners, so a series answers for
+ * them itself: a step for a frozen owner goes to hold(), one for a destroyed
+ * owner is skipped.
+ */
+export abstract class EventSeries {
+  /** @internal */ time = 0;
+  /** @internal */ seq = 0;
+  /** @internal */ state: EventState = 'queued';
+  /** The step due at `time`. */
+  step = 0;
+  /** Steps in the series; set before Scheduler.addSeries(). */
+  steps = 0;
+
+  /** Virtual ms of step `step` (never earlier than the step before). */
+  abstract timeOf(step: number): number;
+
+  /** Run step `step`; true when it ran as an event (counted, onEvent called). */
+  abstract fire(step: number): boolean;
+
+  /** The owner of step `step`, for SimulationError. */
+  abstract ownerNameOf(step: number): string | undefined;
 }
+
+/** What the heap holds, ordered by (time, seq): sequences are unique, so the order is total. */
+type TimelineEntry = ScheduledEvent | EventSeries;
 
 /** An exception thrown by an event's callback, with the virtual time it happened at. */
 export class SimulationError extends Error {
@@ -94,6 +125,18 @@ export interface RunUntilIdleOptions extends RunOptions {
 
 export interface SchedulerOptions {
   /**
+   * When the microtask queue is drained (a macrotask turn) before time
+   * advances, so that code continuing after an `await` runs at the virtual
+   * instant its promise settled. 'always': whenever time advances (microseconds
+   * per instant). 'when-settled' (default): only if something may have queued
+   * a microtask since the last drain: a promise created or settled, or a
+   * queueMicrotask / process.nextTick call (watched process-wide). Both give
+   * the same timeline; 'when-settled' falls back to 'always' without
+   * v8.promiseHooks. Not seen: resolve(p) with a promise p from event code
+   * that creates no promise itself (chanmesh does not).
+   */
+  drain?: 'always' | 'when-settled';
+  /**
    * Events allowed at one virtual instant before runUntil throws: a callback
    * that re-schedules itself with no delay would otherwise spin forever
    * without time advancing. Default 1,000,000.
@@ -104,7 +147,9 @@ export interface SchedulerOptions {
 export interface SchedulerStats {
   /** Virtual ms now. */
   nowMs: number;
+  /** Entries added to the timeline: a multicast flight of many copies counts once. */
   eventsScheduled: number;
+  /** Events that ran: every step of a series that ran (a datagram copy) counts. */
   eventsRun: number;
   eventsCancelled: number;
   /** Events that came due while their owner was frozen (held or dropped). */
@@ -119,16 +164,72 @@ export interface SchedulerStats {
   microtaskFlushes: number;
 }
 
+/**
+ * Set when a microtask may have been queued since the last drain. Promise
+ * hooks are process-wide, so is this; starting true makes the first drain
+ * unconditional.
+ */
+let microtaskMayBeQueued = true;
+let watchingMicrotasks = false;
+
+/**
+ * Watch, once per process, everything that queues a microtask from event
+ * code: a promise reaction is queued when a promise settles or when `then` /
+ * `await` meets an already settled one, and either creates a promise (init);
+ * queueMicrotask (lib/node/connection-writer.ts flushes with it) and
+ * process.nextTick are reported by no hook, so they are wrapped. False when
+ * this Node has no promise hooks.
+ */
+function watchMicrotasks(): boolean {
+  if (watchingMicrotasks) return true;
+  const hooks = v8.promiseHooks as typeof v8.promiseHooks | undefined;
+  if (hooks === undefined) return false;
+  const queued = (): void => {
+    microtaskMayBeQueued = true;
+  };
+  hooks.onInit(queued);
+  hooks.onSettled(queued);
+  const queueMicrotask = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = (callback) => {
+    microtaskMayBeQueued = true;
+    queueMicrotask(callback);
+  };
+  const nextTick = process.nextTick;
+  process.nextTick = (callback: (...args: never[]) => void, ...args: never[]): void => {
+    microtaskMayBeQueued = true;
+    nextTick(callback, ...args);
+  };
+  watchingMicrotasks = true;
+  return true;
+}
+
+/**
+ * One macrotask turn: every microtask queued so far runs first, and so does
+ * every microtask those queue (the queue is run until empty before any
+ * immediate). The flag is cleared at the end of the turn, after this drain's
+ * own resolve(), so it reports only what was queued after the turn.
+ */
+function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => {
+    setImmediate(() => {
+      resolve();
+      microtaskMayBeQueued = false;
+    });
+  });
+}
+
 export class Scheduler {
   private currentTime = 0;
   private nextSeq = 0;
   /** Thawed events go before everything else at the thaw instant: counting down keeps them in order. */
   private nextThawSeq = -1;
-  private readonly heap = new MinHeap<ScheduledEvent>(runsBefore);
+  private readonly heap = new MinHeap<TimelineEntry>();
   private cancelledInHeap = 0;
   private readonly owners = new Map<string, Owner>();
   private running = false;
   private readonly eventsPerInstantMax: number;
+  private eventsThisInstant = 0;
+  private readonly drainAlways: boolean;
   private readonly counts = {
     eventsScheduled: 0,
     eventsRun: 0,
@@ -140,6 +241,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions = {}) {
     this.eventsPerInstantMax = options.eventsPerInstantMax ?? 1_000_000;
+    this.drainAlways = options.drain === 'always' || !watchMicrotasks();
   }
 
   /** Virtual milliseconds since the simulation began. */
@@ -176,6 +278,31 @@ export class Scheduler {
     event.owner?.pending.delete(event);
     this.counts.eventsCancelled++;
     this.compactIfWasteful();
+  }
+
+  /** Add a series whose `steps` and first step's time are set; see EventSeries. */
+  addSeries(series: EventSeries): void {
+    const time = series.timeOf(series.step);
+    if (!(series.steps > series.step && time >= this.currentTime)) {
+      throw new RangeError(`cannot add a series at ${time} ms with ${series.steps} steps: now is ${this.currentTime} ms`);
+    }
+    series.time = time;
+    series.seq = this.nextSeq++;
+    series.state = 'queued';
+    this.heap.push(series, time, series.seq);
+    this.counts.eventsScheduled++;
+  }
+
+  /**
+   * A series' step came due while the owner of `clock` is frozen: hold
+   * `callback` as an event for the thaw, like an event of that owner, unless
+   * `onHold` refuses (see at()).
+   */
+  hold(clock: OwnedClock, callback: () => void, onHold?: () => boolean): void {
+    const event = new ScheduledEvent(this.currentTime, this.nextSeq++, callback, clock.ownerState, onHold);
+    this.counts.eventsScheduled++;
+    clock.ownerState.pending.add(event);
+    this.park(event);
   }
 
   /**
@@ -217,10 +344,10 @@ export class Scheduler {
   /**
    * Run every event up to and including virtual `timeMs`, then leave the
    * clock at `timeMs`. Before time moves to a later instant the microtask
-   * queue is drained (one macrotask turn), so that node code continuing
-   * after an `await` runs at the virtual time its promise settled, and can
-   * still schedule events at that instant. Callback exceptions come out as a
-   * SimulationError carrying the virtual time.
+   * queue is drained (one macrotask turn; see SchedulerOptions.drain), so
+   * that node code continuing after an `await` runs at the virtual time its
+   * promise settled, and can still schedule events at that instant. Callback
+   * exceptions come out as a SimulationError carrying the virtual time.
    */
   async runUntil(timeMs: number, options: RunOptions = {}): Promise<void> {
     await this.run(Math.max(timeMs, this.currentTime), options);
@@ -254,7 +381,7 @@ export class Scheduler {
       return event;
     }
     owner?.pending.add(event);
-    this.heap.push(event);
+    this.heap.push(event, time, event.seq);
     this.counts.eventsScheduled++;
     return event;
   }
@@ -278,7 +405,7 @@ export class Scheduler {
       event.time = this.currentTime;
       event.seq = seq++;
       event.state = 'queued';
-      this.heap.push(event);
+      this.heap.push(event, event.time, event.seq);
     }
   }
 
@@ -311,46 +438,72 @@ export class Scheduler {
   private async run(limit: number, options: RunOptions, untilIdle = false): Promise<boolean> {
     if (this.running) throw new Error('Scheduler.run* is already running: one timeline, one driver');
     this.running = true;
-    let eventsThisInstant = 0;
+    this.eventsThisInstant = 0;
     try {
+      let drained = false;
       for (;;) {
-        let next = this.peekLive();
-        if (next === undefined || next.time > this.currentTime) {
-          // Time is about to move (or the timeline looks idle): let promise
-          // continuations of this instant run first; they may add events now.
-          await nextMacrotask();
-          this.counts.microtaskFlushes++;
-          next = this.peekLive();
-          if (next === undefined) {
-            if (!untilIdle) this.currentTime = limit;
-            return true;
-          }
-          if (next.time > limit) {
-            this.currentTime = limit;
-            return false;
-          }
-          if (next.time > this.currentTime) {
-            this.currentTime = next.time;
-            eventsThisInstant = 0;
-          }
-        }
-        this.heap.pop();
-        if (++eventsThisInstant > this.eventsPerInstantMax) {
-          throw new SimulationError(
-            this.currentTime,
-            next.owner?.name,
-            new Error(`more than ${this.eventsPerInstantMax} events at one instant: a zero-delay loop`),
-          );
-        }
-        if (this.runEvent(next)) options.onEvent?.();
+        const stop = this.runDue(limit, untilIdle, options.onEvent, drained);
+        if (stop !== 'drain') return stop === 'idle';
+        await drainMicrotasks();
+        this.counts.microtaskFlushes++;
+        drained = true;
       }
     } finally {
       this.running = false;
     }
   }
 
-  /** The earliest event that is not cancelled, dropping cancelled ones on the way. */
-  private peekLive(): ScheduledEvent | undefined {
+  /**
+   * Run events in order, advancing time, until the timeline is idle, the
+   * next event is past `limit`, or time is about to move while microtasks
+   * may be queued (and were not `drained` just before): then the caller
+   * drains them, so that promise continuations of this instant run at it
+   * and may still add events now. Synchronous, so that the loop every event
+   * goes through is plain optimized code, not a resumable async function.
+   */
+  private runDue(
+    limit: number,
+    untilIdle: boolean,
+    onEvent: (() => void) | undefined,
+    drained: boolean,
+  ): 'drain' | 'idle' | 'limit' {
+    const heap = this.heap;
+    for (;;) {
+      const next = this.peekLive();
+      const time = heap.topKey; // Infinity when idle
+      if (time > this.currentTime) {
+        if (!drained && (this.drainAlways || microtaskMayBeQueued)) return 'drain';
+        if (next === undefined) {
+          if (!untilIdle) this.currentTime = limit;
+          return 'idle';
+        }
+        if (time > limit) {
+          this.currentTime = limit;
+          return 'limit';
+        }
+        this.currentTime = time;
+        this.eventsThisInstant = 0;
+      }
+      drained = false;
+      const entry = next as TimelineEntry;
+      if (++this.eventsThisInstant > this.eventsPerInstantMax) {
+        throw new SimulationError(
+          this.currentTime,
+          entry instanceof ScheduledEvent ? entry.owner?.name : entry.ownerNameOf(entry.step),
+          new Error(`more than ${this.eventsPerInstantMax} events at one instant: a zero-delay loop`),
+        );
+      }
+      if (entry instanceof ScheduledEvent) {
+        heap.pop();
+        if (this.runEvent(entry)) onEvent?.();
+      } else if (this.runStep(entry)) {
+        onEvent?.();
+      }
+    }
+  }
+
+  /** The earliest entry that is not cancelled, dropping cancelled ones on the way. */
+  private peekLive(): TimelineEntry | undefined {
     for (;;) {
       const top = this.heap.peek();
       if (top === undefined || top.state === 'queued') return top;
@@ -363,16 +516,7 @@ export class Scheduler {
   private runEvent(event: ScheduledEvent): boolean {
     const owner = event.owner;
     if (owner?.frozen === true) {
-      this.counts.eventsHeld++;
-      if (event.onHold !== undefined && !event.onHold()) {
-        this.counts.eventsDroppedWhileFrozen++;
-        event.state = 'cancelled';
-        event.callback = undefined;
-        owner.pending.delete(event);
-        return false;
-      }
-      event.state = 'parked';
-      owner.parked.push(event);
+      this.park(event);
       return false;
     }
     const callback = event.callback as () => void;
@@ -388,10 +532,49 @@ export class Scheduler {
     return true;
   }
 
+  /**
+   * Run the due step of the series on top of the heap. The series is re-keyed
+   * to its next step (or removed) first, so that whatever the step schedules
+   * finds the heap in order.
+   */
+  private runStep(series: EventSeries): boolean {
+    const step = series.step++;
+    if (series.step < series.steps) {
+      series.time = series.timeOf(series.step);
+      this.heap.updateTop(series.time);
+    } else {
+      series.state = 'done';
+      this.heap.pop();
+    }
+    let ran: boolean;
+    try {
+      ran = series.fire(step);
+    } catch (error) {
+      throw new SimulationError(this.currentTime, series.ownerNameOf(step), error);
+    }
+    if (ran) this.counts.eventsRun++;
+    return ran;
+  }
+
+  /** An event came due while its owner is frozen: park it for the thaw, or drop it if its onHold refuses. */
+  private park(event: ScheduledEvent): void {
+    const owner = event.owner as Owner;
+    this.counts.eventsHeld++;
+    if (event.onHold !== undefined && !event.onHold()) {
+      this.counts.eventsDroppedWhileFrozen++;
+      event.state = 'cancelled';
+      event.callback = undefined;
+      owner.pending.delete(event);
+      return;
+    }
+    event.state = 'parked';
+    owner.parked.push(event);
+  }
+
   /** Lazy cancellation must not leak: rebuild once the heap is mostly dead entries. */
   private compactIfWasteful(): void {
     if (this.cancelledInHeap < CANCELLED_COMPACT_MIN || this.cancelledInHeap * 2 < this.heap.size) return;
-    this.heap.retain((event) => event.state === 'queued');
+    this.heap.retain((entry) => entry.state === 'queued');
     this.cancelledInHeap = 0;
   }
 }

@@ -6,16 +6,15 @@ interface Item {
   key: number;
   seq: number;
 }
-const before = (a: Item, b: Item): boolean => a.key < b.key || (a.key === b.key && a.seq < b.seq);
 
 t.test('pops in (key, insertion) order whatever the insertion order', async (t) => {
   const random = new SeededRandom(7);
-  const heap = new MinHeap<Item>(before);
+  const heap = new MinHeap<Item>();
   const items: Item[] = [];
   for (let seq = 0; seq < 5000; seq++) {
     const item = { key: Math.floor(random.next() * 100), seq }; // many equal keys: ties by seq
     items.push(item);
-    heap.push(item);
+    heap.push(item, item.key, item.seq);
   }
   const popped: Item[] = [];
   for (let item = heap.pop(); item !== undefined; item = heap.pop()) popped.push(item);
@@ -25,8 +24,8 @@ t.test('pops in (key, insertion) order whatever the insertion order', async (t) 
 });
 
 t.test('retain drops items and keeps the heap order', async (t) => {
-  const heap = new MinHeap<Item>(before);
-  for (let seq = 0; seq < 1000; seq++) heap.push({ key: (seq * 7919) % 1000, seq });
+  const heap = new MinHeap<Item>();
+  for (let seq = 0; seq < 1000; seq++) heap.push({ key: (seq * 7919) % 1000, seq }, (seq * 7919) % 1000, seq);
   heap.retain((item) => item.key % 3 === 0);
   const keys: number[] = [];
   for (let item = heap.pop(); item !== undefined; item = heap.pop()) keys.push(item.key);

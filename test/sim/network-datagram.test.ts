@@ -149,3 +149,98 @@ t.test('a datagram over the UDP limit is dropped', async (t) => {
   t.same(received[0], []);
   t.equal(world.network.stats().datagramsDropped.oversize, 1);
 });
+
+t.test('one send is one timeline entry; its copies arrive in time order, each one event', async (t) => {
+  const world = makeWorld(50);
+  const arrivals: number[] = [];
+  for (const simHost of world.hosts) {
+    const group = await simHost.network.joinGroup({ group: GROUP });
+    group.onDatagram(() => arrivals.push(world.scheduler.now()));
+  }
+  const before = world.scheduler.stats();
+  (await host(world, 0).network.joinGroup({ group: GROUP, loopback: false })).send(Buffer.from('x'));
+  t.equal(world.scheduler.stats().heapSize - before.heapSize, 1, 'one heap entry for 49 copies');
+  let events = 0;
+  await world.scheduler.runFor(50, { onEvent: () => events++ });
+  t.equal(arrivals.length, 49);
+  t.equal(events, 49, 'onEvent once per delivered copy');
+  t.equal(world.scheduler.stats().eventsRun - before.eventsRun, 49);
+  t.ok(arrivals.every((at, i) => i === 0 || at >= (arrivals[i - 1] as number)), 'in time order');
+  t.ok(arrivals.every((at) => at >= 0.1 && at <= 20), 'within the latency bounds');
+  t.ok(arrivals.every((at) => Math.abs(at * 1000 - Math.round(at * 1000)) < 1e-6), 'on the microsecond grid');
+});
+
+t.test('sorted latencies keep their distribution, and every receiver its fair share of early copies', async (t) => {
+  const latency = { latencyMsMin: 1, latencyMsMean: 2, latencyMsMax: 20 };
+  const world = makeWorld(20, latency);
+  const latencies: number[] = [];
+  const perReceiver: number[][] = world.hosts.map(() => []);
+  const firsts = new Array<number>(20).fill(0);
+  let sentAt = 0;
+  let firstTaken = false;
+  for (const [index, simHost] of world.hosts.entries()) {
+    const group = await simHost.network.joinGroup({ group: GROUP });
+    group.onDatagram(() => {
+      const ms = world.scheduler.now() - sentAt;
+      latencies.push(ms);
+      perReceiver[index]?.push(ms);
+      if (!firstTaken) firsts[index]!++;
+      firstTaken = true;
+    });
+  }
+  const sender = await host(world, 0).network.joinGroup({ group: GROUP });
+  for (let i = 0; i < 2000; i++) {
+    sentAt = world.scheduler.now();
+    firstTaken = false;
+    sender.send(Buffer.from('x'));
+    await world.scheduler.runFor(25); // > latencyMsMax: one flight at a time
+  }
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  t.equal(latencies.length, 40_000);
+  t.ok(Math.abs(mean(latencies) - 2) < 0.02, `mean latency ${mean(latencies).toFixed(4)} near 2`);
+  const overTailMean = latencies.filter((ms) => ms > 2).length / latencies.length;
+  t.ok(Math.abs(overTailMean - Math.exp(-1)) < 0.01, `P(tail > its mean) ${overTailMean.toFixed(4)} near e^-1`);
+  t.ok(latencies.every((ms) => ms >= 1 && ms <= 20));
+  for (const [index, own] of perReceiver.entries()) {
+    t.ok(Math.abs(mean(own) - 2) < 0.1, `h${index + 1}: mean ${mean(own).toFixed(3)}`);
+  }
+  t.ok(
+    firsts.every((n) => n > 50 && n < 150),
+    `first copy of a send: each receiver near 100 times of 2000 (${firsts.join(' ')})`,
+  );
+});
+
+t.test('same seed, same arrivals: ties and order are fixed', async (t) => {
+  const run = async (): Promise<string[]> => {
+    const world = makeWorld(8, { lossRate: 0.1, duplicateRate: 0.1, reorderRate: 0.2 }, 42);
+    const { groups } = await joinAll(world);
+    const order: string[] = [];
+    for (const [index, group] of groups.entries()) {
+      group.onDatagram((datagram) => order.push(`${world.scheduler.now()} h${index + 1} ${datagram.toString()}`));
+    }
+    for (let i = 0; i < 200; i++) {
+      groups[i % 8]?.send(Buffer.from(String(i)));
+      if (i % 10 === 9) await world.scheduler.runFor(0.3);
+    }
+    await world.scheduler.runFor(50);
+    return order;
+  };
+  const first = await run();
+  t.ok(first.length > 1000);
+  t.same(await run(), first);
+});
+
+t.test('a receiver that freezes while a flight is on its way gets its copy at the thaw', async (t) => {
+  const world = makeWorld(3, FIXED_5MS);
+  const { groups, received } = await joinAll(world);
+  groups[0]?.send(Buffer.from('in flight'));
+  await world.scheduler.runFor(2);
+  world.network.freeze('h2');
+  await world.scheduler.runFor(10);
+  t.same(received[1], [], 'held while frozen');
+  t.same(received[2], ['10.0.0.1:5007:in flight'], 'the other receivers are not held up');
+  world.network.thaw('h2');
+  await world.scheduler.runFor(0);
+  t.same(received[1], ['10.0.0.1:5007:in flight']);
+  t.equal(world.scheduler.stats().eventsHeld, 1);
+});

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { Scheduler, SimulationError } from '../../sim/scheduler.ts';
+import { simulate } from './helpers.ts';
 
 t.test('events run in time order, ties in insertion order', async (t) => {
   const scheduler = new Scheduler();
@@ -224,4 +225,52 @@ t.test('one driver at a time', async (t) => {
   const first = scheduler.runUntil(10);
   await t.rejects(scheduler.runUntil(10), /already running/);
   await first;
+});
+
+t.test("drain 'when-settled': continuations still run at their instant, however they were queued", async (t) => {
+  const scheduler = new Scheduler({ drain: 'when-settled' });
+  const seen: string[] = [];
+  const settledLongAgo = Promise.resolve();
+  await settledLongAgo;
+  // `await` of a settled promise settles nothing: only the promise it creates tells.
+  scheduler.at(10, () => {
+    void (async () => {
+      await settledLongAgo;
+      seen.push(`await-settled@${scheduler.now()}`);
+    })();
+  });
+  // queueMicrotask reports to no promise hook (lib/node/connection-writer.ts flushes with it).
+  scheduler.at(20, () => queueMicrotask(() => seen.push(`queueMicrotask@${scheduler.now()}`)));
+  scheduler.at(30, () => process.nextTick(() => seen.push(`nextTick@${scheduler.now()}`)));
+  scheduler.at(40, () => void settledLongAgo.then(() => seen.push(`then@${scheduler.now()}`)));
+  for (const at of [11, 21, 31, 41]) scheduler.at(at, () => seen.push(`event@${at}`));
+  await scheduler.runUntil(50);
+  t.same(seen, ['await-settled@10', 'event@11', 'queueMicrotask@20', 'event@21', 'nextTick@30', 'event@31', 'then@40', 'event@41']);
+});
+
+t.test("drain 'when-settled' pays only when a microtask may be queued; 'always' at every instant", async (t) => {
+  const count = async (drain: 'always' | 'when-settled'): Promise<number> => {
+    const scheduler = new Scheduler({ drain });
+    const clock = scheduler.clockFor('n1');
+    for (let i = 1; i <= 1000; i++) clock.setTimeout(() => {}, i);
+    await scheduler.runUntil(2000);
+    return scheduler.stats().microtaskFlushes;
+  };
+  t.ok((await count('always')) >= 1000, 'always: once per instant');
+  t.ok((await count('when-settled')) <= 2, 'when-settled: timers alone queue nothing');
+});
+
+t.test('a cluster run gives the same event log under both drain modes', async (t) => {
+  const options = { nodes: 6, channels: 2, durationMs: 20_000, faults: 'random', faultGapMs: 3000, keepLog: false };
+  const flushes = { always: 0, whenSettled: 0 };
+  const always = await simulate({ ...options, drain: 'always', inspect: (c) => (flushes.always = c.scheduler.stats().microtaskFlushes) });
+  const whenSettled = await simulate({
+    ...options,
+    drain: 'when-settled',
+    inspect: (c) => (flushes.whenSettled = c.scheduler.stats().microtaskFlushes),
+  });
+  t.ok(always.plan.length > 0, `faults were injected (${always.plan.length} steps)`);
+  t.equal(whenSettled.hash, always.hash, 'one hash');
+  t.equal(whenSettled.events.eventsRun, always.events.eventsRun, 'the same events');
+  t.ok(flushes.whenSettled * 5 < flushes.always, `far fewer drains (${flushes.whenSettled} vs ${flushes.always})`);
 });
