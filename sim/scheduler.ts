@@ -456,10 +456,11 @@ export class Scheduler {
   /**
    * Run events in order, advancing time, until the timeline is idle, the
    * next event is past `limit`, or time is about to move while microtasks
-   * may be queued (and were not `drained` just before): then the caller
-   * drains them, so that promise continuations of this instant run at it
-   * and may still add events now. Synchronous, so that the loop every event
-   * goes through is plain optimized code, not a resumable async function.
+   * may be queued (with drain 'always': unless `drained` just now): then the
+   * caller drains them, so that promise continuations of this instant run at
+   * it and may still add events now, and calls again. Synchronous, so that
+   * the loop every event goes through is plain optimized code, not a
+   * resumable async function.
    */
   private runDue(
     limit: number,
@@ -472,7 +473,7 @@ export class Scheduler {
       const next = this.peekLive();
       const time = heap.topKey; // Infinity when idle
       if (time > this.currentTime) {
-        if (!drained && (this.drainAlways || microtaskMayBeQueued)) return 'drain';
+        if (microtaskMayBeQueued || (this.drainAlways && !drained)) return 'drain';
         if (next === undefined) {
           if (!untilIdle) this.currentTime = limit;
           return 'idle';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Scheduler, SimulationError } from '../../sim/scheduler.ts';
+import { EventSeries, Scheduler, SimulationError } from '../../sim/scheduler.ts';
 import { simulate } from './helpers.ts';
 
 t.test('events run in time order, ties in insertion order', async (t) => {
@@ -273,4 +273,39 @@ t.test('a cluster run gives the same event log under both drain modes', async (t
   t.equal(whenSettled.hash, always.hash, 'one hash');
   t.equal(whenSettled.events.eventsRun, always.events.eventsRun, 'the same events');
   t.ok(flushes.whenSettled * 5 < flushes.always, `far fewer drains (${flushes.whenSettled} vs ${flushes.always})`);
+});
+
+t.test('a series: its steps interleave with events by (time, sequence), each one event', async (t) => {
+  class Steps extends EventSeries {
+    constructor(
+      readonly times: number[],
+      readonly ran: string[],
+      readonly now: () => number,
+    ) {
+      super();
+      this.steps = times.length;
+    }
+    timeOf(step: number): number {
+      return this.times[step] as number;
+    }
+    fire(step: number): boolean {
+      this.ran.push(`step${step}@${this.now()}`);
+      if (step === 3) throw new Error('step 3 fails');
+      return step !== 1; // step 1 did not run as an event (e.g. held for a frozen owner)
+    }
+    ownerNameOf(step: number): string {
+      return `owner${step}`;
+    }
+  }
+  const scheduler = new Scheduler();
+  const ran: string[] = [];
+  scheduler.at(2, () => ran.push('event-before@2'));
+  scheduler.addSeries(new Steps([1, 2, 2, 5], ran, () => scheduler.now()));
+  scheduler.at(2, () => ran.push('event-after@2'));
+  t.throws(() => scheduler.addSeries(new Steps([], ran, () => 0)), RangeError, 'a series has steps');
+  let events = 0;
+  const error = await scheduler.runUntil(10, { onEvent: () => events++ }).catch((caught: unknown) => caught);
+  t.same(ran, ['step0@1', 'event-before@2', 'step1@2', 'step2@2', 'event-after@2', 'step3@5']);
+  t.equal(events, 4, 'steps 0 and 2 and the two events: step 1 was no event');
+  t.ok(error instanceof SimulationError && error.owner === 'owner3' && error.timeMs === 5, 'a failing step names its owner');
 });
