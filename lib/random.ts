@@ -21,6 +21,9 @@ export function jitterDown(random: Random, ms: number, spread: number): number {
  * simulation, and identical on every platform.
  */
 export class SeededRandom implements Random {
+  // The state is kept as signed 32-bit integers (`| 0`): V8 keeps those
+  // unboxed, while `>>> 0` values above 2^31 become heap numbers. Only the
+  // result is made unsigned; the sequence is the same either way.
   private a: number;
   private b: number;
   private c: number;
@@ -33,7 +36,7 @@ export class SeededRandom implements Random {
       let z = s;
       z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
+      return (z ^ (z >>> 16)) | 0;
     };
     this.a = splitmix();
     this.b = splitmix();
@@ -42,8 +45,8 @@ export class SeededRandom implements Random {
   }
 
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.b << 9) >>> 0;
+    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+    const t = this.b << 9;
     this.c ^= this.a;
     this.d ^= this.b;
     this.b ^= this.c;
@@ -64,7 +67,7 @@ export class SeededRandom implements Random {
 }
 
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
 
 /** The real node's source: Math.random is fine outside the simulator. */
