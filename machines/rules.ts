@@ -87,7 +87,8 @@ export type UnhostedJoinDecision =
  * A JOIN arrives for a channel this node does not host (docs/protocol.md 5.4):
  * - we are a member of it: a fellow member failing over chose us (as the
  *   first live standby, or by the fallback rule), which is evidence that the
- *   host is unreachable: take over with the next epoch and our history;
+ *   host is unreachable: take over with the next epoch and our history,
+ *   unless an announced live host would win over that takeover;
  * - another live host announces it: send the joiner there (MOVED);
  * - nobody hosts it: create it (draft 2.1).
  */
@@ -97,7 +98,14 @@ export function decideUnhostedJoin(options: {
   announced?: Hosting;
 }): UnhostedJoinDecision {
   const { selfId, member, announced } = options;
-  if (member) return { action: 'promote' };
+  if (member) {
+    // Unless a live host already holds the channel at a hosting our takeover
+    // (epoch + 1) would lose to: that takeover only starts a split brain we
+    // lose, and a member that knows no better host than itself would start
+    // it again and again. Join the winner instead.
+    const winning = announced && announced.hostId !== selfId && hostingWins(announced, { hostId: selfId, epoch: member.epoch + 1 });
+    if (!winning) return { action: 'promote' };
+  }
   if (announced && announced.hostId !== selfId) return { action: 'redirect', hostId: announced.hostId, epoch: announced.epoch };
   return { action: 'create', epoch: 1 };
 }

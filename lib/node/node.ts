@@ -508,7 +508,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     connection.peerId = peerId;
     if (!this.hosts.has(channel)) {
       const member = this.memberships.get(channel)?.actor.getSnapshot();
-        const decision = decideUnhostedJoin({
+      const decision = decideUnhostedJoin({
         selfId: this.id,
         member: member && member.status === 'active' ? { hostId: member.context.hostId, epoch: member.context.epoch } : undefined,
         announced: this.directory.winner(channel),

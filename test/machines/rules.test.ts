@@ -38,6 +38,10 @@ t.test('failover target: first live untried standby, else the lowest live member
 
 t.test('a JOIN for a channel not hosted here: promote a member, redirect to a live host, or create', async (t) => {
   t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'h', epoch: 2 }, announced: { hostId: 'h', epoch: 2 } }), { action: 'promote' });
+  // A member that hosted itself at start (epoch 0) while 'a' created the
+  // channel: taking over at epoch 1 would lose to 'a' at 1, so join 'a'.
+  t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'me', epoch: 0 }, announced: { hostId: 'a', epoch: 1 } }), { action: 'redirect', hostId: 'a', epoch: 1 });
+  t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'me', epoch: 0 }, announced: { hostId: 'z', epoch: 1 } }), { action: 'promote' }, 'a takeover that would win');
   t.same(decideUnhostedJoin({ selfId: 'me', announced: { hostId: 'h', epoch: 2 } }), { action: 'redirect', hostId: 'h', epoch: 2 });
   t.same(decideUnhostedJoin({ selfId: 'me' }), { action: 'create', epoch: 1 });
 });
