@@ -156,7 +156,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         join: (connection, command) => this.onJoin(connection, command.channel, command.peerId),
         command: (connection, command) => this.onHostCommand(connection, command),
         closed: (connection) =>
-          this.hosts.get(connection.channel!)?.send({ type: 'CONNECTION_CLOSED', connId: connection.id, loads: this.loads() }),
+          this.hosts.get(connection.channel!)?.send({ type: 'CONNECTION_CLOSED', connId: connection.id, loads: this.directory.loads }),
       },
       this.log,
     );
@@ -352,7 +352,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         if (effect.state === 'disconnected') {
           this.directory.remove(effect.peerId);
           this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
-          const loads = this.loads();
+          const loads = this.directory.loads;
           for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
         }
         return;
@@ -407,25 +407,28 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
 
   /**
    * onAnnouncement tells machines what a PDU says when it is news; the
-   * intake passes on nothing else. A machine that was in no state to act on it
-   * then (a host still opening, a member between hosts) hears it again here,
+   * intake passes on nothing else. A machine that was in no state to act on
+   * it then (a host still opening, a member between hosts) hears it again here,
    * once a round, from the directory: a hosted channel's strongest rival,
    * and where to go for a member that is looking. Joined members and hosts
    * without rivals, the steady state, get no event.
    */
   private reconcile(): void {
     for (const [name, host] of this.hosts) {
-        const rival = this.directory.winner(name);
+      const rival = this.directory.winner(name);
       if (rival) host.send({ type: 'RIVAL_HOST', hostId: rival.hostId, epoch: rival.epoch });
     }
     for (const [name, m] of this.memberships) this.tellHost(name, m);
   }
 
-  /** Where `channel` is hosted, for a member that is looking (a joined member is not: its host is the news). */
+  /**
+   * Where `channel` is hosted, for a member that is looking. A joined member
+   * is not: MOVED or its broken connection tells it when its host changes.
+   */
   private tellHost(channel: string, m: Membership): void {
     if (m.actor.getSnapshot().value === 'joined') return;
     const winner = this.hostingOf(channel);
-    if (winner && winner.hostId !== this.id) m.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
+    if (winner) m.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
   }
 
   /**
@@ -483,10 +486,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     return { version: 1, peerId: this.id, incarnation: this.env.incarnation, seq, rev: this.announcement.rev, ...announced };
   }
 
-  private loads() {
-    return this.directory.loads;
-  }
-
   /** Who hosts `channel`: ourselves, the directory's winner, or an invite's host. */
   private hostingOf(channel: string): { hostId: string; epoch: number } | undefined {
     const own = this.hosts.get(channel);
@@ -523,7 +522,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.startHosting(channel, decision.epoch, [], undefined);
       }
     }
-    this.hosts.get(channel)?.send({ type: 'JOIN', connId: connection.id, peerId, loads: this.loads() });
+    this.hosts.get(channel)?.send({ type: 'JOIN', connId: connection.id, peerId, loads: this.directory.loads });
   }
 
   private onHostCommand(connection: ServerConnection, command: ClientCommand): void {
@@ -532,13 +531,13 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const connId = connection.id;
     switch (command.type) {
       case 'JOIN':
-        return host.send({ type: 'JOIN', connId, peerId: connection.peerId!, loads: this.loads() });
+        return host.send({ type: 'JOIN', connId, peerId: connection.peerId!, loads: this.directory.loads });
       case 'SAY':
         return host.send({ type: 'SAY', connId, text: command.text, msgId: command.msgId });
       case 'RELAY':
         return host.send({ type: 'RELAY', connId, authorId: command.authorId, text: command.text, msgId: command.msgId, seq: command.seq });
       case 'EXIT':
-        return host.send({ type: 'EXIT', connId, loads: this.loads() });
+        return host.send({ type: 'EXIT', connId, loads: this.directory.loads });
       case 'INVITE':
         return host.send({ type: 'INVITE', connId, peerIds: command.peerIds });
     }
@@ -562,7 +561,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         historyLimit: this.config.historyLimit,
         history,
         seenKeys,
-        loads: this.loads(),
+        loads: this.directory.loads,
         // Long enough for every member of a failover or a split-brain move to
         // rejoin and relay (they do within tens of ms), short for chat.
         relayWindowMs: this.config.pduIntervalMs,
