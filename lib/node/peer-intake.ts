@@ -20,8 +20,8 @@
 //   figure 6 without a machine event.
 //
 // The silence watch is the timer of figure 6, the service each liveness
-// machine invokes: "tell me each time this peer has been silent for X". Hearing a peer
-// only writes the time into its watch; the watches sit in a timing wheel
+// machine invokes: "tell me each time this peer has been silent for X".
+// Hearing a peer only writes the time into its watch; the watches sit in a timing wheel
 // (Varghese & Lauck) of X/16 slots by the deadline they had when placed, and
 // one clock timer per node visits the slots as they fall due: a watch heard
 // since is placed again by its new deadline, the others are reported
