@@ -34,17 +34,32 @@ export class SimNode {
   readonly startedAt: number;
   crashedAt?: number;
 
+  /** Undefined once crashed: checkers keep SimNodes (an incarnation's identity) for the whole run, not the dead process. */
+  private process: ChanmeshNode | undefined;
+
   constructor(
     readonly id: string,
     /** 0-based position of the id in the cluster. */
     readonly index: number,
     readonly incarnation: number,
-    readonly node: ChanmeshNode,
+    node: ChanmeshNode,
     readonly host: SimHost,
     readonly log: Logger,
     startedAt: number,
   ) {
+    this.process = node;
     this.startedAt = startedAt;
+  }
+
+  /** The incarnation's node; nobody may touch it after its crash. */
+  get node(): ChanmeshNode {
+    if (this.process === undefined) throw new Error(`${this.id} (incarnation ${this.incarnation}) crashed: its node is gone`);
+    return this.process;
+  }
+
+  /** @internal A crash: let the abandoned node object be collected. */
+  abandon(): void {
+    this.process = undefined;
   }
 
   /** Can act and be acted on: not crashed, not frozen, started. */
@@ -241,6 +256,7 @@ export class SimCluster {
     n.crashedAt = this.scheduler.now();
     this.network.crash(id);
     for (const o of this.observers) o.crashed?.(n);
+    n.abandon();
     return true;
   }
 
