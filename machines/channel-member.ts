@@ -57,6 +57,8 @@ export interface ChannelMemberContext extends ChannelMemberInput {
   tried: readonly string[];
   /** A host has WELCOMEd us in this membership: we hold its history. */
   welcomed: boolean;
+  /** An orphaned retry period has passed: a member never welcomed may now host (see `candidate`). */
+  waitedRetry: boolean;
   /**
    * WELCOME seen, history frames still expected, history received so far,
    * and our own history as it was before the WELCOME: what we may offer the
@@ -319,6 +321,7 @@ export const channelMemberMachine = setup({
     gen: 0,
     tried: [],
     welcomed: false,
+    waitedRetry: false,
   }),
   on: {
     USER_SAY: { actions: 'queueSay' },
@@ -421,7 +424,7 @@ export const channelMemberMachine = setup({
         HOST_FOUND: { target: 'connecting', actions: assign({ hostId: ({ event }) => event.hostId, epoch: ({ event }) => event.epoch, tried: [] }) },
         USER_EXIT: { target: 'left' },
       },
-      after: { retry: { target: 'failingOver', actions: assign({ tried: [] }) } },
+      after: { retry: { target: 'failingOver', actions: assign({ tried: [], waitedRetry: true }) } },
     },
     leaving: {
       // EXIT (draft table 5); the server closes the connection after it.
@@ -442,8 +445,13 @@ function candidate(context: Context): string | undefined {
   // died (it may be we who are cut off). It may host only once the host is
   // declared disconnected (figure 6); until then it waits and retries,
   // rather than start a higher epoch with nothing in it that would win the
-  // split brain at the next heal.
-  const selfEligible = context.welcomed || context.hostId === undefined || context.down.includes(context.hostId);
+  // split brain at the next heal. Even then it first waits one retry period
+  // for a member that holds the history (a standby detects the same silence
+  // at the same moment) to take over and announce it: two takeovers at one
+  // epoch are won by the lower host id, and an empty winner's history would
+  // fill with the loser's relays and push out what it acknowledged itself.
+  const mayHostEmpty = context.hostId === undefined || (context.down.includes(context.hostId) && context.waitedRetry);
+  const selfEligible = context.welcomed || mayHostEmpty;
   const tried = new Set(context.tried);
   if (!selfEligible) tried.add(context.selfId);
   return chooseFailoverHost({

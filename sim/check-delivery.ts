@@ -37,7 +37,8 @@
 // - The *holders* of m are the acknowledging host and every incarnation
 //   that delivered m. If a membership that stayed lacks m and every holder
 //   has crashed or left the channel by the end, m is *lost* (counted and
-//   explained, not a violation).
+//   explained, not a violation). A holder that left and joined again holds
+//   only what its new host's history gave it.
 import type { ChatLine } from '../lib/node/node.ts';
 import type { CutState, SimCluster, SimNode } from './cluster.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
@@ -346,7 +347,11 @@ export class DeliveryChecker {
         reasons.push(`${holder.id} crashed at ${formatVt(holder.crashedAt)}`);
         continue;
       }
-      const m = this.current.get(holder)?.get(msg.channel);
+      // A node holds m in the latest of its memberships that delivered it: one
+      // that left and joined again starts over from its new host's history,
+      // which need not have m. The acknowledging host may hold m without
+      // having delivered it (its user left): then its current membership.
+      const m = lastWhere(msg.holding, (h) => h.node === holder) ?? this.current.get(holder)?.get(msg.channel);
       if (m?.endedAt !== undefined && m.endedAt <= endMs) {
         reasons.push(`${holder.id} left at ${formatVt(m.endedAt)}`);
         continue;
@@ -355,6 +360,11 @@ export class DeliveryChecker {
     }
     return `every holder is gone: ${reasons.join(', ') || 'none known'}`;
   }
+}
+
+function lastWhere<T>(items: readonly T[], match: (item: T) => boolean): T | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (match(items[i]!)) return items[i];
+  return undefined;
 }
 
 /** Deliveries of membership `h` after `msg` and at or before `until` (Infinity if `h` got `msg` itself only later). */

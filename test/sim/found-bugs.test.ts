@@ -128,3 +128,32 @@ t.test("relays from several members keep one author's order (F4, found by seed 1
   const result = await simulate({ seed: 11, nodes: 6, channels: 2, durationMs: 40_000, faults: 'random', keepLog: false });
   t.same(violationLines(result), [], 'no violations');
 });
+
+// F7, fixed in machines/channel-member.ts (`candidate`). F2 let a member
+// that was never welcomed host once the host is declared disconnected; the
+// standby, which holds the history, declares it at the same moment. Both
+// took over at epoch 2, the lower id (the newcomer) won, the standby's
+// members relayed the whole history into the empty winner, and its bounded
+// history pushed out the newcomer's own acknowledged message before the old
+// host came back and joined: the old host never got it. Now the newcomer
+// first waits one retry period, and the standby's announcement redirects it.
+t.test("a newcomer does not take over at the standby's epoch when the host freezes (F7, found by 10-node seed 96, 2 min)", async (t) => {
+  const result = await simulate({
+    nodes: 4,
+    script: ({ at }) => {
+      at('1s', (c) => c.join('n3', '#c0'));
+      at('2s', (c) => c.join('n4', '#c0'));
+      for (let i = 0; i < 120; i++) at(3000 + i * 40, (c) => c.say(i % 2 ? 'n3' : 'n4', '#c0', `before ${i}`));
+      at('9s', (c) => c.freeze('n3'));
+      at('9100ms', (c) => c.join('n2', '#c0'));
+      at('9200ms', (c) => c.say('n2', '#c0', 'from the newcomer'));
+      at('14s', (c) => c.thaw('n3'));
+    },
+  });
+  t.same(
+    eventsOf(result, 'takeover').map((e) => [e.node, e.epoch, e.history]),
+    [['n4', 2, 100]],
+    'only the standby takes over',
+  );
+  t.same(violationLines(result), [], "every member, the old host included, gets the newcomer's message");
+});
