@@ -69,6 +69,15 @@ export const DEFAULTS = {
   faultGapMs: 0,
 } as const;
 
+/**
+ * Settle time when not given: 40 PDU intervals, at least 10 s. Failover and
+ * split-brain merges take a number of intervals (4 to detect a silent peer),
+ * and the random faults last longer at a longer interval.
+ */
+export function defaultSettleMs(pduIntervalMs: number): number {
+  return Math.max(DEFAULTS.settleMs, 40 * pduIntervalMs);
+}
+
 /** Members per channel when not given: a quarter of the cluster, at least 4 (host + 2 standbys + 1), at most the cluster. */
 export function defaultMembersPerChannel(nodes: number): number {
   return Math.min(nodes, Math.max(4, Math.ceil(nodes / 4)));
@@ -183,7 +192,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const quietAtMs = options.durationMs - options.settleMs;
 
   const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1);
-  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim' }).historyLimit);
+  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs }).historyLimit);
   const timeline = new Timeline();
   const metrics = new MetricsRecorder();
   log.subscribe((record, source) => {

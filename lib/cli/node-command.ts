@@ -13,7 +13,7 @@ export interface NodeCommandOptions {
   pduInterval: number;
   join: string[];
   standbys: number;
-  history: number;
+  history?: number;
   chatter?: number;
   secret?: string;
   maxFrame: number;
@@ -38,7 +38,7 @@ export function addNodeCommand(program: Command): void {
     .addOption(envOption('--pdu-interval <ms>', 'PeerPDU interval; a silent peer is disconnected after 4 intervals').default(DEFAULT_PDU_INTERVAL_MS).argParser(parseDuration))
     .addOption(envOption('--join <channels>', 'channels to join at start, comma separated (#public, @private)').default([]).argParser(parseChannelList))
     .addOption(envOption('--standbys <k>', 'ranked standbys per hosted channel (at most 8, so a channel entry fits one PDU datagram)').default(2).argParser(parseInteger(0, 8)))
-    .addOption(envOption('--history <n>', 'messages of history kept per channel and sent to new members').default(100).argParser(parseInteger(0, 10000)))
+    .addOption(envOption('--history <n>', 'messages of history kept per channel and sent to new members (default 100, in proportion for a PDU interval over 250 ms)').argParser(parseInteger(0, 10000)))
     .addOption(envOption('--chatter <interval>', 'demo: say a line in every joined channel every <interval> (e.g. 2s)').argParser(parseDuration))
     .addOption(envOption('--secret <secret>', 'shared secret: PeerPDUs carry an HMAC tag and unauthenticated ones are dropped'))
     .addOption(envOption('--max-frame <bytes>', 'largest KIT frame body accepted').default(65536).argParser(parseInteger(64, 16 * 1024 * 1024)))

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseDuration, parseInteger } from './options.ts';
 import { renderReport } from '../../sim/report.ts';
-import { DEFAULTS, defaultMembersPerChannel, deriveSeeds, describeSeeds, runSimulation, type SimOptions } from '../../sim/run.ts';
+import { DEFAULTS, defaultMembersPerChannel, defaultSettleMs, deriveSeeds, describeSeeds, runSimulation, type SimOptions } from '../../sim/run.ts';
 import { formatDuration, summaryText, verdict } from '../../sim/summary.ts';
 import { findScenario, scenarios } from '../../sim/scenarios.ts';
 import { ExitCode, formatViolation, worstExitCode } from '../../sim/violations.ts';
@@ -26,7 +26,7 @@ interface RawOptions {
   rate: number;
   churn: number;
   members?: number;
-  settle: number;
+  settle?: number;
   faultGap?: number;
   logLevel: string;
   listScenarios?: boolean;
@@ -73,7 +73,7 @@ function program(): Command {
     .option('--rate <n>', 'SAYs per virtual second over the cluster', parseNumber(0, 100_000), DEFAULTS.chatPerSecond)
     .option('--churn <n>', 'joins + exits per virtual second over the cluster', parseNumber(0, 10_000), DEFAULTS.churnPerSecond)
     .option('--members <n>', 'members each channel starts with (default max(4, nodes/4))', parseInteger(1, 5000))
-    .option('--settle <d>', 'quiet time at the end (no faults, no users) in which the cluster must converge', parseDuration, DEFAULTS.settleMs)
+    .option('--settle <d>', 'quiet time at the end (no faults, no users) in which the cluster must converge (default 10s, or 40 PDU intervals if longer)', parseDuration)
     .option('--fault-gap <d>', 'mean time between random faults (default: drawn from the seed, 2-12 s)', parseDuration)
     .option('--log-level <level>', 'the nodes\' log level in the event log', 'info')
     .option('--list-scenarios', 'list the named scenarios and exit')
@@ -99,7 +99,7 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
     chatPerSecond: raw.rate,
     churnPerSecond: raw.churn,
     membersPerChannel: raw.members ?? defaultMembersPerChannel(nodes),
-    settleMs: raw.settle,
+    settleMs: raw.settle ?? defaultSettleMs(raw.pduInterval),
     faultGapMs: raw.faultGap ?? 0,
     keepLog: raw.report !== undefined || raw.log !== undefined,
     logLevel: raw.logLevel === 'info' ? undefined : raw.logLevel,

@@ -28,7 +28,15 @@ export interface NodeConfig {
   livenessTimeoutMs: number;
   /** Ranked standbys per hosted channel (k). Each standby more survives one more simultaneous failure. */
   standbys: number;
-  /** Messages of history per channel: kept by host and members, sent to new members, carried over a takeover. */
+  /**
+   * Messages of history per channel: kept by host and members, sent to new
+   * members, carried over a takeover. It is also what a member that was cut
+   * off or frozen gets back, so what is said while a failover or a
+   * split-brain merge runs must fit; those take a number of PDU intervals.
+   * Default: 100 at the default interval, in proportion for longer ones
+   * (defaultHistoryLimit). Trade-off: memory per channel, and the WELCOME
+   * every joiner receives.
+   */
   historyLimit: number;
   /** Largest KIT frame body accepted; a larger length prefix closes the connection unread. */
   maxFrameBytes: number;
@@ -60,7 +68,7 @@ export function resolveConfig(input: NodeConfigInput): NodeConfig {
     ttl: 1,
     livenessTimeoutMs: input.livenessTimeoutMs ?? pduIntervalMs,
     standbys: 2,
-    historyLimit: 100,
+    historyLimit: defaultHistoryLimit(pduIntervalMs),
     maxFrameBytes: 65536,
     maxBufferedBytes: 8 * 1024 * 1024,
     maxPeers: 1024,
@@ -70,6 +78,16 @@ export function resolveConfig(input: NodeConfigInput): NodeConfig {
     ...stripUndefined(input),
     pduIntervalMs,
   } as NodeConfig;
+}
+
+/**
+ * 100 messages at the default 250 ms interval, and 100 more per 250 ms above
+ * it. The simulator's campaigns at a 1 s interval (faults four times as long,
+ * the same chat rate) lose messages to a history of 100 and pass with 400
+ * (docs/simulator.md, "Other PDU intervals").
+ */
+export function defaultHistoryLimit(pduIntervalMs: number): number {
+  return Math.max(100, Math.ceil((100 * pduIntervalMs) / 250));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
