@@ -7,7 +7,7 @@
 //      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, inAuthorOrder, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 
@@ -209,7 +209,9 @@ export const channelHostMachine = setup({
      * several members relay overlapping parts of one history, and only
      * together, sorted by the seq they had, do they keep every author's
      * order; SAYs that arrive meanwhile (outbox re-sends among them) are
-     * newer than anything relayed, so they follow.
+     * newer than anything relayed, so they follow. Seqs of different hosts'
+     * histories do not compare, so the merge finally puts each author's
+     * messages in the order their msgIds say they were said (inAuthorOrder).
      */
     hold: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'SAY' && event.type !== 'RELAY') return;
@@ -223,7 +225,7 @@ export const channelHostMachine = setup({
       const says = context.held.filter((m) => !(m.relayedSeq !== undefined || m.relayed));
       // A stable sort: relays without a seq (older peers) keep arrival order.
       const ordered = [...relays].sort((a, b) => (a.relayedSeq ?? Infinity) - (b.relayedSeq ?? Infinity));
-      const { nextSeq, history, sends } = accept(context, [...ordered, ...says]);
+      const { nextSeq, history, sends } = accept(context, inAuthorOrder([...ordered, ...says]));
       enqueue.assign({ nextSeq, history, held: [] });
       for (const send of sends) enqueue.emit(send);
     }),

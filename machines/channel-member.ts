@@ -14,7 +14,7 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, messageKey, msgIdOf, SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost } from './rules.ts';
 
 export interface ChannelMemberInput {
@@ -245,7 +245,7 @@ export const channelMemberMachine = setup({
         enqueue.emit({ type: 'outboxFull', text: event.text });
         return;
       }
-      const msgId = `${context.msgIdPrefix}-${context.nextMsgNo}`;
+      const msgId = msgIdOf(context.msgIdPrefix, context.nextMsgNo);
       enqueue.assign({ nextMsgNo: context.nextMsgNo + 1, outbox: [...context.outbox, { text: event.text, msgId }] });
     }),
 

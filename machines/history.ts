@@ -14,6 +14,58 @@ export function messageKey(authorId: string, msgId: string): string {
   return `${authorId}\u0000${msgId}`;
 }
 
+/**
+ * chanmesh msgIds tell in which order their author said them:
+ * `<incarnation base36>.<membership base36>-<counter>` (a restart raises the
+ * incarnation, every join of the channel by that process the membership
+ * number, every SAY the counter). Other clients' msgIds are opaque.
+ */
+export function msgIdPrefix(incarnation: number, membership: number): string {
+  return `${incarnation.toString(36)}.${membership.toString(36)}`;
+}
+
+export function msgIdOf(prefix: string, counter: number): string {
+  return `${prefix}-${counter}`;
+}
+
+const CHANMESH_MSG_ID = /^([0-9a-z]{1,10})\.([0-9a-z]{1,10})-(\d{1,15})$/;
+
+/** Where a chanmesh msgId falls in its author's order; undefined for any other msgId. */
+function sayOrder(msgId: string | undefined): [number, number, number] | undefined {
+  const match = msgId === undefined ? null : CHANMESH_MSG_ID.exec(msgId);
+  return match ? [parseInt(match[1]!, 36), parseInt(match[2]!, 36), Number(match[3])] : undefined;
+}
+
+function compareSayOrder(a: [number, number, number], b: [number, number, number]): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+/**
+ * `messages` with each author's chanmesh messages put into the order the
+ * author said them, in the places that author's messages take (all other
+ * messages stay where they are). Relays merged from the histories of
+ * several hosts (sorted by the seq each had there) can hold one author's
+ * messages in another order: numbered by different hosts, or already out
+ * of order in a history that an earlier merge appended to.
+ */
+export function inAuthorOrder<T extends { authorId: string; msgId?: string }>(messages: readonly T[]): T[] {
+  const placesByAuthor = new Map<string, number[]>();
+  const orders = messages.map((m) => sayOrder(m.msgId));
+  orders.forEach((order, i) => {
+    if (order === undefined) return;
+    const author = messages[i]!.authorId;
+    const places = placesByAuthor.get(author);
+    if (places) places.push(i);
+    else placesByAuthor.set(author, [i]);
+  });
+  const out = [...messages];
+  for (const places of placesByAuthor.values()) {
+    const said = [...places].sort((a, b) => compareSayOrder(orders[a]!, orders[b]!));
+    places.forEach((place, k) => (out[place] = messages[said[k]!]!));
+  }
+  return out;
+}
+
 /** Append keeping at most `limit` entries (oldest dropped first). */
 export function appendBounded<T>(list: readonly T[], item: T, limit: number): T[] {
   if (limit <= 0) return [];

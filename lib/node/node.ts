@@ -20,7 +20,7 @@ import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discover
 import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
-import type { HistoryEntry } from '../../machines/history.ts';
+import { msgIdPrefix, type HistoryEntry } from '../../machines/history.ts';
 import { decideUnhostedJoin, hostingWins } from '../../machines/rules.ts';
 import { ChannelServer, type ServerConnection } from './channel-server.ts';
 import { MemberLink } from './channel-client.ts';
@@ -211,7 +211,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         // numbers from 1 in every membership, so the prefix names the
         // membership too, or a rejoin would reuse the first membership's ids
         // and hosts would drop its messages as re-sent duplicates.
-        msgIdPrefix: `${this.env.incarnation.toString(36)}.${(++this.joinCount).toString(36)}`,
+        msgIdPrefix: msgIdPrefix(this.env.incarnation, ++this.joinCount),
         historyLimit: this.config.historyLimit,
         // Right after start, give discovery time to hear who hosts what.
         lookupMs: Math.max(this.config.pduIntervalMs, this.startedAt + settleMs - this.env.clock.now()),

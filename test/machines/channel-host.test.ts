@@ -163,6 +163,23 @@ t.test('relays from several members merge in the order of the seq they had; SAYs
   t.equal(h.sends().length, 1, 'after the window SAYs go out at once');
 });
 
+t.test("relays numbered by different hosts still merge in each author's order (their msgIds tell it)", async (t) => {
+  // Found by a 20-node campaign (seeds 8 and 23): a and b had the channel
+  // from hosts of different lineages; a's seqs put z's later message first.
+  const h = host();
+  for (const p of ['a', 'b']) h.join(p);
+  h.clear();
+  h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: 'later', msgId: '5.1-49', seq: 283 });
+  h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'y', text: 'other author', msgId: 'y7', seq: 284 });
+  h.actor.send({ type: 'RELAY', connId: 'c-b', authorId: 'z', text: 'earlier', msgId: '5.1-48', seq: 304 });
+  h.clock.advance(100);
+  t.same(
+    h.sends().map((s) => (s.commands[0] as { text: string }).text),
+    ['earlier', 'other author', 'later'],
+    "z's messages swap places; y's stays where its seq put it",
+  );
+});
+
 t.test('the relay window holds at most 4 x max(history, 64) messages; the next one merges at once', async (t) => {
   const h = host(); // history 3: the bound is 4 x 64 = 256
   h.join('a');

@@ -1,0 +1,54 @@
+// The message-order helpers of machines/history.ts.
+import fc from 'fast-check';
+import t from 'tap';
+import { inAuthorOrder, msgIdOf, msgIdPrefix } from '../../machines/history.ts';
+
+interface M {
+  authorId: string;
+  msgId?: string;
+  /** The order the author said it in (what the msgId encodes), for the checks. */
+  said: number;
+}
+
+/** A chanmesh msgId for the `said`-th message of an author: incarnation, membership and counter all grow. */
+function chanmeshId(said: number): string {
+  return msgIdOf(msgIdPrefix(1_700_000_000_000 + Math.floor(said / 100), Math.floor(said / 10) % 10), said % 10);
+}
+
+const messageArb: fc.Arbitrary<M> = fc
+  .record({ authorId: fc.constantFrom('a', 'b', 'c'), said: fc.nat(999), opaque: fc.boolean() })
+  .map(({ authorId, said, opaque }) => ({ authorId, said, msgId: opaque ? `legacy-${said}` : chanmeshId(said) }));
+
+t.test("inAuthorOrder: each author's chanmesh messages in said order, in that author's places; everything else untouched", async (t) => {
+  fc.assert(
+    fc.property(fc.array(messageArb, { maxLength: 40 }), (messages) => {
+      const out = inAuthorOrder(messages);
+      if (out.length !== messages.length) return false;
+      const isChanmesh = (m: M) => !m.msgId!.startsWith('legacy-');
+      for (let i = 0; i < messages.length; i++) {
+        const before = messages[i]!;
+        const after = out[i]!;
+        if (!isChanmesh(before)) {
+          if (after !== before) return false; // opaque msgIds keep their place
+        } else if (!isChanmesh(after) || after.authorId !== before.authorId) {
+          return false; // a place of author x holds one of x's chanmesh messages
+        }
+      }
+      for (const author of ['a', 'b', 'c']) {
+        const said = out.filter((m) => m.authorId === author && isChanmesh(m)).map((m) => m.said);
+        if (said.some((s, i) => i > 0 && said[i - 1]! > s)) return false;
+      }
+      return [...out].sort(bySaid).every((m, i) => m === [...messages].sort(bySaid)[i]); // a permutation
+    }),
+  );
+});
+
+function bySaid(x: M, y: M): number {
+  return x.authorId.localeCompare(y.authorId) || x.said - y.said || (x.msgId ?? '').localeCompare(y.msgId ?? '');
+}
+
+t.test('msgIds order by incarnation, then membership, then counter (numbers, not text)', async (t) => {
+  const ids = [msgIdOf(msgIdPrefix(35, 2), 10), msgIdOf(msgIdPrefix(35, 2), 9), msgIdOf(msgIdPrefix(36, 1), 1), msgIdOf(msgIdPrefix(35, 11), 1)];
+  const out = inAuthorOrder(ids.map((msgId) => ({ authorId: 'z', msgId })));
+  t.same(out.map((m) => m.msgId), [msgIdOf(msgIdPrefix(35, 2), 9), msgIdOf(msgIdPrefix(35, 2), 10), msgIdOf(msgIdPrefix(35, 11), 1), msgIdOf(msgIdPrefix(36, 1), 1)]);
+});
