@@ -17,7 +17,7 @@ export function messageKey(authorId: string, msgId: string): string {
 /**
  * chanmesh msgIds tell in which order their author said them:
  * `<incarnation base36>.<membership base36>-<counter>` (a restart raises the
- * incarnation, every join of the channel by that process the membership
+ * incarnation, every join the process makes (any channel) the membership
  * number, every SAY the counter). Other clients' msgIds are opaque.
  */
 export function msgIdPrefix(incarnation: number, membership: number): string {
