@@ -7,7 +7,7 @@
 //      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, inAuthorOrder, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
+import { appendToHostHistory, inAuthorOrder, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 
@@ -126,9 +126,9 @@ function accept(context: ChannelHostContext, messages: readonly IncomingMessage[
       }
       continue;
     }
-    const entry: HistoryEntry = { seq: nextSeq, authorId: m.authorId, text: m.text, msgId };
+    const entry: HistoryEntry = { seq: nextSeq, authorId: m.authorId, text: m.text, msgId, ...(m.relayed ? { relayed: true } : {}) };
     nextSeq++;
-    history = appendBounded(history, entry, context.historyLimit);
+    history = appendToHostHistory(history, entry, context.historyLimit);
     sends.push({ type: 'send', to: context.fanOut, commands: [sayCommand(entry)] });
   }
   return { nextSeq, history, sends };

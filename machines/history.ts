@@ -7,6 +7,8 @@ export interface HistoryEntry {
   authorId: string;
   text: string;
   msgId: string;
+  /** Host side only: merged from a member's RELAY, not said to this host (see appendToHostHistory). */
+  relayed?: boolean;
 }
 
 /** The identity of a message across hosts and epochs. */
@@ -73,6 +75,33 @@ export function appendBounded<T>(list: readonly T[], item: T, limit: number): T[
   const next = list.slice(start);
   next.push(item);
   return next;
+}
+
+/**
+ * Append to a host's history. Its window is the last `limit` messages said
+ * to it (or inherited at a takeover) plus at most `limit` relayed ones: a
+ * merge after a split brain relays the other side's messages, and counted
+ * in one window they would push out this side's, which a member of the
+ * other side that joins later (it was frozen or cut off during the merge)
+ * has never seen. Relays leave in order once `limit` newer messages were
+ * said, or when more than `limit` relays are held. Members mirror the
+ * history bounded by `limit` alone (appendBounded): what they hold is never
+ * more than the host's.
+ */
+export function appendToHostHistory(list: readonly HistoryEntry[], entry: HistoryEntry, limit: number): HistoryEntry[] {
+  if (limit <= 0) return [];
+  const next = [...list, entry];
+  let said = next.reduce((n, e) => (e.relayed ? n : n + 1), 0);
+  let relayed = next.length - said;
+  let start = 0;
+  for (; said > limit; start++) {
+    if (next[start]!.relayed) relayed--;
+    else said--;
+  }
+  const kept = next.slice(start);
+  if (relayed <= limit) return kept;
+  let excess = relayed - limit;
+  return kept.filter((e) => !(e.relayed && excess-- > 0));
 }
 
 /**

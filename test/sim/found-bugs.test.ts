@@ -157,3 +157,14 @@ t.test("a newcomer does not take over at the standby's epoch when the host freez
   );
   t.same(violationLines(result), [], "every member, the old host included, gets the newcomer's message");
 });
+
+// F9, fixed in machines/history.ts (appendToHostHistory). A 14 s
+// partition, about 70 messages on each side: after the heal the winner
+// merged the other side's relays into its bounded history, and they pushed
+// out its own side's older messages. A member of the other side that was
+// frozen during the merge joined afterwards and never got them. A host's
+// history now keeps `history` said messages plus up to as many relays.
+t.test("a merge's relays do not push the winner's own messages out of its history (F9, found by seed 84, 6 nodes, 40 s)", async (t) => {
+  const result = await simulate({ seed: 84, nodes: 6, channels: 2, durationMs: 40_000, faults: 'random', keepLog: false });
+  t.same(violationLines(result), [], 'no violations');
+});
