@@ -181,7 +181,11 @@ export const channelMemberMachine = setup({
           const entry = historyEntryOf(command, context.history.length + 1)!;
           const welcome = context.welcome;
           if (welcome && welcome.remaining > 0) {
-            enqueue.assign({ welcome: { ...welcome, remaining: welcome.remaining - 1, received: [...welcome.received, entry] } });
+            // A chanmesh host sends at most twice its history (said messages
+            // and relays, appendToHostHistory); the count is the network's
+            // word, so what we collect is bounded by our own limit.
+            const received = appendBounded(welcome.received, entry, 2 * context.historyLimit);
+            enqueue.assign({ welcome: { ...welcome, remaining: welcome.remaining - 1, received } });
           }
           const fromHistory = welcome !== undefined && welcome.remaining > 0;
           const key = messageKey(entry.authorId, entry.msgId);

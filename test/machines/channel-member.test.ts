@@ -65,6 +65,16 @@ t.test('a known host: connect, JOIN channel peerId, WELCOME with history, joined
   t.same(m.of('joined').at(-1), { type: 'joined', hostId: 'h', epoch: 3, history: 2, relayed: 0, resent: 0 });
 });
 
+t.test('a WELCOME announcing more history than a host keeps: all delivered, at most 2 x history collected, history bounded', async (t) => {
+  const m = member(); // historyLimit 10
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 3 });
+  m.joinHost('h', 3, Array.from({ length: 50 }, (_, i): [string, string, string] => ['a', `t${i}`, `a${i}`]));
+  t.equal(m.state(), 'joined');
+  t.equal(m.of('deliver').length, 50, 'every frame reaches the user once');
+  t.equal(m.of('joined').at(-1)!.history, 20, 'the WELCOME collected is bounded at 2 x historyLimit');
+  t.equal(m.actor.getSnapshot().context.history.length, 10, 'the mirror at historyLimit');
+});
+
 t.test('SAY: queued in the outbox until the host echoes it; a duplicate echo is not shown twice', async (t) => {
   const m = member();
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
