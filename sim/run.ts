@@ -44,6 +44,8 @@ export interface SimOptions {
   keepLog: boolean;
   /** The nodes' pino level (default info). */
   logLevel?: string;
+  /** The nodes' --history (default: theirs for the PDU interval, lib/node/config.ts). */
+  historyLimit?: number;
   /** Called after every virtual second. */
   onProgress?: (nowMs: number, endMs: number) => void;
   /** Called with the cluster once the run ended (before the final checks): tests and debugging look inside. */
@@ -187,12 +189,13 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     pduIntervalMs: options.pduIntervalMs,
     link: seeds.link,
     logLevel: options.logLevel,
+    nodeConfig: options.historyLimit === undefined ? undefined : { historyLimit: options.historyLimit },
   });
   const endMs = options.durationMs;
   const quietAtMs = options.durationMs - options.settleMs;
 
   const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1);
-  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs }).historyLimit);
+  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit }).historyLimit);
   const timeline = new Timeline();
   const metrics = new MetricsRecorder();
   log.subscribe((record, source) => {

@@ -28,6 +28,7 @@ interface RawOptions {
   members?: number;
   settle?: number;
   faultGap?: number;
+  history?: number;
   logLevel: string;
   listScenarios?: boolean;
   verbose?: boolean;
@@ -75,6 +76,7 @@ function program(): Command {
     .option('--members <n>', 'members each channel starts with (default max(4, nodes/4))', parseInteger(1, 5000))
     .option('--settle <d>', 'quiet time at the end (no faults, no users) in which the cluster must converge (default 10s, or 40 PDU intervals if longer)', parseDuration)
     .option('--fault-gap <d>', 'mean time between random faults (default: drawn from the seed, 2-12 s)', parseDuration)
+    .option('--history <n>', "the nodes' --history (default: theirs, 100 per 250 ms of PDU interval)", parseInteger(0, 100_000))
     .option('--log-level <level>', 'the nodes\' log level in the event log', 'info')
     .option('--list-scenarios', 'list the named scenarios and exit')
     .option('--verbose', 'print the whole fault plan')
@@ -103,6 +105,7 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
     faultGapMs: raw.faultGap ?? 0,
     keepLog: raw.report !== undefined || raw.log !== undefined,
     logLevel: raw.logLevel === 'info' ? undefined : raw.logLevel,
+    historyLimit: raw.history,
   };
 }
 
@@ -122,6 +125,7 @@ export function replayCommand(o: SimOptions): string {
   ];
   if (o.faultGapMs > 0) args.push(`--fault-gap ${formatDuration(o.faultGapMs)}`);
   if (o.logLevel) args.push(`--log-level ${o.logLevel}`);
+  if (o.historyLimit !== undefined) args.push(`--history ${o.historyLimit}`);
   return `node bin/chanmesh.js sim ${args.join(' ')}`;
 }
 
