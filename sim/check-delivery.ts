@@ -299,9 +299,7 @@ export class DeliveryChecker {
 
   /** The membership of `node` in `channel` that was current at `at`. */
   private membershipAt(node: SimNode, channel: string, at: number): Membership | undefined {
-    let found: Membership | undefined;
-    for (const m of this.memberships) if (m.node === node && m.channel === channel && m.calledAt <= at) found = m;
-    return found;
+    return lastWhere(this.memberships, (m) => m.node === node && m.channel === channel && m.calledAt <= at);
   }
 
   /** Per author, the required messages a membership delivered came in the author's order. */

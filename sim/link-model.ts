@@ -71,13 +71,25 @@ export class LinkModel {
     this.reorders = new Trials(random);
   }
 
-  /** One-way latency: min + exponential tail (mean so that the total mean is latencyMsMean), capped at max. */
-  latencyMs(): number {
+  /**
+   * A link's latency distribution, the one place it is written: min plus an
+   * exponential tail (mean so that the total mean is latencyMsMean), capped
+   * at max. `tail` is the tail in units of its mean (an Exp(1) draw).
+   */
+  private latencyWithTail(tail: number): number {
     const { latencyMsMin, latencyMsMean, latencyMsMax } = this.options;
-    const tailMean = latencyMsMean - latencyMsMin;
+    return Math.min(latencyMsMax, latencyMsMin + tail * Math.max(0, latencyMsMean - latencyMsMin));
+  }
+
+  private get hasTail(): boolean {
+    return this.options.latencyMsMean > this.options.latencyMsMin;
+  }
+
+  /** One-way latency (latencyWithTail). */
+  latencyMs(): number {
     // 1 - next() is in (0, 1], so the logarithm is finite.
-    const tail = tailMean > 0 ? -Math.log(1 - this.random.next()) * tailMean : 0;
-    return toMicroseconds(Math.min(latencyMsMax, latencyMsMin + tail));
+    const tail = this.hasTail ? -Math.log(1 - this.random.next()) : 0;
+    return toMicroseconds(this.latencyWithTail(tail));
   }
 
   /**
@@ -90,11 +102,9 @@ export class LinkModel {
    * keep the order.
    */
   flightArrivals<T>(nowMs: number, count: number, into: number[], receivers: T[]): void {
-    const { latencyMsMin, latencyMsMean, latencyMsMax } = this.options;
-    const tailMean = latencyMsMean - latencyMsMin;
-    if (!(tailMean > 0)) {
+    if (!this.hasTail) {
       // One latency for all: they arrive together, in the order they were sent.
-      const arrival = arrivalMs(nowMs, Math.min(latencyMsMax, latencyMsMin));
+      const arrival = arrivalMs(nowMs, this.latencyWithTail(0));
       for (let k = 0; k < count; k++) into[k] = arrival;
       return;
     }
@@ -102,7 +112,7 @@ export class LinkModel {
     let tail = 0;
     for (let k = 0; k < count; k++) {
       tail -= Math.log(1 - random.next()) / (count - k);
-      into[k] = arrivalMs(nowMs, Math.min(latencyMsMax, latencyMsMin + tail * tailMean));
+      into[k] = arrivalMs(nowMs, this.latencyWithTail(tail));
     }
     for (let i = count - 1; i > 0; i--) {
       const j = Math.floor(random.next() * (i + 1));
