@@ -21,12 +21,12 @@
 //
 // The silence watch is the timer of figure 6, the service each liveness
 // machine invokes: "tell me each time this peer has been silent for X".
-// Hearing a peer only writes the time into its watch; the watches sit in a timing wheel
-// (Varghese & Lauck) of X/16 slots by the deadline they had when placed, and
-// one clock timer per node visits the slots as they fall due: a watch heard
-// since is placed again by its new deadline, the others are reported
-// silent. A routine datagram thus costs a field write, not a timer, and a
-// silence is reported at most X/16 late (SILENCE_SLACK).
+// Hearing a peer only writes the time into its watch; the watches sit in a
+// timing wheel (Varghese & Lauck) of X/16 slots by the deadline they had
+// when placed, and one clock timer per node visits the slots as they fall
+// due: a watch heard since is placed again by its new deadline, the others
+// are reported silent. A routine datagram thus costs a field write, not a
+// timer, and a silence is reported at most X/16 late (SILENCE_SLACK).
 import type { Clock, TimerId } from '../clock.ts';
 import type { Endpoint } from '../net/transport.ts';
 import { PduAssembler, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
