@@ -41,7 +41,20 @@ export interface OutboxEntry {
   msgId: string;
 }
 
-export interface ChannelMemberContext extends ChannelMemberInput {
+/** What the input fixes for the actor's life. */
+export type ChannelMemberSettings = Readonly<Omit<ChannelMemberInput, 'down'>>;
+
+export interface ChannelMemberContext {
+  /**
+   * The input, one field rather than nine: XState copies the whole context
+   * at every assign (Object.assign onto {}), and V8 makes an object of more
+   * than about 17 fields built that way a slow dictionary, which made every
+   * transition of this machine 20 times dearer (docs/architecture.md,
+   * "Machine contexts stay small").
+   */
+  settings: ChannelMemberSettings;
+  /** Peers known to be disconnected (figure 6). */
+  down: readonly string[];
   hostId?: string;
   epoch: number;
   standbys: readonly string[];
@@ -127,17 +140,17 @@ export const channelMemberMachine = setup({
     emitted: {} as ChannelMemberEmitted,
   },
   delays: {
-    lookup: ({ context }) => context.lookupMs,
-    welcomeTimeout: ({ context }) => context.welcomeTimeoutMs,
-    retry: ({ context }) => context.retryMs,
-    exitTimeout: ({ context }) => context.quickReconnectMs * 5,
+    lookup: ({ context }) => context.settings.lookupMs,
+    welcomeTimeout: ({ context }) => context.settings.welcomeTimeoutMs,
+    retry: ({ context }) => context.settings.retryMs,
+    exitTimeout: ({ context }) => context.settings.quickReconnectMs * 5,
   },
   guards: {
     current: ({ context, event }) => 'gen' in event && event.gen === context.gen,
     isHostDown: ({ context, event }) => event.type === 'PEER_DOWN' && event.peerId === context.hostId,
     historyComplete: ({ context }) => context.welcome !== undefined && context.welcome.remaining === 0,
     hasCandidate: ({ context }) => candidate(context) !== undefined,
-    candidateIsSelf: ({ context }) => candidate(context) === context.selfId,
+    candidateIsSelf: ({ context }) => candidate(context) === context.settings.selfId,
     isMoved: ({ context, event }) => event.type === 'FRAME' && event.gen === context.gen && event.command.type === 'MOVED',
   },
   actions: {
@@ -150,7 +163,7 @@ export const channelMemberMachine = setup({
         type: 'connect',
         gen,
         hostId: context.hostId!,
-        timeoutMs: params.timeoutMs ?? context.quickReconnectMs * 10,
+        timeoutMs: params.timeoutMs ?? context.settings.quickReconnectMs * 10,
       });
     }),
 
@@ -158,7 +171,7 @@ export const channelMemberMachine = setup({
     sendJoin: emit(({ context }) => ({
       type: 'send' as const,
       gen: context.gen,
-      commands: [{ type: 'JOIN' as const, channel: context.channel, peerId: context.selfId }],
+      commands: [{ type: 'JOIN' as const, channel: context.settings.channel, peerId: context.settings.selfId }],
     })),
 
     /** A frame from the host: WELCOME and history, SAY, STANDBY, MEMBERS. */
@@ -184,12 +197,12 @@ export const channelMemberMachine = setup({
             // A chanmesh host sends at most twice its history (said messages
             // and relays, appendToHostHistory); the count is the network's
             // word, so what we collect is bounded by our own limit.
-            const received = appendBounded(welcome.received, entry, 2 * context.historyLimit);
+            const received = appendBounded(welcome.received, entry, 2 * context.settings.historyLimit);
             enqueue.assign({ welcome: { ...welcome, remaining: welcome.remaining - 1, received } });
           }
           const fromHistory = welcome !== undefined && welcome.remaining > 0;
           const key = messageKey(entry.authorId, entry.msgId);
-          if (entry.authorId === context.selfId) {
+          if (entry.authorId === context.settings.selfId) {
             // Our own echo: the host acknowledged it; the outbox entry is settled.
             enqueue.assign({ outbox: ({ context }) => context.outbox.filter((o) => o.msgId !== entry.msgId) });
           }
@@ -197,7 +210,7 @@ export const channelMemberMachine = setup({
           // this member carries into a takeover); whether the user sees the
           // message is the de-duplication window's business, not the history's.
           if (!fromHistory && !context.history.some((h) => h.authorId === entry.authorId && h.msgId === entry.msgId)) {
-            enqueue.assign({ history: ({ context }) => appendBounded(context.history, entry, context.historyLimit) });
+            enqueue.assign({ history: ({ context }) => appendBounded(context.history, entry, context.settings.historyLimit) });
           }
           if (!context.seen.add(key)) return;
           enqueue.emit({ type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory });
@@ -216,7 +229,7 @@ export const channelMemberMachine = setup({
       const relayed = (context.welcome?.offer ?? context.history).filter((h) => !hostHas.has(messageKey(h.authorId, h.msgId)));
       const relays: ClientCommand[] = relayed.map((h) => ({ type: 'RELAY', authorId: h.authorId, text: h.text, msgId: h.msgId, seq: h.seq }));
       const resend: ClientCommand[] = context.outbox
-        .filter((o) => !hostHas.has(messageKey(context.selfId, o.msgId)))
+        .filter((o) => !hostHas.has(messageKey(context.settings.selfId, o.msgId)))
         .map((o) => ({ type: 'SAY', text: o.text, msgId: o.msgId }));
       // Relayed messages (acknowledged, so older than anything in the
       // outbox) go first: every author's order is kept.
@@ -237,7 +250,7 @@ export const channelMemberMachine = setup({
       if (context.welcome) {
         const lastSeq = received.reduce((max, h) => Math.max(max, h.seq), 0);
         const offered = relayed.map((h, i) => ({ ...h, seq: lastSeq + 1 + i }));
-        enqueue.assign({ history: [...received, ...offered].slice(-context.historyLimit) });
+        enqueue.assign({ history: [...received, ...offered].slice(-context.settings.historyLimit) });
       }
       enqueue.assign({ welcome: undefined, tried: [], welcomed: true });
       enqueue.emit({ type: 'membershipChanged' });
@@ -245,11 +258,11 @@ export const channelMemberMachine = setup({
 
     queueSay: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'USER_SAY') return;
-      if (context.outbox.length >= context.outboxLimit) {
+      if (context.outbox.length >= context.settings.outboxLimit) {
         enqueue.emit({ type: 'outboxFull', text: event.text });
         return;
       }
-      const msgId = msgIdOf(context.msgIdPrefix, context.nextMsgNo);
+      const msgId = msgIdOf(context.settings.msgIdPrefix, context.nextMsgNo);
       enqueue.assign({ nextMsgNo: context.nextMsgNo + 1, outbox: [...context.outbox, { text: event.text, msgId }] });
     }),
 
@@ -276,7 +289,7 @@ export const channelMemberMachine = setup({
         epoch: context.epoch,
         candidates: [next, ...context.standbys.filter((s) => s !== next)],
       });
-      if (next === context.selfId) {
+      if (next === context.settings.selfId) {
         // We are the standby in charge: host the channel with the next
         // epoch and everything we hold, then join it like any member.
         enqueue.emit({
@@ -294,7 +307,7 @@ export const channelMemberMachine = setup({
     takeOverNow: enqueueActions(({ context, enqueue }) => {
       // A fellow member's JOIN told us before our own timer did: this is a
       // failover all the same, and is reported as one.
-      enqueue.emit({ type: 'failoverStarted', hostId: context.hostId ?? '', epoch: context.epoch, candidates: [context.selfId] });
+      enqueue.emit({ type: 'failoverStarted', hostId: context.hostId ?? '', epoch: context.epoch, candidates: [context.settings.selfId] });
       enqueue.emit({
         type: 'requestHost',
         epoch: context.epoch + 1,
@@ -303,23 +316,24 @@ export const channelMemberMachine = setup({
         previousHost: context.hostId,
         members: context.members,
       });
-      enqueue.assign({ hostId: context.selfId, tried: context.hostId ? [context.hostId] : [] });
+      enqueue.assign({ hostId: context.settings.selfId, tried: context.hostId ? [context.hostId] : [] });
     }),
 
     hostItself: enqueueActions(({ context, enqueue }) => {
       enqueue.emit({ type: 'requestHost', epoch: context.epoch + 1, history: context.history, seen: context.seen.toArray(), members: [] });
-      enqueue.assign({ hostId: context.selfId });
+      enqueue.assign({ hostId: context.settings.selfId });
     }),
   },
 }).createMachine({
   id: 'channelMember',
-  context: ({ input }) => ({
-    ...input,
+  context: ({ input: { down, ...settings } }) => ({
+    settings,
+    down,
     epoch: 0,
     standbys: [],
     members: [],
     history: [],
-    seen: new SeenWindow(Math.max(SEEN_MIN, input.historyLimit * SEEN_PER_HISTORY)),
+    seen: new SeenWindow(Math.max(SEEN_MIN, settings.historyLimit * SEEN_PER_HISTORY)),
     outbox: [],
     nextMsgNo: 1,
     gen: 0,
@@ -404,7 +418,7 @@ export const channelMemberMachine = setup({
       // host; a refusal or timeout means it is gone (kill -9 looks so).
       entry: [
         emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'connection' as const })),
-        { type: 'connect', params: ({ context }: { context: Context }) => ({ timeoutMs: context.quickReconnectMs }) },
+        { type: 'connect', params: ({ context }: { context: Context }) => ({ timeoutMs: context.settings.quickReconnectMs }) },
       ],
       on: {
         CONNECTED: { guard: 'current', target: 'welcoming', actions: 'sendJoin' },
@@ -457,11 +471,11 @@ function candidate(context: Context): string | undefined {
   const mayHostEmpty = context.hostId === undefined || (context.down.includes(context.hostId) && context.waitedRetry);
   const selfEligible = context.welcomed || mayHostEmpty;
   const tried = new Set(context.tried);
-  if (!selfEligible) tried.add(context.selfId);
+  if (!selfEligible) tried.add(context.settings.selfId);
   return chooseFailoverHost({
     standbys: context.standbys,
     members: context.members,
-    selfId: context.selfId,
+    selfId: context.settings.selfId,
     down: new Set(context.down),
     tried,
     canHost: () => true,

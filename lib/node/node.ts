@@ -680,7 +680,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       return m.link.connect(gen, endpoint, timeoutMs);
     }
     let done = false;
-    const current = () => !done && !this.stopped && this.memberships.get(m.actor.getSnapshot().context.channel) === m && m.actor.getSnapshot().context.gen === gen;
+    const current = () => !done && !this.stopped && this.memberships.get(m.actor.getSnapshot().context.settings.channel) === m && m.actor.getSnapshot().context.gen === gen;
     const attempt = () => {
       if (!current()) return;
       done = true;
