@@ -21,12 +21,14 @@
 //
 // The silence watch is the timer of figure 6, the service each liveness
 // machine invokes: "tell me each time this peer has been silent for X".
-// Hearing a peer only writes the time into its watch; the watches sit in a
-// timing wheel (Varghese & Lauck) of X/16 slots by the deadline they had
-// when placed, and one clock timer per node visits the slots as they fall
-// due: a watch heard since is placed again by its new deadline, the others
-// are reported silent. A routine datagram thus costs a field write, not a
-// timer, and a silence is reported at most X/16 late (SILENCE_SLACK).
+// Hearing a peer writes the time into its watch and moves the watch to the
+// back of a queue kept in the order the peers were last heard (a doubly
+// linked list per X, so the move is four pointer writes): the front is the
+// peer silent longest, and the one clock timer per node is armed for it.
+// Deadlines are counted in slots of X/16, as a timing wheel would (Varghese
+// & Lauck), so the timer fires at most once per slot however many peers
+// there are: a routine datagram costs no timer and no queue walk, and a
+// silence is reported at most X/16 late (SILENCE_SLACK).
 import type { Clock, TimerId } from '../clock.ts';
 import type { Endpoint } from '../net/transport.ts';
 import { PduAssembler, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
@@ -61,31 +63,31 @@ interface Heard {
   watch: SilenceWatch | undefined;
 }
 
-/** One invoked silence service. */
+/** One invoked silence service: an entry of its queue. */
 interface SilenceWatch {
-  /** When the peer was last heard (or the watch began). */
+  /** When the peer was last heard (or the watch began, or last reported silent). */
   since: number;
-  /** Undefined once cancelled: a slot drops it when it comes due. */
+  /** Undefined once cancelled (and out of the queue). */
   onSilent: (() => void) | undefined;
+  readonly queue: SilenceQueue;
+  /** Neighbours in the queue: heard earlier, heard later. */
+  earlier: SilenceWatch | undefined;
+  later: SilenceWatch | undefined;
 }
 
-/** Slots of the wheel; deadlines are at most X + one slot ahead, X is 16 slots. */
-const WHEEL_SLOTS = 64;
-
-/** The watches of one timeout X. Absolute slot n (deadlines in [n, n + 1) x slotMs) is slots[n % WHEEL_SLOTS]. */
-interface Wheel {
+/** The watches of one timeout X, in the order they were last heard (so by `since`, as time only grows). */
+interface SilenceQueue {
   readonly timeoutMs: number;
   readonly slotMs: number;
-  readonly slots: SilenceWatch[][];
-  /** No slot before this one holds a watch. */
-  firstSlot: number;
+  first: SilenceWatch | undefined;
+  last: SilenceWatch | undefined;
 }
 
 export class PeerIntake {
   private readonly heard = new Map<string, Heard>();
   /** Multi-part rounds being put together. */
   private readonly assembler = new PduAssembler();
-  private readonly wheels = new Map<number, Wheel>();
+  private readonly queues = new Map<number, SilenceQueue>();
   private timer: TimerId | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
 
@@ -106,7 +108,7 @@ export class PeerIntake {
       return STALE;
     }
     peer.lastSeq = part.seq;
-    if (peer.watch !== undefined) peer.watch.since = this.clock.now();
+    if (peer.watch !== undefined) this.heardNow(peer.watch);
     if (peer.address !== from.address) {
       peer.address = from.address;
       peerNews = true;
@@ -143,27 +145,31 @@ export class PeerIntake {
 
   /** Call `onSilent` each time `peerId` has sent nothing for `timeoutMs` (counting again from each call); returns the cancel function. */
   watchSilence(peerId: string, timeoutMs: number, onSilent: () => void): () => void {
-    let wheel = this.wheels.get(timeoutMs);
-    if (wheel === undefined) {
-      wheel = { timeoutMs, slotMs: timeoutMs * SILENCE_SLACK, slots: Array.from({ length: WHEEL_SLOTS }, () => []), firstSlot: Number.POSITIVE_INFINITY };
-      this.wheels.set(timeoutMs, wheel);
+    let queue = this.queues.get(timeoutMs);
+    if (queue === undefined) {
+      queue = { timeoutMs, slotMs: timeoutMs * SILENCE_SLACK, first: undefined, last: undefined };
+      this.queues.set(timeoutMs, queue);
     }
-    const watch: SilenceWatch = { since: this.clock.now(), onSilent };
+    const watch: SilenceWatch = { since: this.clock.now(), onSilent, queue, earlier: undefined, later: undefined };
+    append(queue, watch);
     const peer = this.heard.get(peerId);
     if (peer !== undefined) peer.watch = watch;
-    this.arm(this.place(wheel, watch));
+    this.arm(dueAt(watch));
     return () => {
+      if (watch.onSilent === undefined) return;
       watch.onSilent = undefined;
+      unlink(queue, watch);
       if (peer !== undefined && peer.watch === watch) peer.watch = undefined;
     };
   }
 
-  /** Put a watch in the slot of its deadline; returns when that slot is due. */
-  private place(wheel: Wheel, watch: SilenceWatch): number {
-    const slot = Math.floor((watch.since + wheel.timeoutMs) / wheel.slotMs);
-    wheel.slots[slot % WHEEL_SLOTS]!.push(watch);
-    if (slot < wheel.firstSlot) wheel.firstSlot = slot;
-    return (slot + 1) * wheel.slotMs;
+  /** The peer was heard: its silence counts from now, and it goes to the back of its queue. */
+  private heardNow(watch: SilenceWatch): void {
+    watch.since = this.clock.now();
+    const queue = watch.queue;
+    if (queue.last === watch) return;
+    unlink(queue, watch);
+    append(queue, watch);
   }
 
   /** Make sure the timer fires no later than `at`. */
@@ -174,42 +180,49 @@ export class PeerIntake {
     this.timer = this.clock.setTimeout(() => this.expire(), Math.max(0, at - this.clock.now()));
   }
 
-  /** Visit every slot that fell due: re-place the watches heard since, report the others. */
+  /** Report every watch whose deadline's slot has passed, then arm for the next one. */
   private expire(): void {
     this.timer = undefined;
     const now = this.clock.now();
     let next = Number.POSITIVE_INFINITY;
-    for (const wheel of this.wheels.values()) {
-      if (wheel.firstSlot === Number.POSITIVE_INFINITY) continue;
+    for (const queue of this.queues.values()) {
       const silent: Array<() => void> = [];
-      // Any WHEEL_SLOTS consecutive slots visit every bucket (after a long freeze, say).
-      let slot = Math.max(wheel.firstSlot, Math.floor(now / wheel.slotMs) - WHEEL_SLOTS);
-      for (; (slot + 1) * wheel.slotMs <= now; slot++) {
-        const due = wheel.slots[slot % WHEEL_SLOTS]!;
-        if (due.length === 0) continue;
-        wheel.slots[slot % WHEEL_SLOTS] = [];
-        for (const watch of due) {
-          if (watch.onSilent === undefined) continue;
-          // Silent: report, and count X again from now (figure 6: entering
-          // maybeDisconnected sets timer = X). Heard since: a later slot.
-          if (watch.since + wheel.timeoutMs <= now) {
-            silent.push(watch.onSilent);
-            watch.since = now;
-          }
-          this.place(wheel, watch);
-        }
+      // Silent: report, and count X again from now (figure 6: entering
+      // maybeDisconnected sets timer = X), which moves it to the back.
+      const stop = queue.last;
+      for (let watch = queue.first; watch !== undefined && dueAt(watch) <= now; watch = queue.first) {
+        silent.push(watch.onSilent!);
+        watch.since = now;
+        unlink(queue, watch);
+        append(queue, watch);
+        if (watch === stop) break;
       }
-      wheel.firstSlot = Number.POSITIVE_INFINITY;
-      for (let ahead = 0; ahead < WHEEL_SLOTS; ahead++) {
-        if (wheel.slots[(slot + ahead) % WHEEL_SLOTS]!.length > 0) {
-          wheel.firstSlot = slot + ahead;
-          next = Math.min(next, (slot + ahead + 1) * wheel.slotMs);
-          break;
-        }
-      }
-      // Reported after the wheel is consistent: a report may start new watches.
+      if (queue.first !== undefined) next = Math.min(next, dueAt(queue.first));
+      // Reported after the queue is consistent: a report may start or cancel watches.
       for (const onSilent of silent) onSilent();
     }
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
   }
+}
+
+/** When a watch is reported silent if not heard before: the end of the slot its deadline falls in. */
+function dueAt(watch: SilenceWatch): number {
+  const slotMs = watch.queue.slotMs;
+  return (Math.floor((watch.since + watch.queue.timeoutMs) / slotMs) + 1) * slotMs;
+}
+
+function append(queue: SilenceQueue, watch: SilenceWatch): void {
+  watch.earlier = queue.last;
+  watch.later = undefined;
+  if (queue.last !== undefined) queue.last.later = watch;
+  else queue.first = watch;
+  queue.last = watch;
+}
+
+function unlink(queue: SilenceQueue, watch: SilenceWatch): void {
+  if (watch.earlier !== undefined) watch.earlier.later = watch.later;
+  else queue.first = watch.later;
+  if (watch.later !== undefined) watch.later.earlier = watch.earlier;
+  else queue.last = watch.earlier;
+  watch.earlier = watch.later = undefined;
 }

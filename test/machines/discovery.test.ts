@@ -102,7 +102,7 @@ t.test('discovers a peer once, ignores its own PDUs, learns a new nick; announce
 t.test('a silent peer goes maybeDisconnected, disconnected, and is removed', async (t) => {
   const h = harness();
   h.receive({ peerId: 'p1' });
-  // 4X, each expiry reported up to X/16 late by the intake's wheel.
+  // 4X, each expiry reported up to X/16 late by the intake's silence watch.
   h.clock.advance(4 * INTERVAL + (4 * INTERVAL) / 16);
   t.same(h.of('peerLiveness').map((e) => [e.state, e.failTimer]), [['maybeDisconnected', 1], ['maybeDisconnected', 2], ['maybeDisconnected', 3], ['disconnected', 3]]);
   t.same(h.of('peerRemoved'), [{ type: 'peerRemoved', peerId: 'p1' }]);
