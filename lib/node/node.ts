@@ -438,14 +438,12 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
    * channels themselves is what failover and split-brain resolution need.
    */
   private encodePdu(pdu: PeerPdu): Buffer[] {
-    const attempts: PeerPdu[] = [
-      pdu,
-      { ...pdu, channels: pdu.channels.map((c) => ({ ...c, members: [] })) },
-      { ...pdu, channels: pdu.channels.map((c) => ({ ...c, members: [] })), memberships: [], invites: [] },
-    ];
+    // Trimmed copies are made only when needed: this runs every round.
+    const withoutMembers = (): PeerPdu => ({ ...pdu, channels: pdu.channels.map((c) => ({ ...c, members: [] })) });
+    const attempts: Array<() => PeerPdu> = [() => pdu, withoutMembers, () => ({ ...withoutMembers(), memberships: [], invites: [] })];
     for (const [i, attempt] of attempts.entries()) {
       try {
-        const datagrams = encodePeerPdu(attempt, this.config.secret);
+        const datagrams = encodePeerPdu(attempt(), this.config.secret);
         if (i > 0) this.log.warn({ event: 'pdu.trimmed', dropped: i === 1 ? 'members' : 'members, memberships, invites' });
         return datagrams;
       } catch (error) {
