@@ -17,7 +17,10 @@
 //        repair. A disturbance is a freeze of M's node, or a cut of the
 //        network separating M's node from m's author or from m's
 //        acknowledging host (either direction), that overlapped [s, a] once
-//        extended by graceMs after its end. After it, the protocol promises
+//        extended by graceMs after its end, together with every further
+//        such freeze or cut that began before the disturbance so far had
+//        ended (the repair cannot begin while the node is still cut off).
+//        After it, the protocol promises
 //        to repair what M missed through histories (WELCOME history, RELAY
 //        after a split brain), and histories are bounded (historyLimit). So a
 //        disturbed M is excused only if, when the disturbance ended (the
@@ -321,18 +324,32 @@ export class DeliveryChecker {
     }
   }
 
-  /** The end of the latest disturbance of `m`'s node around `msg`, or undefined if it was not disturbed. */
+  /**
+   * The end of the disturbance of `m`'s node around `msg`, or undefined if it
+   * was not disturbed. A disturbance that begins before the one in progress
+   * has ended continues it: the repair cannot start while the node is still
+   * frozen or cut off (seed 66, 10 nodes, 2 min: a member frozen while the
+   * message was said, then cut from its host by a partition that began
+   * during the freeze, left before the heal).
+   */
   private disturbedUntil(m: Membership, msg: Message): number | undefined {
     const from = msg.saidAt;
     const to = msg.ackAt!;
-    const overlaps = (span: Span) => span.from <= to && span.to + this.graceMs >= from;
-    let until: number | undefined;
-    const extend = (span: Span) => void (until = Math.max(until ?? span.to, span.to));
-    for (const span of this.freezes.get(m.node) ?? []) if (overlaps(span)) extend(span);
     const id = m.node.id;
+    const spans: Span[] = [...(this.freezes.get(m.node) ?? [])];
     for (const span of this.cuts) {
-      if (!overlaps(span)) continue;
-      if (span.cut.separates(id, msg.author.id) || (msg.ackHost !== undefined && span.cut.separates(id, msg.ackHost))) extend(span);
+      if (span.cut.separates(id, msg.author.id) || (msg.ackHost !== undefined && span.cut.separates(id, msg.ackHost))) spans.push(span);
+    }
+    let until: number | undefined;
+    for (const span of spans) if (span.from <= to && span.to + this.graceMs >= from) until = Math.max(until ?? span.to, span.to);
+    for (let grew = until !== undefined; grew; ) {
+      grew = false;
+      for (const span of spans) {
+        if (span.from <= until! && span.to > until!) {
+          until = span.to;
+          grew = true;
+        }
+      }
     }
     return until;
   }

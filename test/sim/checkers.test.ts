@@ -95,3 +95,24 @@ t.test('hosting: a member that is not joined at the end', async (t) => {
   );
   t.equal(result.exitCode, ExitCode.liveness);
 });
+
+t.test('delivery: a member frozen when a message is said, then cut off by a partition that begins during the freeze, and gone before the heal, is excused', async (t) => {
+  const result = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3']));
+      at('5s', (c) => c.freeze('n3'));
+      at('5500ms', (c) => c.say('n1', '#c0', 'while frozen'));
+      at('6s', (c) => c.partition([['n3'], ['n1', 'n2']]));
+      at('7s', (c) => c.thaw('n3'));
+      // More than the settle time after the thaw, but still cut off: the
+      // repair could never begin, so nothing is required of n3.
+      at('18s', (c) => c.exit('n3', '#c0'));
+      at('19s', (c) => c.heal());
+    },
+  });
+  t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
+  t.equal(result.delivery.excused, 1, "n3 is excused from n1's message");
+  t.equal(result.exitCode, ExitCode.pass);
+});
