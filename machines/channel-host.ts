@@ -7,7 +7,7 @@
 //      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
-import { appendToHostHistory, inAuthorOrder, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
+import { appendToHostHistory, historyInAuthorOrder, inAuthorOrder, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 
@@ -179,7 +179,7 @@ export const channelHostMachine = setup({
         to: [event.connId],
         commands: [
           { type: 'WELCOME', channel: context.channel, epoch: context.epoch, count: context.history.length },
-          ...context.history.map(sayCommand),
+          ...historyInAuthorOrder(context.history).map(sayCommand),
           ...(standbys.length > 0 ? [{ type: 'STANDBY' as const, peerIds: [...standbys] }] : []),
         ],
       });

@@ -68,6 +68,20 @@ export function inAuthorOrder<T extends { authorId: string; msgId?: string }>(me
   return out;
 }
 
+/**
+ * A history as a joiner is shown it: each author's messages in the order
+ * the author said them (inAuthorOrder), every seq left where it was. A
+ * host's history is in the order it accepted messages, and relays merged
+ * after a split brain can bring an author's older messages in behind a
+ * newer one the host already had; the members that were live saw them so,
+ * but a member that joins later need not (seed 109, 10 nodes, 2 min: a
+ * member frozen through a partition and two merges got one author's
+ * message before 13 of the author's older ones).
+ */
+export function historyInAuthorOrder(history: readonly HistoryEntry[]): HistoryEntry[] {
+  return inAuthorOrder(history).map((entry, i) => (entry.seq === history[i]!.seq ? entry : { ...entry, seq: history[i]!.seq }));
+}
+
 /** Append keeping at most `limit` entries (oldest dropped first). */
 export function appendBounded<T>(list: readonly T[], item: T, limit: number): T[] {
   if (limit <= 0) return [];

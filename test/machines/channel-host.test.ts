@@ -50,6 +50,20 @@ t.test('JOIN: the joiner gets WELCOME, history and standbys; everyone gets MEMBE
   t.same(h.emitted, [], 'a repeated JOIN by the same member is ignored (draft 2.1)');
 });
 
+t.test("a joiner gets each author's messages in the author's order, even where relays put them out of order in the history", async (t) => {
+  // Author a's message 2 was accepted before its message 1 came in as a
+  // relay after a split brain (seed 109): the joiner still sees 1 before 2.
+  const h = host([
+    { seq: 4, authorId: 'a', text: 'second', msgId: '1.1-2' },
+    { seq: 5, authorId: 'b', text: 'other', msgId: '1.1-1' },
+    { seq: 6, authorId: 'a', text: 'first', msgId: '1.1-1', relayed: true },
+  ]);
+  h.join('j');
+  const says = h.sends()[0]!.commands.filter((c) => c.type === 'SAY');
+  t.same(says.map((c) => c.type === 'SAY' && [c.seq, c.authorId, c.text]), [[4, 'a', 'first'], [5, 'b', 'other'], [6, 'a', 'second']], 'seqs ascending as always');
+  t.same(h.ctx().history.map((e) => e.text), ['second', 'other', 'first'], "the host's own history is left as accepted");
+});
+
 t.test('standbys: ranked by load then id, announced only when the ranking changes', async (t) => {
   const h = host();
   h.join('c');
