@@ -6,6 +6,7 @@ import readline from 'node:readline';
 import { RealClock } from '../clock.ts';
 import { createLogger } from '../log.ts';
 import { RealNetwork } from '../net/real-network.ts';
+import { channelKey } from '../net/tls-psk.ts';
 import { systemRandom } from '../random.ts';
 import { ChanmeshNode } from '../node/node.ts';
 import { isPeerId } from '../wire/names.ts';
@@ -24,6 +25,13 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
     base: { node: id },
   });
   const clock = new RealClock();
+  const secret = options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8');
+  // With a secret, channel traffic is TLS-PSK (docs/protocol.md 6). A client
+  // that hangs up before its hello (a health probe) is no news.
+  const network = new RealNetwork(systemRandom, {
+    channelKey: secret === undefined ? undefined : channelKey(secret),
+    onRejected: (remote, code) => log[code === 'ECONNRESET' ? 'debug' : 'warn']({ event: 'connection.rejected', transport: 'tls', remote, code }),
+  });
   const node = new ChanmeshNode(
     {
       id,
@@ -36,11 +44,11 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
       standbys: options.standbys,
       historyLimit: options.history,
       maxFrameBytes: options.maxFrame,
-      secret: options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8'),
+      secret,
     },
     // The incarnation is the start time: it grows with every restart of
     // this id on this host, which is all the protocol compares.
-    { network: new RealNetwork(systemRandom), clock, random: systemRandom, log, incarnation: Date.now() },
+    { network, clock, random: systemRandom, log, incarnation: Date.now() },
   );
 
   const out = { line: (text: string) => void process.stdout.write(`${text}\n`) };

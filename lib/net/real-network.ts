@@ -1,12 +1,25 @@
 // The real network: UDP multicast through dgram-as-promised, TCP through
-// node:net. The only module (with its siblings here) that touches sockets.
+// node:net, or node:tls when the cluster shares a secret (tls-psk.ts). The
+// only module (with its siblings here) that touches sockets.
 import net from 'node:net';
+import tls from 'node:tls';
 import DgramAsPromised from 'dgram-as-promised';
 import { KIT_PORT_MAX, KIT_PORT_MIN, type DatagramGroup, type Endpoint, type GroupOptions, type Network, type StreamConnection, type StreamListener } from './transport.ts';
 import { randomInt, type Random } from '../random.ts';
+import { clientOptions, serverOptions } from './tls-psk.ts';
+
+export interface RealNetworkOptions {
+  /** Channel traffic over TLS-PSK with this key (tls-psk.ts `channelKey`); plain TCP without. */
+  channelKey?: Buffer;
+  /** An incoming connection failed the TLS handshake (no key, another key, not TLS at all). */
+  onRejected?: (remote: Endpoint, code: string) => void;
+}
 
 export class RealNetwork implements Network {
-  constructor(private readonly random: Random) {}
+  constructor(
+    private readonly random: Random,
+    private readonly options: RealNetworkOptions = {},
+  ) {}
 
   async joinGroup(options: GroupOptions): Promise<DatagramGroup> {
     let handler: (datagram: Buffer, from: Endpoint) => void = () => {};
@@ -37,12 +50,12 @@ export class RealNetwork implements Network {
   }
 
   async listen(port: number, host?: string): Promise<StreamListener> {
-    if (port !== 0) return listenOn(port, host);
+    if (port !== 0) return listenOn(port, host, this.options);
     // Port 0: a free port in the KIT range (draft 2), tried at random.
     for (let attempt = 0; attempt < 64; attempt++) {
       const candidate = randomInt(this.random, KIT_PORT_MIN, KIT_PORT_MAX);
       try {
-        return await listenOn(candidate, host);
+        return await listenOn(candidate, host, this.options);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
       }
@@ -51,13 +64,17 @@ export class RealNetwork implements Network {
   }
 
   connect(to: Endpoint, timeoutMs: number): Promise<StreamConnection> {
+    const key = this.options.channelKey;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: to.address, port: to.port, noDelay: true });
+      const target = { host: to.address, port: to.port, noDelay: true };
+      // With TLS the stream is ready once the handshake is done: a host with
+      // another secret fails here, within the same timeout.
+      const socket = key === undefined ? net.connect(target) : tls.connect({ ...target, ...clientOptions(key) });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(Object.assign(new Error(`connect to ${to.address}:${to.port} timed out`), { code: 'ETIMEDOUT' }));
       }, timeoutMs);
-      socket.once('connect', () => {
+      socket.once(key === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(wrapSocket(socket, to));
@@ -70,11 +87,20 @@ export class RealNetwork implements Network {
   }
 }
 
-function listenOn(port: number, host?: string): Promise<StreamListener> {
+function listenOn(port: number, host: string | undefined, options: RealNetworkOptions): Promise<StreamListener> {
   return new Promise((resolve, reject) => {
     let handler: (c: StreamConnection) => void = (c) => c.destroy();
-    const server = net.createServer({ noDelay: true }, (socket) => {
-      handler(wrapSocket(socket, { address: plainAddress(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 }));
+    const accept = (socket: net.Socket) => {
+      handler(wrapSocket(socket, remoteOf(socket)));
+    };
+    const server =
+      options.channelKey === undefined
+        ? net.createServer({ noDelay: true }, accept)
+        : tls.createServer({ noDelay: true, ...serverOptions(options.channelKey) }, accept);
+    // The node never sees a connection that fails the handshake; whoever
+    // made the network is told, and the socket is gone (Node destroys it).
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      options.onRejected?.(remoteOf(socket), error.code ?? error.message);
     });
     server.once('error', reject);
     server.listen({ port, host, exclusive: true }, () => {
@@ -90,6 +116,10 @@ function listenOn(port: number, host?: string): Promise<StreamListener> {
       });
     });
   });
+}
+
+function remoteOf(socket: net.Socket): Endpoint {
+  return { address: plainAddress(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 };
 }
 
 function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {

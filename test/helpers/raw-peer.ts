@@ -1,7 +1,26 @@
 // A raw peer that speaks only docs/protocol.md, with no chanmesh code: to
 // check the wire as another implementation would see it.
+import { hkdfSync } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
+
+/**
+ * TLS options for channel traffic under a shared secret, from
+ * docs/protocol.md section 6 alone: TLS 1.2, ECDHE-PSK-CHACHA20-POLY1305,
+ * PSK identity `chanmesh-v1`, key HKDF-SHA256(secret, no salt, info
+ * "chanmesh channel traffic v1", 32 bytes).
+ */
+export function pskClientOptions(secret: string): tls.ConnectionOptions {
+  const psk = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), 'chanmesh channel traffic v1', 32));
+  return {
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.2',
+    ciphers: 'ECDHE-PSK-CHACHA20-POLY1305',
+    pskCallback: () => ({ psk, identity: 'chanmesh-v1' }),
+    checkServerIdentity: () => undefined,
+  };
+}
 
 export function frameBytes(body: Buffer): Buffer {
   const prefix = Buffer.alloc(4);
@@ -61,9 +80,11 @@ export class RawClient {
     socket.on('close', () => (this.closed = true));
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  /** Plain TCP, or TLS-PSK under `secret` (what a node started with --secret speaks). */
+  static connect(port: number, host = '127.0.0.1', secret?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port }, () => resolve(new RawClient(socket)));
+      const ready = () => resolve(new RawClient(socket));
+      const socket = secret === undefined ? net.connect({ host, port }, ready) : tls.connect({ host, port, ...pskClientOptions(secret) }, ready);
       socket.once('error', reject);
     });
   }

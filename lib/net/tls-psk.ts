@@ -1,0 +1,47 @@
+// Channel traffic under a shared secret (--secret): TLS 1.2 with a
+// pre-shared key and an ephemeral ECDH exchange (RFC 5489,
+// ECDHE-PSK-CHACHA20-POLY1305). Only a holder of the secret completes the
+// handshake, every byte after it is encrypted and authenticated, and a
+// recorded session cannot be decrypted later even by someone who learns
+// the secret (the ECDHE half). No certificates: the cluster already shares
+// a secret for its PeerPDU tags, and this profile needs nothing more.
+//
+// TLS 1.3 would be preferable, but Node's TLS does not offer external PSKs
+// for it; TLS 1.2 with this AEAD suite is what Node and OpenSSL provide.
+import { hkdfSync } from 'node:crypto';
+import type tls from 'node:tls';
+
+/** The one suite offered and accepted: forward secret, AEAD. */
+export const PSK_CIPHERS = 'ECDHE-PSK-CHACHA20-POLY1305';
+
+/** The PSK identity every node sends: the key is the cluster's, not a peer's, so there is nothing to name. */
+export const PSK_IDENTITY = 'chanmesh-v1';
+
+/**
+ * The TLS key: HKDF-SHA256 of the secret, so that the key of the PDU tags
+ * (the secret itself, docs/protocol.md 3.3) and this one differ.
+ */
+export function channelKey(secret: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'chanmesh channel traffic v1', 32));
+}
+
+const version = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
+
+export function serverOptions(key: Buffer): tls.TlsOptions {
+  return {
+    ...version,
+    ciphers: PSK_CIPHERS,
+    // An unknown identity gets no key: the handshake fails.
+    pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? key : null),
+  };
+}
+
+export function clientOptions(key: Buffer): tls.ConnectionOptions {
+  return {
+    ...version,
+    ciphers: PSK_CIPHERS,
+    pskCallback: () => ({ psk: key, identity: PSK_IDENTITY }),
+    // The server proves itself by knowing the key; there is no certificate to check.
+    checkServerIdentity: () => undefined,
+  };
+}
