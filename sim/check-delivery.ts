@@ -14,9 +14,11 @@
 //     1. M was established at or before s;
 //     2. M did not end (exit, crash) before min(a + graceMs, end of run);
 //     3. M was not *disturbed* around m beyond what the protocol can
-//        repair. A disturbance is a freeze of M's node, or a cut of the
+//        repair. A disturbance is a freeze of M's node, a cut of the
 //        network separating M's node from m's author or from m's
-//        acknowledging host (either direction), that overlapped [s, a] once
+//        acknowledging host (either direction), or a loss burst that made
+//        M's node suspect its host (from the suspicion to the burst's end:
+//        the loss split the channel as a cut does), that overlapped [s, a] once
 //        extended by graceMs after its end, together with every further
 //        such freeze or cut that began before the disturbance so far had
 //        ended (the repair cannot begin while the node is still cut off).
@@ -59,6 +61,8 @@ interface Membership {
   deliveredAt: number[];
   /** Message -> its position in `delivered`. */
   deliveredSet: Map<Message, number>;
+  /** From each time its node suspected its host during a loss burst to the burst's end. */
+  lossSplits: Span[];
 }
 
 interface Message {
@@ -114,6 +118,8 @@ export class DeliveryChecker {
   private readonly orderCounters = new Map<string, number>();
   private readonly freezes = new Map<SimNode, Span[]>();
   private readonly cuts: CutSpan[] = [];
+  /** The loss burst running or last run. */
+  private burst?: Span;
   private openCut?: CutSpan;
   readonly lostReasons: string[] = [];
   readonly stats: DeliveryStats = {
@@ -153,22 +159,30 @@ export class DeliveryChecker {
         this.openCut = undefined;
         if (cut.active) this.cuts.push((this.openCut = { from: now(), to: Number.POSITIVE_INFINITY, cut }));
       },
+      // A new burst replaces the one running (link-model.ts).
+      lossBurst: (_rate, durationMs) => void (this.burst = { from: now(), to: now() + durationMs }),
       said: (node, channel, text) => this.said(node, channel, text, now()),
       chat: (node, line) => this.chat(node, line, now()),
     });
   }
 
-  /** Feed every log record: `member.joined` establishes a membership. */
+  /**
+   * Feed every log record: `member.joined` establishes a membership; a
+   * member that suspects its host during a loss burst is split off by it.
+   */
   onRecord(record: LogRecord, source: LogSource): void {
-    if (record.event !== 'member.joined' || typeof record.channel !== 'string') return;
+    const { event, channel } = record;
+    if ((event !== 'member.joined' && event !== 'host.suspected') || typeof channel !== 'string') return;
     const node = this.cluster.node(source.id);
     if (!node || node.incarnation !== source.incarnation) return;
-    const m = this.current.get(node)?.get(record.channel);
-    if (m && m.establishedAt === undefined) m.establishedAt = record.vt;
+    const m = this.current.get(node)?.get(channel);
+    if (!m) return;
+    if (event === 'member.joined') m.establishedAt ??= record.vt;
+    else if (this.burst !== undefined && this.burst.to > record.vt) m.lossSplits.push({ from: record.vt, to: this.burst.to });
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
-    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredSet: new Map() };
+    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredSet: new Map(), lossSplits: [] };
     this.memberships.push(m);
     let byChannel = this.current.get(node);
     if (!byChannel) this.current.set(node, (byChannel = new Map()));
@@ -326,17 +340,22 @@ export class DeliveryChecker {
 
   /**
    * The end of the disturbance of `m`'s node around `msg`, or undefined if it
-   * was not disturbed. A disturbance that begins before the one in progress
-   * has ended continues it: the repair cannot start while the node is still
-   * frozen or cut off (seed 66, 10 nodes, 2 min: a member frozen while the
-   * message was said, then cut from its host by a partition that began
-   * during the freeze, left before the heal).
+   * was not disturbed: a freeze of the node, a cut between it and the
+   * message's author or acknowledging host, or a loss burst that made the
+   * member suspect its host (from then to the burst's end). One that begins
+   * before the one in progress has ended continues it: the repair cannot
+   * start while the node is still frozen or cut off (seed 66, 10 nodes,
+   * 2 min: a member frozen while the message was said, then cut from its
+   * host by a partition that began during the freeze, left before the heal;
+   * seed 66, 20 nodes, 3 min: a loss burst split the channel, a partition
+   * that began during it kept the member from the message's host, and the
+   * member crashed before the heal).
    */
   private disturbedUntil(m: Membership, msg: Message): number | undefined {
     const from = msg.saidAt;
     const to = msg.ackAt!;
     const id = m.node.id;
-    const spans: Span[] = [...(this.freezes.get(m.node) ?? [])];
+    const spans: Span[] = [...(this.freezes.get(m.node) ?? []), ...m.lossSplits];
     for (const span of this.cuts) {
       if (span.cut.separates(id, msg.author.id) || (msg.ackHost !== undefined && span.cut.separates(id, msg.ackHost))) spans.push(span);
     }

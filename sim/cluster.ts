@@ -88,6 +88,8 @@ export interface ClusterObserver {
   said?(node: SimNode, channel: string, text: string): void;
   /** Reachability changed: `cut` is the new state (a snapshot). */
   reachability?(cut: CutState): void;
+  /** Datagram loss rises to at least `rate` for `durationMs` from now (a new burst replaces the old). */
+  lossBurst?(rate: number, durationMs: number): void;
 }
 
 export interface SimClusterOptions {
@@ -312,6 +314,7 @@ export class SimCluster {
   lossBurst(rate: number, durationMs: number): void {
     this.simLog.warn({ event: 'sim.loss_burst', rate, durationMs });
     this.network.lossBurst(rate, durationMs);
+    for (const o of this.observers) o.lossBurst?.(rate, durationMs);
   }
 
   /** Who can reach whom now (the simulator's own record of the cuts it made). */

@@ -116,3 +116,24 @@ t.test('delivery: a member frozen when a message is said, then cut off by a part
   t.equal(result.delivery.excused, 1, "n3 is excused from n1's message");
   t.equal(result.exitCode, ExitCode.pass);
 });
+
+t.test('delivery: a member that a loss burst split from its host, then cut off by a partition that begins during the burst, and gone before the heal, is excused', async (t) => {
+  const result = await simulate({
+    nodes: 3,
+    durationMs: 40_000,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3']));
+      at('5s', (c) => c.lossBurst(1, 4000)); // every datagram lost: n3 suspects its host after 4X
+      at('6500ms', (c) => c.say('n1', '#c0', 'during the burst'));
+      at('7s', (c) => c.partition([['n3'], ['n1', 'n2']]));
+      // More than the settle time after the burst, but still cut off.
+      at('21s', (c) => c.exit('n3', '#c0'));
+      at('22s', (c) => c.heal());
+    },
+  });
+  const suspected = result.logLines!.map((l) => JSON.parse(l) as { event?: string; node?: string; vt: number }).find((r) => r.event === 'host.suspected' && r.node === 'n3');
+  t.ok(suspected && suspected.vt > 5000 && suspected.vt < 6500, `n3 suspected its host during the burst, before the message (${suspected?.vt})`);
+  t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
+  t.equal(result.exitCode, ExitCode.pass);
+});
