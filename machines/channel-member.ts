@@ -48,9 +48,9 @@ export interface ChannelMemberContext {
   /**
    * The input, one field rather than nine: XState copies the whole context
    * at every assign (Object.assign onto {}), and V8 makes an object of more
-   * than about 17 fields built that way a slow dictionary, which made every
-   * transition of this machine 20 times dearer (docs/architecture.md,
-   * "Machine contexts stay small").
+   * than about 17 fields built that way a slow dictionary: each assign of
+   * this machine cost 20 times more, each of its transitions about 3 times
+   * (docs/architecture.md, "Machine contexts stay small").
    */
   settings: ChannelMemberSettings;
   /** Peers known to be disconnected (figure 6). */

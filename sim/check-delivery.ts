@@ -20,8 +20,8 @@
 //        M's node suspect its host (from the suspicion to the burst's end:
 //        the loss split the channel as a cut does), that overlapped [s, a] once
 //        extended by graceMs after its end, together with every further
-//        such freeze or cut that began before the disturbance so far had
-//        ended (the repair cannot begin while the node is still cut off).
+//        disturbance of M that began before the one so far had ended (the
+//        repair cannot begin while the node is still cut off).
 //        After it, the protocol promises
 //        to repair what M missed through histories (WELCOME history, RELAY
 //        after a split brain), and histories are bounded (historyLimit). So a
