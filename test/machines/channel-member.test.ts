@@ -5,25 +5,12 @@ import { createActor } from 'xstate';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import type { ServerCommand } from '../../lib/wire/command.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
+import { memberInput } from '../helpers/machine-inputs.ts';
 
 function member(selfId = 'm') {
   const clock = new ManualClock();
   const emitted: ChannelMemberEmitted[] = [];
-  const actor = createActor(channelMemberMachine, {
-    clock,
-    input: {
-      channel: '#x',
-      selfId,
-      msgIdPrefix: 'p',
-      historyLimit: 10,
-      lookupMs: 500,
-      quickReconnectMs: 100,
-      welcomeTimeoutMs: 2000,
-      retryMs: 1000,
-      outboxLimit: 3,
-      down: [],
-    },
-  });
+  const actor = createActor(channelMemberMachine, { clock, input: memberInput(selfId) });
   actor.on('*', (e) => emitted.push(e as ChannelMemberEmitted));
   actor.start();
   const of = <T extends ChannelMemberEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<ChannelMemberEmitted, { type: T }>[];

@@ -16,6 +16,7 @@ import { peerLivenessMachine } from '../../machines/peer-liveness.ts';
 import type { ServerCommand } from '../../lib/wire/command.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { timerSilence } from '../helpers/services.ts';
+import { memberInput } from '../helpers/machine-inputs.ts';
 
 /** Measured on Node 20 (V8 11.3): 17 fields copy fast, 18 and more do not. */
 const MAX_CONTEXT_FIELDS = 16;
@@ -47,21 +48,7 @@ t.test('channel host, with an inherited de-duplication window and every optional
 
 t.test('channel member, in the middle of a WELCOME', async (t) => {
   const clock = new ManualClock();
-  const actor = createActor(channelMemberMachine, {
-    clock,
-    input: {
-      channel: '#x',
-      selfId: 'm',
-      msgIdPrefix: 'p',
-      historyLimit: 10,
-      lookupMs: 500,
-      quickReconnectMs: 100,
-      welcomeTimeoutMs: 2000,
-      retryMs: 1000,
-      outboxLimit: 3,
-      down: [],
-    },
-  });
+  const actor = createActor(channelMemberMachine, { clock, input: memberInput() });
   actor.start();
   actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
   const gen = actor.getSnapshot().context.gen;
