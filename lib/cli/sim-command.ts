@@ -4,7 +4,7 @@
 // that replays it. Exit codes: see sim/violations.ts (0 pass, 127 crash,
 // 128 liveness, 129 correctness, 2 usage, 1 internal).
 import { randomInt } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseDuration, parseInteger } from './options.ts';
 import { renderReport } from '../../sim/report.ts';
@@ -179,7 +179,7 @@ async function single(raw: RawOptions, options: SimOptions): Promise<number> {
     if (result.violations.length > 20) out(`  ... ${result.violations.length - 20} more (in the report)`);
   }
   if (raw.log) {
-    writeFileSync(raw.log, result.logLines!.join(''));
+    writeLines(raw.log, result.logLines!);
     out(`event log written to ${raw.log}`);
   }
   if (raw.report) {
@@ -189,6 +189,16 @@ async function single(raw: RawOptions, options: SimOptions): Promise<number> {
   out(`result: ${verdict(result.exitCode)}`);
   if (result.exitCode !== ExitCode.pass) out(`replay: ${replayCommand(options)}`);
   return result.exitCode;
+}
+
+/** The lines in batches: an hour of 100 nodes is more than one string can hold (V8: 2^29 characters). */
+function writeLines(file: string, lines: readonly string[]): void {
+  const fd = openSync(file, 'w');
+  try {
+    for (let i = 0; i < lines.length; i += 10_000) writeSync(fd, lines.slice(i, i + 10_000).join(''));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function campaign(raw: RawOptions, seeds: number[]): Promise<number> {
