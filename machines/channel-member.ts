@@ -14,7 +14,7 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, messageKey, msgIdOf, SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, messageKey, mirrorLive, msgIdOf, SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost } from './rules.ts';
 
 export interface ChannelMemberInput {
@@ -209,9 +209,7 @@ export const channelMemberMachine = setup({
           // The history mirrors the host's, in the host's order (it is what
           // this member carries into a takeover); whether the user sees the
           // message is the de-duplication window's business, not the history's.
-          if (!fromHistory && !context.history.some((h) => h.authorId === entry.authorId && h.msgId === entry.msgId)) {
-            enqueue.assign({ history: ({ context }) => appendBounded(context.history, entry, context.settings.historyLimit) });
-          }
+          if (!fromHistory) enqueue.assign({ history: ({ context }) => mirrorLive(context.history, entry, context.settings.historyLimit) });
           if (!context.seen.add(key)) return;
           enqueue.emit({ type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory });
           return;
@@ -245,11 +243,11 @@ export const channelMemberMachine = setup({
       });
       // From now on our history is the host's: what it WELCOMEd us with,
       // then what it sends. What we relay follows, numbered as the host will
-      // number it: we keep holding it until it comes back, so a host that
-      // dies before it accepted our relays loses nothing we had.
+      // number it and flagged, until the host decides (mirrorLive): a host
+      // that dies before it accepted our relays loses nothing we had.
       if (context.welcome) {
         const lastSeq = received.reduce((max, h) => Math.max(max, h.seq), 0);
-        const offered = relayed.map((h, i) => ({ ...h, seq: lastSeq + 1 + i }));
+        const offered = relayed.map((h, i): HistoryEntry => ({ ...h, seq: lastSeq + 1 + i, relayed: true }));
         enqueue.assign({ history: [...received, ...offered].slice(-context.settings.historyLimit) });
       }
       enqueue.assign({ welcome: undefined, tried: [], welcomed: true });

@@ -144,6 +144,30 @@ t.test('after rejoining, messages the new host lacks are relayed, in order, befo
   t.equal(m.of('joined').at(-1)!.relayed, 2);
 });
 
+t.test('a relay the host turned down is not relayed again at the next failover; one to a host that died first is (F11)', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [['a', 'one', 'a1'], ['b', 'two', 'b1']], ['s1', 's2']);
+  const relays = () => m.of('send').flatMap((e) => e.commands).filter((c) => c.type === 'RELAY').map((c) => c.type === 'RELAY' && c.msgId);
+  // s1 lacks b1 in its history: we relay it.
+  m.actor.send({ type: 'PEER_DOWN', peerId: 'h' });
+  m.clear();
+  m.joinHost('s1', 2, [['a', 'one', 'a1']], ['s2']);
+  t.same(relays(), ['b1']);
+  // s1 dies before it sent anything new: s2 lacks b1 too, and gets it again.
+  m.actor.send({ type: 'PEER_DOWN', peerId: 's1' });
+  m.clear();
+  m.joinHost('s2', 3, [['a', 'one', 'a1']], ['s3']);
+  t.same(relays(), ['b1'], 'relayed again: s1 may have died before it accepted it');
+  // s2 turns it down (it had seen it) and goes on with a new message: b1 leaves our history.
+  m.frame({ type: 'SAY', authorId: 'c', text: 'new', msgId: 'c1', seq: 2 });
+  t.notOk(m.actor.getSnapshot().context.history.some((h) => h.msgId === 'b1'), 'the turned-down relay is gone from our history');
+  m.actor.send({ type: 'PEER_DOWN', peerId: 's2' });
+  m.clear();
+  m.joinHost('s3', 4, [['a', 'one', 'a1']]);
+  t.same(relays(), ['c1'], 'b1 is not relayed a third time; what s3 lacks of what s2 sent is');
+});
+
 t.test('MOVED: the split brain loser sends us to the winner', async (t) => {
   const m = member();
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
