@@ -11,8 +11,10 @@ import { clientOptions, serverOptions } from './tls-psk.ts';
 export interface RealNetworkOptions {
   /** Channel traffic over TLS-PSK with this key (tls-psk.ts `channelKey`); plain TCP without. */
   channelKey?: Buffer;
-  /** An incoming connection failed the TLS handshake (no key, another key, not TLS at all). */
+  /** An incoming connection failed the TLS handshake (no key, another key, not TLS at all, too slow). */
   onRejected?: (remote: Endpoint, code: string) => void;
+  /** How long an incoming TLS handshake may take (tls-psk.ts HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
 }
 
 export class RealNetwork implements Network {
@@ -96,11 +98,13 @@ function listenOn(port: number, host: string | undefined, options: RealNetworkOp
     const server =
       options.channelKey === undefined
         ? net.createServer({ noDelay: true }, accept)
-        : tls.createServer({ noDelay: true, ...serverOptions(options.channelKey) }, accept);
+        : tls.createServer({ noDelay: true, ...serverOptions(options.channelKey, options.handshakeTimeoutMs) }, accept);
     // The node never sees a connection that fails the handshake; whoever
-    // made the network is told, and the socket is gone (Node destroys it).
+    // made the network is told, and the socket is closed here: after a
+    // handshake timeout Node leaves it open (Node 20).
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       options.onRejected?.(remoteOf(socket), error.code ?? error.message);
+      socket.destroy();
     });
     server.once('error', reject);
     server.listen({ port, host, exclusive: true }, () => {

@@ -27,9 +27,18 @@ export function channelKey(secret: Buffer): Buffer {
 
 const version = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
 
-export function serverOptions(key: Buffer): tls.TlsOptions {
+/**
+ * A connection that has not completed its handshake by then is dropped: an
+ * open socket that never says hello holds nothing of ours but the socket,
+ * and Node's default (120 s) lets a stranger hold many. A handshake on a
+ * LAN takes milliseconds.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export function serverOptions(key: Buffer, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): tls.TlsOptions {
   return {
     ...version,
+    handshakeTimeout: handshakeTimeoutMs,
     ciphers: PSK_CIPHERS,
     // An unknown identity gets no key: the handshake fails.
     pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? key : null),
