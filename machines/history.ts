@@ -108,7 +108,7 @@ export function appendBounded<T>(list: readonly T[], item: T, limit: number): T[
  */
 export function mirrorLive(history: readonly HistoryEntry[], entry: HistoryEntry, limit: number): readonly HistoryEntry[] {
   const known = history.findIndex((h) => h.authorId === entry.authorId && h.msgId === entry.msgId);
-  if (known < 0) return appendBounded(history.filter((h) => !h.relayed), entry, limit);
+  if (known < 0) return appendBounded(history.some((h) => h.relayed) ? history.filter((h) => !h.relayed) : history, entry, limit);
   if (!history[known]!.relayed) return history;
   const { relayed: _accepted, ...confirmed } = history[known]!;
   return history.map((h, i) => (i === known ? confirmed : h));
