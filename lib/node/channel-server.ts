@@ -1,8 +1,10 @@
 // The server side of channel traffic (draft 2): one TCP listener for every
 // channel this node hosts; each connection carries one channel. Bytes are
 // decoded here (bounded frames, typed commands); decisions are the
-// channel-host machines'. Bad input closes only its own connection.
+// channel-host machines'. Bad input closes only its own connection, and so
+// does silence: a connection that has not JOINed within joinTimeoutMs.
 import type { Logger } from 'pino';
+import type { Clock, TimerId } from '../clock.ts';
 import type { Endpoint, StreamConnection, StreamListener } from '../net/transport.ts';
 import { decodeClientCommand, encodeServerCommand, type ClientCommand, type ServerCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
@@ -30,12 +32,16 @@ export interface ChannelServerLimits {
   maxFrameBytes: number;
   /** A member that lets more than this pile up is a slow consumer. */
   maxBufferedBytes: number;
+  /** A connection that has sent no JOIN this long after it was accepted is dropped (lib/wire/limits.ts JOIN_TIMEOUT_MS). */
+  joinTimeoutMs: number;
 }
 
 interface Entry {
   connection: ServerConnection;
   stream: StreamConnection;
   writer: ConnectionWriter;
+  /** Until the JOIN: drops the connection when it fires. */
+  joinTimer: TimerId | undefined;
 }
 
 export class ChannelServer {
@@ -48,6 +54,7 @@ export class ChannelServer {
     private readonly limits: ChannelServerLimits,
     private readonly handlers: ChannelServerHandlers,
     private readonly log: Logger,
+    private readonly clock: Clock,
   ) {
     listener.onConnection((stream) => this.accept(stream));
   }
@@ -91,7 +98,12 @@ export class ChannelServer {
       this.stats.slowConsumers++;
       this.log.warn({ event: 'connection.slow_consumer', remote: stream.remote, channel: connection.channel, bufferedBytes });
     });
-    const entry: Entry = { connection, stream, writer };
+    const entry: Entry = { connection, stream, writer, joinTimer: undefined };
+    entry.joinTimer = this.clock.setTimeout(() => {
+      entry.joinTimer = undefined;
+      this.log.warn({ event: 'connection.rejected', transport: 'tcp', remote: connection.remote, code: 'join_timeout' });
+      writer.destroy();
+    }, this.limits.joinTimeoutMs);
     this.entries.set(connection.id, entry);
     this.stats.connections++;
     const decoder = new FrameDecoder(this.limits.maxFrameBytes);
@@ -107,6 +119,7 @@ export class ChannelServer {
       }
     });
     stream.onClose(() => {
+      this.stopJoinTimer(entry);
       this.entries.delete(connection.id);
       if (connection.channel !== undefined) this.handlers.closed(connection);
     });
@@ -116,6 +129,7 @@ export class ChannelServer {
     const { connection } = entry;
     if (connection.channel === undefined) {
       if (command.type !== 'JOIN') return this.reject(entry, 'not_joined', `${command.type} before JOIN`);
+      this.stopJoinTimer(entry);
       this.handlers.join(connection, command);
       return;
     }
@@ -123,6 +137,12 @@ export class ChannelServer {
       return this.reject(entry, 'second_channel', 'one connection per channel (draft 2)');
     }
     this.handlers.command(connection, command);
+  }
+
+  private stopJoinTimer(entry: Entry): void {
+    if (entry.joinTimer === undefined) return;
+    this.clock.clearTimeout(entry.joinTimer);
+    entry.joinTimer = undefined;
   }
 
   private reject(entry: Entry, code: string, detail: string): void {

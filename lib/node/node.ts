@@ -13,7 +13,7 @@ import type { Random } from '../random.ts';
 import type { DatagramGroup, Endpoint, Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
-import { MAX_PDU_BYTES } from '../wire/limits.ts';
+import { JOIN_TIMEOUT_MS, MAX_PDU_BYTES } from '../wire/limits.ts';
 import { isChannelName, isPeerId, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, encodePeerPdu, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
@@ -151,7 +151,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const listener = await network.listen(this.config.port, this.config.listenHost);
     this.server = new ChannelServer(
       listener,
-      { maxFrameBytes: this.config.maxFrameBytes, maxBufferedBytes: this.config.maxBufferedBytes },
+      { maxFrameBytes: this.config.maxFrameBytes, maxBufferedBytes: this.config.maxBufferedBytes, joinTimeoutMs: JOIN_TIMEOUT_MS },
       {
         join: (connection, command) => this.onJoin(connection, command.channel, command.peerId),
         command: (connection, command) => this.onHostCommand(connection, command),
@@ -159,6 +159,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
           this.hosts.get(connection.channel!)?.send({ type: 'CONNECTION_CLOSED', connId: connection.id, loads: this.directory.loads }),
       },
       this.log,
+      this.env.clock,
     );
     this.group = await network.joinGroup({ group: this.config.group, iface: this.config.iface, ttl: this.config.ttl, loopback: true });
     this.group.onDatagram((datagram, from) => this.onDatagram(datagram, from));

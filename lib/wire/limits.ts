@@ -5,6 +5,14 @@
 /** Largest TCP frame body a receiver accepts by default (`--max-frame`): bounds per-connection buffering. */
 export const MAX_FRAME_BYTES_DEFAULT = 65536;
 
+/**
+ * A connection must send its JOIN within 10 s of being accepted (after its
+ * TLS handshake, if any, which has 10 s of its own): a client that connects
+ * and says nothing would otherwise hold a socket and its buffers for as
+ * long as it likes. Every real client JOINs in its first frame.
+ */
+export const JOIN_TIMEOUT_MS = 10_000;
+
 /** A channel name is '#' or '@' plus 1-63 printable ASCII characters (2.2): fits any log line and PDU entry. */
 export const MAX_CHANNEL_NAME_BYTES = 64;
 

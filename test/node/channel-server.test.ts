@@ -1,0 +1,99 @@
+// The channel server's own rules, on a fake listener and a manual clock:
+// a connection must JOIN first, and within joinTimeoutMs.
+import pino from 'pino';
+import t from 'tap';
+import { ChannelServer, type ServerConnection } from '../../lib/node/channel-server.ts';
+import type { Endpoint, StreamConnection, StreamListener } from '../../lib/net/transport.ts';
+import { encodeClientCommand } from '../../lib/wire/command.ts';
+import { ManualClock } from '../helpers/manual-clock.ts';
+
+class FakeStream implements StreamConnection {
+  readonly bufferedBytes = 0;
+  destroyed = false;
+  private data: (chunk: Buffer) => void = () => {};
+  private close: (reason: string) => void = () => {};
+  constructor(readonly remote: Endpoint) {}
+  write(): boolean {
+    return true;
+  }
+  onData(handler: (chunk: Buffer) => void): void {
+    this.data = handler;
+  }
+  onDrain(): void {}
+  onClose(handler: (reason: string) => void): void {
+    this.close = handler;
+  }
+  end(): void {
+    this.destroy();
+  }
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.close('destroyed');
+  }
+  receive(chunk: Buffer): void {
+    this.data(chunk);
+  }
+}
+
+function server(joinTimeoutMs = 10_000) {
+  const clock = new ManualClock();
+  let accept: (connection: StreamConnection) => void = () => {};
+  const listener: StreamListener = { port: 50000, onConnection: (handler) => (accept = handler), close: () => {} };
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const joined: ServerConnection[] = [];
+  new ChannelServer(
+    listener,
+    { maxFrameBytes: 65536, maxBufferedBytes: 1 << 20, joinTimeoutMs },
+    { join: (connection) => joined.push(connection), command: () => {}, closed: () => {} },
+    log,
+    clock,
+  );
+  let port = 40000;
+  const connect = (): FakeStream => {
+    const stream = new FakeStream({ address: '192.0.2.7', port: port++ });
+    accept(stream);
+    return stream;
+  };
+  return { clock, connect, lines, joined };
+}
+
+t.test('a connection that sends no JOIN within the bound is dropped and logged; one that JOINed in time stays', async (t) => {
+  const s = server(10_000);
+  const silent = s.connect();
+  const prompt = s.connect();
+  s.clock.advance(9_999);
+  prompt.receive(encodeClientCommand({ type: 'JOIN', channel: '#t', peerId: 'p1' }));
+  t.equal(s.joined.length, 1, 'the JOIN reached the node');
+  t.notOk(silent.destroyed, 'not yet: the bound is 10 s');
+  s.clock.advance(1);
+  t.ok(silent.destroyed, 'dropped at 10 s');
+  t.notOk(prompt.destroyed, 'the joined connection is served on');
+  s.clock.advance(60_000);
+  t.notOk(prompt.destroyed, 'a joined connection has no such bound');
+  t.same(
+    s.lines.filter((l) => l.event === 'connection.rejected').map((l) => [l.transport, l.code, (l.remote as Endpoint).port]),
+    [['tcp', 'join_timeout', 40000]],
+  );
+});
+
+t.test('a JOIN split over several chunks, its last one just in time, counts', async (t) => {
+  const s = server(1_000);
+  const slow = s.connect();
+  const frame = encodeClientCommand({ type: 'JOIN', channel: '#t', peerId: 'p1' });
+  slow.receive(frame.subarray(0, 3));
+  s.clock.advance(999);
+  slow.receive(frame.subarray(3));
+  s.clock.advance(5_000);
+  t.notOk(slow.destroyed);
+  t.equal(s.joined.length, 1);
+});
+
+t.test('a connection closed before its bound leaves no timer behind', async (t) => {
+  const s = server(1_000);
+  const gone = s.connect();
+  gone.destroy();
+  s.clock.advance(2_000);
+  t.same(s.lines.filter((l) => l.event === 'connection.rejected'), [], 'nothing to reject');
+});
