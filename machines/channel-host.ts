@@ -7,7 +7,7 @@
 //      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
-import { appendToHostHistory, historyInAuthorOrder, inAuthorOrder, messageKey, SeenWindow, type HistoryEntry } from './history.ts';
+import { appendToHistory, historyInAuthorOrder, inAuthorOrder, messageKey, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 
@@ -71,10 +71,6 @@ export type ChannelHostEmitted =
 /** Messages held while relays merge, at most: more are merged at once. */
 const maxHeld = (context: ChannelHostContext) => 4 * Math.max(context.historyLimit, 64);
 
-/** How many message keys the de-duplication window holds per history entry. */
-const SEEN_PER_HISTORY = 8;
-const SEEN_MIN = 1024;
-
 const memberIds = (members: readonly HostedMember[]) => members.map((m) => m.peerId);
 const memberOf = (context: ChannelHostContext, connId: string) => context.members.find((m) => m.connId === connId);
 
@@ -128,14 +124,16 @@ function accept(context: ChannelHostContext, messages: readonly IncomingMessage[
     }
     const entry: HistoryEntry = { seq: nextSeq, authorId: m.authorId, text: m.text, msgId, ...(m.relayed ? { relayed: true } : {}) };
     nextSeq++;
-    history = appendToHostHistory(history, entry, context.historyLimit);
+    history = appendToHistory(history, entry, context.historyLimit);
     sends.push({ type: 'send', to: context.fanOut, commands: [sayCommand(entry)] });
   }
   return { nextSeq, history, sends };
 }
 
+/** A history entry as members get it: marked when merged from a relay, so that their windows keep what ours keeps (appendToHistory). */
 function sayCommand(entry: HistoryEntry): ServerCommand {
-  return { type: 'SAY', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, seq: entry.seq };
+  const say = { type: 'SAY' as const, authorId: entry.authorId, text: entry.text, msgId: entry.msgId, seq: entry.seq };
+  return entry.relayed ? { ...say, relayed: true } : say;
 }
 
 export const channelHostMachine = setup({
@@ -297,10 +295,13 @@ export const channelHostMachine = setup({
   id: 'channelHost',
   context: ({ input }) => {
     const lastSeq = input.history.reduce((max, h) => Math.max(max, h.seq), 0);
-    const seen = new SeenWindow(Math.max(SEEN_MIN, input.historyLimit * SEEN_PER_HISTORY));
+    const seen = seenWindowFor(input.historyLimit);
     for (const key of input.seenKeys ?? []) seen.add(key);
     for (const h of input.history) seen.add(messageKey(h.authorId, h.msgId));
-    return { ...input, members: [], standbys: [], fanOut: [], held: [], nextSeq: lastSeq + 1, seen };
+    // A takeover starts from its member's history; relays that member still
+    // waited on are ours now, like the rest (the host they went to is gone).
+    const history = input.history.map((h) => (h.pending ? { seq: h.seq, authorId: h.authorId, text: h.text, msgId: h.msgId } : h));
+    return { ...input, history, members: [], standbys: [], fanOut: [], held: [], nextSeq: lastSeq + 1, seen };
   },
   initial: 'opening',
   states: {

@@ -14,7 +14,7 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, messageKey, mirrorLive, msgIdOf, SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, messageKey, mirrorLive, msgIdOf, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost } from './rules.ts';
 
 export interface ChannelMemberInput {
@@ -116,20 +116,19 @@ export type ChannelMemberEmitted =
   | { type: 'left' }
   | { type: 'membershipChanged' };
 
-const SEEN_PER_HISTORY = 8;
-const SEEN_MIN = 1024;
-
 type Context = ChannelMemberContext;
 
 function historyEntryOf(command: ServerCommand, fallbackSeq: number): HistoryEntry | undefined {
   if (command.type !== 'SAY') return undefined;
-  return {
+  const entry: HistoryEntry = {
     seq: command.seq ?? fallbackSeq,
     authorId: command.authorId,
     text: command.text,
     // A legacy host sends no msgId; the text is then the best identity we have.
     msgId: command.msgId ?? `~${command.text}`,
   };
+  if (command.relayed) entry.relayed = true;
+  return entry;
 }
 
 export const channelMemberMachine = setup({
@@ -195,7 +194,7 @@ export const channelMemberMachine = setup({
           const welcome = context.welcome;
           if (welcome && welcome.remaining > 0) {
             // A chanmesh host sends at most twice its history (said messages
-            // and relays, appendToHostHistory); the count is the network's
+            // and relays, appendToHistory); the count is the network's
             // word, so what we collect is bounded by our own limit.
             const received = appendBounded(welcome.received, entry, 2 * context.settings.historyLimit);
             enqueue.assign({ welcome: { ...welcome, remaining: welcome.remaining - 1, received } });
@@ -242,13 +241,17 @@ export const channelMemberMachine = setup({
         resent: resend.length,
       });
       // From now on our history is the host's: what it WELCOMEd us with,
-      // then what it sends. What we relay follows, numbered as the host will
-      // number it and flagged, until the host decides (mirrorLive): a host
-      // that dies before it accepted our relays loses nothing we had.
+      // then what it sends. What we relay waits after it, pending, until the
+      // host decides (mirrorLive): a host that dies before it accepted our
+      // relays loses nothing we had. Neither may push the other out: cut to
+      // a window together, relays dropped messages of the WELCOME that we
+      // alone would have carried into a takeover (seed 1, 10 nodes, 2 min,
+      // --rate 50: a member relayed 88 into its new host, kept the last of
+      // both and took over a second later without 3 of the host's).
       if (context.welcome) {
         const lastSeq = received.reduce((max, h) => Math.max(max, h.seq), 0);
-        const offered = relayed.map((h, i): HistoryEntry => ({ ...h, seq: lastSeq + 1 + i, relayed: true }));
-        enqueue.assign({ history: [...received, ...offered].slice(-context.settings.historyLimit) });
+        const offered = relayed.map((h, i): HistoryEntry => ({ seq: lastSeq + 1 + i, authorId: h.authorId, text: h.text, msgId: h.msgId, pending: true }));
+        enqueue.assign({ history: [...received, ...offered] });
       }
       enqueue.assign({ welcome: undefined, tried: [], welcomed: true });
       enqueue.emit({ type: 'membershipChanged' });
@@ -331,7 +334,7 @@ export const channelMemberMachine = setup({
     standbys: [],
     members: [],
     history: [],
-    seen: new SeenWindow(Math.max(SEEN_MIN, settings.historyLimit * SEEN_PER_HISTORY)),
+    seen: seenWindowFor(settings.historyLimit),
     outbox: [],
     nextMsgNo: 1,
     gen: 0,

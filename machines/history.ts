@@ -8,11 +8,13 @@ export interface HistoryEntry {
   text: string;
   msgId: string;
   /**
-   * Host side: merged from a member's RELAY, not said to this host (see
-   * appendToHostHistory). Member side: relayed by this member, and the host
-   * has not decided yet (mirrorLive).
+   * Merged from a member's RELAY, not said to the host that accepted it
+   * (appendToHistory counts such messages apart). Members learn it from
+   * the host's SAY frame (its sixth field, `relay`).
    */
   relayed?: boolean;
+  /** Member side: relayed by this member, and the host has not decided yet (mirrorLive). */
+  pending?: boolean;
 }
 
 /** The identity of a message across hosts and epochs. */
@@ -97,35 +99,52 @@ export function appendBounded<T>(list: readonly T[], item: T, limit: number): T[
 
 /**
  * A member's history after a live SAY from its host: the host's history,
- * mirrored. The member's own relays wait in it, flagged, until the host
- * decides: it sends accepted relays back before anything new (the flag
- * goes), so whatever is still flagged when something new arrives was
- * turned down as a message the host had seen, and leaves. Kept, it would
- * stay among the newest, be relayed again at every failover, and once
- * every de-duplication window had forgotten it be taken for new and
- * delivered to every member a second time (F11: seed 1, 100 nodes, 24 min,
- * a message of minute 8 again in minute 23).
+ * mirrored by the host's own rule (appendToHistory) over the host's own
+ * stream (the WELCOME, then every SAY, each marked when it was a merged
+ * relay), so the member holds exactly what its host holds (F12, below).
+ *
+ * The member's own relays wait apart, `pending`, until the host decides:
+ * it sends the relays it accepts back before anything new, and each one
+ * then takes its place as the host numbered and ordered it; whatever is
+ * still pending when something new arrives was turned down as a message
+ * the host had seen, and leaves. Kept, it would stay among the newest, be
+ * relayed again at every failover, and once every de-duplication window
+ * had forgotten it be taken for new and delivered to every member a second
+ * time (F11: seed 1, 100 nodes, 24 min, a message of minute 8 again in
+ * minute 23).
  */
 export function mirrorLive(history: readonly HistoryEntry[], entry: HistoryEntry, limit: number): readonly HistoryEntry[] {
-  const known = history.findIndex((h) => h.authorId === entry.authorId && h.msgId === entry.msgId);
-  if (known < 0) return appendBounded(history.some((h) => h.relayed) ? history.filter((h) => !h.relayed) : history, entry, limit);
-  if (!history[known]!.relayed) return history;
-  const { relayed: _accepted, ...confirmed } = history[known]!;
-  return history.map((h, i) => (i === known ? confirmed : h));
+  const same = (h: HistoryEntry): boolean => h.authorId === entry.authorId && h.msgId === entry.msgId;
+  const known = history.findIndex(same);
+  if (known >= 0 && !history[known]!.pending) return history; // a copy of one we have (an echo sent again)
+  const settled = history.some((h) => h.pending) ? history.filter((h) => !h.pending) : history;
+  const next = appendToHistory(settled, entry, limit);
+  // Accepted: the relays still pending stay for the host's next answer.
+  if (known >= 0) for (const h of history) if (h.pending && !same(h)) next.push(h);
+  return next;
 }
 
 /**
- * Append to a host's history. Its window is the last `limit` messages said
- * to it (or inherited at a takeover) plus at most `limit` relayed ones: a
- * merge after a split brain relays the other side's messages, and counted
- * in one window they would push out this side's, which a member of the
- * other side that joins later (it was frozen or cut off during the merge)
- * has never seen. Relays leave in order once `limit` newer messages were
- * said, or when more than `limit` relays are held. Members mirror the
- * history bounded by `limit` alone (appendBounded): what they hold is never
- * more than the host's.
+ * Append to a channel's history, on its host and (mirrorLive) on every
+ * member alike. The window is the last `limit` messages said to the host
+ * (or inherited at a takeover) plus at most `limit` relayed ones: a merge
+ * after a split brain relays the other side's messages, and counted in one
+ * window they would push out this side's, which a member of the other side
+ * that joins later (it was frozen or cut off during the merge) has never
+ * seen (F9). Relays leave in order once `limit` newer messages were said,
+ * or when more than `limit` relays are held.
+ *
+ * One rule for host and members: a member whose window differed from its
+ * host's lost messages or reordered them. Kept to `limit` alone, it lost its
+ * own side's messages once a merge relayed the other side's into its host
+ * and that host then yielded to a third one: they were in the host's
+ * history and in no member's, and nobody relayed them (F12: seeds 6 and 39
+ * of the 5x-chat campaign). Kept to the last `2 x limit`, it held older
+ * messages than its host, relayed them at the next failover to a host
+ * whose members had joined with the host's shorter WELCOME, and they
+ * arrived there behind newer ones (seed 153, 10 nodes, 2 min).
  */
-export function appendToHostHistory(list: readonly HistoryEntry[], entry: HistoryEntry, limit: number): HistoryEntry[] {
+export function appendToHistory(list: readonly HistoryEntry[], entry: HistoryEntry, limit: number): HistoryEntry[] {
   if (limit <= 0) return [];
   const next = [...list, entry];
   let said = next.reduce((n, e) => (e.relayed ? n : n + 1), 0);
@@ -139,6 +158,11 @@ export function appendToHostHistory(list: readonly HistoryEntry[], entry: Histor
   if (relayed <= limit) return kept;
   let excess = relayed - limit;
   return kept.filter((e) => !(e.relayed && excess-- > 0));
+}
+
+/** The de-duplication window of a channel's host and members: `max(1024, 8 x history)` keys. */
+export function seenWindowFor(historyLimit: number): SeenWindow {
+  return new SeenWindow(Math.max(1024, 8 * historyLimit));
 }
 
 /**

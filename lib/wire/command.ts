@@ -18,6 +18,9 @@ import { encodeFrame, splitFields } from './frame.ts';
 import { MAX_INVITE_IDS, MAX_MEMBERS, MAX_STANDBYS, MAX_WIRE_NUMBER } from './limits.ts';
 import { isChannelName, isMsgId, isPeerId, isSayText, isWireNumber } from './names.ts';
 
+/** The sixth field of a server SAY that the host merged from a RELAY. */
+const RELAY_ORIGIN = 'relay';
+
 export type ClientCommand =
   | { type: 'JOIN'; channel: string; peerId?: string }
   | { type: 'SAY'; text: string; msgId?: string }
@@ -26,7 +29,8 @@ export type ClientCommand =
   | { type: 'RELAY'; authorId: string; text: string; msgId: string; seq?: number };
 
 export type ServerCommand =
-  | { type: 'SAY'; authorId: string; text: string; msgId?: string; seq?: number }
+  /** `relayed`: the host merged it from a RELAY (protocol 5.5); on the wire, a sixth field `relay`. */
+  | { type: 'SAY'; authorId: string; text: string; msgId?: string; seq?: number; relayed?: boolean }
   | { type: 'STANDBY'; peerIds: string[] }
   | { type: 'WELCOME'; channel: string; epoch: number; count: number }
   | { type: 'MEMBERS'; peerIds: string[] }
@@ -74,8 +78,12 @@ export function encodeServerCommand(c: ServerCommand): Buffer {
         return encodeFrame(['SAY', c.authorId, c.text]);
       }
       requireId(c.msgId, 'SAY msgId');
-      if (c.seq === undefined) return encodeFrame(['SAY', c.authorId, c.text, c.msgId]);
-      return encodeFrame(['SAY', c.authorId, c.text, c.msgId, formatNumber(c.seq, 'SAY seq')]);
+      if (c.seq === undefined) {
+        if (c.relayed) throw new Error('encodeServerCommand: SAY relay needs a seq (fields are positional)');
+        return encodeFrame(['SAY', c.authorId, c.text, c.msgId]);
+      }
+      const seq = formatNumber(c.seq, 'SAY seq');
+      return encodeFrame(c.relayed ? ['SAY', c.authorId, c.text, c.msgId, seq, RELAY_ORIGIN] : ['SAY', c.authorId, c.text, c.msgId, seq]);
     }
     case 'STANDBY':
       requireIdList(c.peerIds, 1, MAX_STANDBYS, 'STANDBY peerIds');
@@ -171,7 +179,9 @@ export function decodeServerCommand(body: Buffer): ServerCommand {
       const msgId = optionalIdField(fields, 3);
       if (msgId === undefined) return { type: 'SAY', authorId, text };
       const seq = optionalNumberField(fields, 4);
-      return seq === undefined ? { type: 'SAY', authorId, text, msgId } : { type: 'SAY', authorId, text, msgId, seq };
+      if (seq === undefined) return { type: 'SAY', authorId, text, msgId };
+      // Any other sixth field is one a later version added: ignored (section 2.3).
+      return fields[5] === RELAY_ORIGIN ? { type: 'SAY', authorId, text, msgId, seq, relayed: true } : { type: 'SAY', authorId, text, msgId, seq };
     }
     case 'STANDBY':
       return { type: 'STANDBY', peerIds: idList(fields, 1, 1, MAX_STANDBYS) };

@@ -101,7 +101,7 @@ t.test('SAY: one seq per message, standbys first in the fan-out, de-duplicated b
   h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: 'lost', msgId: 'z9' });
   t.same(h.sends(), [], 'relays wait for the merge window');
   h.clock.advance(100);
-  t.same(h.sends().map((s) => s.commands), [[{ type: 'SAY', authorId: 'z', text: 'lost', msgId: 'z9', seq: 2 }]], 'a relayed unknown message is delivered, a known one dropped');
+  t.same(h.sends().map((s) => s.commands), [[{ type: 'SAY', authorId: 'z', text: 'lost', msgId: 'z9', seq: 2, relayed: true }]], 'a relayed unknown message is delivered, marked as merged; a known one dropped');
   h.actor.send({ type: 'SAY', connId: 'c-a', text: 'legacy' });
   t.equal((h.sends().at(-1)!.commands[0] as { msgId: string }).msgId, '~1.3', 'a SAY without msgId is named by the host');
   for (let i = 0; i < 5; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `n${i}`, msgId: `a${i}` });

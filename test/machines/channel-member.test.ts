@@ -52,14 +52,14 @@ t.test('a known host: connect, JOIN channel peerId, WELCOME with history, joined
   t.same(m.of('joined').at(-1), { type: 'joined', hostId: 'h', epoch: 3, history: 2, relayed: 0, resent: 0 });
 });
 
-t.test('a WELCOME announcing more history than a host keeps: all delivered, at most 2 x history collected, history bounded', async (t) => {
+t.test('a WELCOME announcing more history than a host keeps: all delivered, at most what a host keeps collected and kept', async (t) => {
   const m = member(); // historyLimit 10
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 3 });
   m.joinHost('h', 3, Array.from({ length: 50 }, (_, i): [string, string, string] => ['a', `t${i}`, `a${i}`]));
   t.equal(m.state(), 'joined');
   t.equal(m.of('deliver').length, 50, 'every frame reaches the user once');
-  t.equal(m.of('joined').at(-1)!.history, 20, 'the WELCOME collected is bounded at 2 x historyLimit');
-  t.equal(m.actor.getSnapshot().context.history.length, 10, 'the mirror at historyLimit');
+  t.equal(m.of('joined').at(-1)!.history, 20, 'the WELCOME collected is bounded at 2 x historyLimit (said and relayed)');
+  t.equal(m.actor.getSnapshot().context.history.length, 20, 'and so is the history');
 });
 
 t.test('SAY: queued in the outbox until the host echoes it; a duplicate echo is not shown twice', async (t) => {
@@ -166,6 +166,24 @@ t.test('a relay the host turned down is not relayed again at the next failover; 
   m.clear();
   m.joinHost('s3', 4, [['a', 'one', 'a1']]);
   t.same(relays(), ['c1'], 'b1 is not relayed a third time; what s3 lacks of what s2 sent is');
+});
+
+t.test("what we relay at a join does not push the host's WELCOME out of our history", async (t) => {
+  const m = member(); // historyLimit 10
+  const said = (author: string, n: number): Array<[string, string, string]> => Array.from({ length: n }, (_, i) => [author, `${author}${i}`, `${author}${i}`]);
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, said('a', 8), ['s1']);
+  m.actor.send({ type: 'PEER_DOWN', peerId: 'h' });
+  m.joinHost('s1', 2, said('b', 8));
+  const history = m.actor.getSnapshot().context.history;
+  t.same(history.filter((h) => !h.pending).map((h) => h.msgId), said('b', 8).map(([, , id]) => id), 'all of the WELCOME is kept');
+  t.same(history.filter((h) => h.pending).map((h) => h.msgId), said('a', 8).map(([, , id]) => id), 'and all 8 relays wait for the host to decide');
+  // s1 takes them (marked as merged relays) and goes on: our history is the host's window again.
+  said('a', 8).forEach(([authorId, text, msgId], i) => m.frame({ type: 'SAY', authorId, text, msgId, seq: 9 + i, relayed: true }));
+  m.frame({ type: 'SAY', authorId: 'c', text: 'new', msgId: 'c1', seq: 17 });
+  const after = m.actor.getSnapshot().context.history;
+  t.same(after.map((h) => h.msgId), ['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', ...said('a', 8).map(([, , id]) => id), 'c1'], '9 said, 8 relayed: all within the window');
+  t.notOk(after.some((h) => h.pending), 'nothing waits any more');
 });
 
 t.test('MOVED: the split brain loser sends us to the winner', async (t) => {

@@ -1,7 +1,7 @@
 // The message-order helpers of machines/history.ts.
 import fc from 'fast-check';
 import t from 'tap';
-import { appendBounded, appendToHostHistory, historyInAuthorOrder, inAuthorOrder, msgIdOf, msgIdPrefix, type HistoryEntry } from '../../machines/history.ts';
+import { appendBounded, appendToHistory, historyInAuthorOrder, inAuthorOrder, msgIdOf, msgIdPrefix, type HistoryEntry } from '../../machines/history.ts';
 
 interface M {
   authorId: string;
@@ -74,26 +74,26 @@ const entry = (seq: number, relayed: boolean): HistoryEntry => ({ seq, authorId:
 
 t.test("a host's history keeps `limit` said messages however many relays a merge adds", async (t) => {
   let h: HistoryEntry[] = [];
-  for (let seq = 1; seq <= 4; seq++) h = appendToHostHistory(h, entry(seq, false), 3);
+  for (let seq = 1; seq <= 4; seq++) h = appendToHistory(h, entry(seq, false), 3);
   t.same(h.map((e) => e.seq), [2, 3, 4], 'said messages: the last 3, as appendBounded keeps them');
-  for (let seq = 5; seq <= 7; seq++) h = appendToHostHistory(h, entry(seq, true), 3);
+  for (let seq = 5; seq <= 7; seq++) h = appendToHistory(h, entry(seq, true), 3);
   t.same(h.map((e) => e.seq), [2, 3, 4, 5, 6, 7], "3 relays next to the 3 said: a later joiner from the other side still gets this side's");
-  h = appendToHostHistory(h, entry(8, true), 3);
+  h = appendToHistory(h, entry(8, true), 3);
   t.same(h.map((e) => e.seq), [2, 3, 4, 6, 7, 8], 'a 4th relay: the oldest relay leaves');
-  h = appendToHostHistory(h, entry(9, false), 3);
+  h = appendToHistory(h, entry(9, false), 3);
   t.same(h.map((e) => e.seq), [3, 4, 6, 7, 8, 9], 'a said message: the oldest said one leaves');
-  for (let seq = 10; seq <= 11; seq++) h = appendToHostHistory(h, entry(seq, false), 3);
+  for (let seq = 10; seq <= 11; seq++) h = appendToHistory(h, entry(seq, false), 3);
   t.same(h.map((e) => e.seq), [6, 7, 8, 9, 10, 11], 'relays older than the last 3 said messages left with them');
-  t.same(appendToHostHistory(h, entry(12, false), 0), [], 'limit 0 keeps nothing');
+  t.same(appendToHistory(h, entry(12, false), 0), [], 'limit 0 keeps nothing');
 });
 
-t.test('appendToHostHistory: at most limit of each kind, order kept, nothing newer dropped before older of its kind', async (t) => {
+t.test('appendToHistory: at most limit of each kind, order kept, nothing newer dropped before older of its kind', async (t) => {
   fc.assert(
     fc.property(fc.array(fc.boolean(), { maxLength: 60 }), fc.integer({ min: 1, max: 8 }), (kinds, limit) => {
       let h: HistoryEntry[] = [];
       let plain: HistoryEntry[] = [];
       kinds.forEach((relayed, i) => {
-        h = appendToHostHistory(h, entry(i, relayed), limit);
+        h = appendToHistory(h, entry(i, relayed), limit);
         if (!relayed) plain = appendBounded(plain, entry(i, false), limit);
       });
       const said = h.filter((e) => !e.relayed);

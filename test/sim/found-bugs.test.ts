@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { eventsOf, simulate, violationLines } from './helpers.ts';
 
 /** The random-plan run that found a bug, which now passes. */
-async function replayPasses(t: Test, run: { seed: number; nodes: number; channels: number; durationMs: number }): Promise<void> {
+async function replayPasses(t: Test, run: { seed: number; nodes: number; channels: number; durationMs: number; chatPerSecond?: number }): Promise<void> {
   const result = await simulate({ ...run, faults: 'random', keepLog: false });
   t.same(violationLines(result), [], 'no violations');
 }
@@ -179,4 +179,18 @@ t.test("a merge's relays do not push the winner's own messages out of its histor
 // which a later merge had relayed in behind it in the host's history.
 t.test("a joiner gets each author's messages in order although a merge relayed older ones behind a newer one (F10, found by seed 109, 10 nodes, 2 min)", async (t) => {
   await replayPasses(t, { seed: 109, nodes: 10, channels: 3, durationMs: 120_000 });
+});
+
+// F12, fixed in machines/history.ts (appendToHistory and mirrorLive: a
+// member keeps its host's window by its host's rule; the host marks merged
+// relays in its SAY frames). A node cut off with one member hosted its side
+// alone; at the heal a merge relayed the other side's messages into it, and
+// its members, whose windows held `--history` messages while the host kept
+// as many said plus as many relayed, lost their own side's. The host then
+// yielded to a third one: nobody relayed them. Seed 6 (a two-node side),
+// seed 39 (a one-node side), 5x chat. test/machines/history-window.test.ts
+// checks the rule itself.
+t.test("a member keeps its host's window, so its side's messages outlive a merge into its host (F12, found by seeds 6 and 39, 10 nodes, 2 min, --rate 50)", async (t) => {
+  await replayPasses(t, { seed: 6, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
+  await replayPasses(t, { seed: 39, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
 });

@@ -48,10 +48,11 @@ const clientArb: fc.Arbitrary<ClientCommand> = fc.oneof(
 );
 
 const serverSayArb = fc
-  .record({ authorId: idArb, text: textArb, msgId: optional(idArb), seq: optional(wireNumberArb) })
-  .map(({ authorId, text, msgId, seq }): ServerCommand =>
-    compact({ type: 'SAY' as const, authorId, text, msgId, seq: msgId === undefined ? undefined : seq }),
-  );
+  .record({ authorId: idArb, text: textArb, msgId: optional(idArb), seq: optional(wireNumberArb), relayed: fc.boolean() })
+  .map(({ authorId, text, msgId, seq, relayed }): ServerCommand => {
+    const positional = msgId === undefined ? undefined : seq;
+    return compact({ type: 'SAY' as const, authorId, text, msgId, seq: positional, relayed: relayed && positional !== undefined ? true : undefined });
+  });
 
 const serverArb: fc.Arbitrary<ServerCommand> = fc.oneof(
   serverSayArb,
@@ -82,6 +83,7 @@ t.test('every server command round-trips', async (t) => {
     { type: 'SAY', authorId: 'a', text: 'hi' },
     { type: 'SAY', authorId: 'a', text: 'hi', msgId: 'm1' },
     { type: 'SAY', authorId: 'a', text: '', msgId: 'm1', seq: Number.MAX_SAFE_INTEGER },
+    { type: 'SAY', authorId: 'a', text: 'merged', msgId: 'm1', seq: 3, relayed: true },
     { type: 'STANDBY', peerIds: ['s1'] },
     { type: 'STANDBY', peerIds: ids(MAX_STANDBYS) },
     { type: 'WELCOME', channel: '#chat', epoch: 0, count: 42 },
@@ -128,6 +130,9 @@ t.test('unknown fields at the end of a known command are ignored (2.3)', async (
   t.strictSame(decodeClientCommand(raw('EXIT', 'bye')), { type: 'EXIT' });
   t.strictSame(decodeClientCommand(raw('RELAY', 'a', 't', 'm', '5', 'x')), { type: 'RELAY', authorId: 'a', text: 't', msgId: 'm', seq: 5 });
   t.strictSame(decodeServerCommand(raw('SAY', 'a', 't', 'm', '5', 'x')), { type: 'SAY', authorId: 'a', text: 't', msgId: 'm', seq: 5 });
+  t.strictSame(decodeServerCommand(raw('SAY', 'a', 't', 'm', '5', 'relay', 'x')), { type: 'SAY', authorId: 'a', text: 't', msgId: 'm', seq: 5, relayed: true });
+  t.strictSame(encodeServerCommand({ type: 'SAY', authorId: 'a', text: 't', msgId: 'm', seq: 5, relayed: true }), encodeFrame(['SAY', 'a', 't', 'm', '5', 'relay']), 'a merged SAY: sixth field relay');
+  t.throws(() => encodeServerCommand({ type: 'SAY', authorId: 'a', text: 't', msgId: 'm', relayed: true }), /needs a seq/);
   t.strictSame(decodeServerCommand(raw('WELCOME', '#a', '1', '2', 'x')), { type: 'WELCOME', channel: '#a', epoch: 1, count: 2 });
   t.strictSame(decodeServerCommand(raw('MOVED', 'h', '1', 'x')), { type: 'MOVED', hostId: 'h', epoch: 1 });
 });
