@@ -3,7 +3,13 @@
 // the load figures the standby ranking uses. Derived data only, kept per
 // peer: a peer's PDU replaces its own entries and nothing else (a starting
 // cluster of N nodes changes N^2 entries, so no change may cost O(peers)).
+//
+// A private channel is known by its blinded tag (lib/wire/hidden-tag.ts):
+// its hostings are kept under the tag, which no channel name can equal (a
+// name begins with '#' or '@'), and only a node that knows the name asks
+// for it.
 import { sameList } from '../lists.ts';
+import { isChannelName } from '../wire/names.ts';
 import type { PeerPdu } from '../wire/peer-pdu.ts';
 import { hostingWins, type Hosting, type PeerLoad, type PeerLoads } from '../../machines/rules.ts';
 
@@ -35,16 +41,19 @@ export class Directory {
     const joined = new Set(pdu?.memberships.flatMap((m) => m.channels) ?? []);
     const hosted: string[] = [];
     if (pdu && peer.alive) {
-      for (const c of pdu.channels) {
-        let list = this.hostings.get(c.name);
-        if (list === undefined) this.hostings.set(c.name, (list = []));
-        list.push({ name: c.name, hostId: peer.peerId, epoch: c.epoch, standbys: c.standbys, members: c.members });
-        hosted.push(c.name);
-      }
+      for (const c of pdu.channels) this.addHosting(hosted, { name: c.name, hostId: peer.peerId, epoch: c.epoch, standbys: c.standbys, members: c.members });
+      for (const h of pdu.hidden) this.addHosting(hosted, { name: h.tag, hostId: peer.peerId, epoch: h.epoch, standbys: [], members: [] });
     }
-    const load = { canHost: peer.port > 0, alive: peer.alive, hosted: pdu?.channels.length ?? 0, joined };
+    const load = { canHost: peer.port > 0, alive: peer.alive, hosted: (pdu?.channels.length ?? 0) + (pdu?.hidden.length ?? 0), joined };
     this.peers.set(peer.peerId, { load, port: peer.port, pdu, hosted });
     this.loadsView = undefined;
+  }
+
+  private addHosting(hosted: string[], announcement: ChannelAnnouncement): void {
+    let list = this.hostings.get(announcement.name);
+    if (list === undefined) this.hostings.set(announcement.name, (list = []));
+    list.push(announcement);
+    hosted.push(announcement.name);
   }
 
   /** Forget a peer (removed from the peer table). */
@@ -65,7 +74,7 @@ export class Directory {
     return this.loadsView;
   }
 
-  /** Every live announcement of a channel (more than one: a split brain). */
+  /** Every live announcement of a channel (more than one: a split brain); a private channel by its tag. */
   announcements(channel: string): readonly ChannelAnnouncement[] {
     return this.hostings.get(channel) ?? [];
   }
@@ -77,8 +86,9 @@ export class Directory {
     return best;
   }
 
-  channels(): IterableIterator<[string, ChannelAnnouncement[]]> {
-    return this.hostings.entries();
+  /** The announced public channels (private ones are only tags here). */
+  *channels(): IterableIterator<[string, ChannelAnnouncement[]]> {
+    for (const entry of this.hostings) if (isChannelName(entry[0])) yield entry;
   }
 }
 
@@ -86,6 +96,8 @@ export class Directory {
 function sameDirectoryInput(a: PeerPdu | undefined, b: PeerPdu | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   if (a.port !== b.port || a.channels.length !== b.channels.length || a.memberships.length !== b.memberships.length) return false;
+  if (a.hidden.length !== b.hidden.length) return false;
+  for (let i = 0; i < a.hidden.length; i++) if (a.hidden[i]!.tag !== b.hidden[i]!.tag || a.hidden[i]!.epoch !== b.hidden[i]!.epoch) return false;
   for (let i = 0; i < a.channels.length; i++) {
     const x = a.channels[i]!;
     const y = b.channels[i]!;

@@ -14,7 +14,8 @@ import type { DatagramGroup, Endpoint, Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { JOIN_TIMEOUT_MS, MAX_PDU_BYTES } from '../wire/limits.ts';
-import { isChannelName, isPeerId, isPublicChannel, isSayText } from '../wire/names.ts';
+import { hiddenTag } from '../wire/hidden-tag.ts';
+import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, encodePeerPdu, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
 import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
@@ -103,6 +104,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private announcement = { rev: 0, key: '' };
   private readonly invitesOut = new Map<string, OutgoingInvite>();
   private readonly invitesSeen = new Map<string, Invite>();
+  /** Private channel name -> its blinded tag (directoryKey). */
+  private readonly hiddenTags = new Map<string, string>();
   /** Connects waiting for a peer discovery has not reported yet, by peer id. */
   private readonly awaitingPeer = new Map<string, Array<() => void>>();
   private server?: ChannelServer;
@@ -277,7 +280,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     for (const name of [...names].sort()) {
       const member = this.memberships.get(name)?.actor.getSnapshot();
       const hosted = this.hosts.get(name)?.getSnapshot();
-      const announced = this.directory.winner(name);
+      const announced = this.directory.winner(this.directoryKey(name));
       out.push({
         name,
         hostId: hosted ? this.id : (member?.context.hostId ?? announced?.hostId ?? '?'),
@@ -379,14 +382,15 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     // Only peers the discovery machine has (not rejected, not our own id).
     if (!this.discovery.getSnapshot().context.peers.has(peerId)) return;
     this.directory.set({ peerId, port: pdu.port, alive: true, pdu });
-    for (const c of pdu.channels) {
-      const host = this.hosts.get(c.name);
-      if (host) {
-        // The machine's guard decides whether the rival wins (split brain).
-        host.send({ type: 'RIVAL_HOST', hostId: peerId, epoch: c.epoch });
+    for (const c of pdu.channels) this.onHostingAnnounced(c.name, peerId, c.epoch);
+    if (pdu.hidden.length > 0) {
+      // Only the private channels we host or joined can be recognised.
+      const tags = new Map<string, string>();
+      for (const name of [...this.hosts.keys(), ...this.memberships.keys()]) if (isPrivateChannel(name)) tags.set(this.directoryKey(name), name);
+      for (const h of pdu.hidden) {
+        const name = tags.get(h.tag);
+        if (name !== undefined) this.onHostingAnnounced(name, peerId, h.epoch);
       }
-      const member = this.memberships.get(c.name);
-      if (member) this.tellHost(c.name, member);
     }
     for (const invite of pdu.invites) {
       if (!invite.peerIds.includes(this.id)) continue;
@@ -396,6 +400,26 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       this.log.info({ event: 'invite.received', channel: invite.channel, host: invite.host, from: peerId });
       this.notice(`${peerId} invites you to ${invite.channel} (hosted by ${invite.host}): /join ${invite.channel}`);
     }
+  }
+
+  /** `hostId` announces `channel` at `epoch`: news for our host of it and our member of it. */
+  private onHostingAnnounced(channel: string, hostId: string, epoch: number): void {
+    // The machine's guard decides whether the rival wins (split brain).
+    this.hosts.get(channel)?.send({ type: 'RIVAL_HOST', hostId, epoch });
+    const member = this.memberships.get(channel);
+    if (member) this.tellHost(channel, member);
+  }
+
+  /**
+   * Where the directory keeps `channel`: a public one by its name, a private
+   * one by its blinded tag (docs/protocol.md 3.2 `hidden`, 5.6), which is
+   * how its split brains are found although its name is never announced.
+   */
+  private directoryKey(channel: string): string {
+    if (!isPrivateChannel(channel)) return channel;
+    let tag = this.hiddenTags.get(channel);
+    if (tag === undefined) this.hiddenTags.set(channel, (tag = hiddenTag(channel, this.config.secret)));
+    return tag;
   }
 
   /** One round: what the directory says, told again to machines that may now act on it; then our PDU. */
@@ -416,7 +440,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
    */
   private reconcile(): void {
     for (const [name, host] of this.hosts) {
-      const rival = this.directory.winner(name);
+      const rival = this.directory.winner(this.directoryKey(name));
       if (rival) host.send({ type: 'RIVAL_HOST', hostId: rival.hostId, epoch: rival.epoch });
     }
     for (const [name, m] of this.memberships) this.tellHost(name, m);
@@ -454,14 +478,16 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     return [];
   }
 
-  /** Our PeerPDU: what we host (public only), what we joined (public only), open invites. */
+  /** Our PeerPDU: what we host (private channels blinded), what we joined (public only), open invites. */
   private buildPdu(seq: number): PeerPdu {
     const now = this.env.clock.now();
     const channels = [];
+    const hidden = [];
     for (const [name, host] of this.hosts) {
-      if (!isPublicChannel(name)) continue; // private channels are never announced (draft 2.2)
       const c = host.getSnapshot().context;
-      channels.push({ name, epoch: c.epoch, standbys: [...c.standbys], members: c.members.map((m) => m.peerId) });
+      // A private channel is never named (draft 2.2): its tag and epoch are all that is said.
+      if (isPrivateChannel(name)) hidden.push({ tag: this.directoryKey(name), epoch: c.epoch });
+      else channels.push({ name, epoch: c.epoch, standbys: [...c.standbys], members: c.members.map((m) => m.peerId) });
     }
     const byHost = new Map<string, string[]>();
     for (const [name, m] of this.memberships) {
@@ -479,6 +505,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       channels,
       memberships: [...byHost].map(([host, names]) => ({ host, channels: names })),
       invites: [...this.invitesOut.values()].map(({ channel, host, peerIds }) => ({ channel, host, peerIds })),
+      hidden,
     };
     const key = announcementKey(announced);
     if (key !== this.announcement.key) this.announcement = { rev: this.announcement.rev + 1, key };
@@ -488,7 +515,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /** Who hosts `channel`: ourselves, the directory's winner, or an invite's host. */
   private hostingOf(channel: string): { hostId: string; epoch: number } | undefined {
     const own = this.hosts.get(channel);
-    const announced = this.directory.winner(channel);
+    const announced = this.directory.winner(this.directoryKey(channel));
     if (own) {
       const mine = { hostId: this.id, epoch: own.getSnapshot().context.epoch };
       if (!announced || hostingWins(mine, announced)) return mine;
@@ -509,7 +536,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       const decision = decideUnhostedJoin({
         selfId: this.id,
         member: member && member.status === 'active' ? { hostId: member.context.hostId, epoch: member.context.epoch } : undefined,
-        announced: this.directory.winner(channel),
+        announced: this.directory.winner(this.directoryKey(channel)),
       });
       if (decision.action === 'promote') {
         this.memberships.get(channel)!.actor.send({ type: 'PROMOTE' });

@@ -54,6 +54,9 @@ export const MAX_PDU_MEMBERSHIPS = 256;
 /** At most 64 invite entries per PDU part (3.2), each naming at most MAX_INVITE_IDS peers. */
 export const MAX_PDU_INVITES = 64;
 
+/** At most 256 hosted private channels (blinded, 3.2 `hidden`) per PDU part, as for public ones. */
+export const MAX_PDU_HIDDEN = 256;
+
 // Additions beyond the list above (same file so that every bound has one home).
 
 /** Numbers on the wire (epoch, seq, count) are 0 to 2^53-1 (2.1, 3.2): exact in a JS number and in a double. */

@@ -18,6 +18,7 @@ import {
   MAX_MEMBERS,
   MAX_PDU_BYTES,
   MAX_PDU_CHANNELS,
+  MAX_PDU_HIDDEN,
   MAX_PDU_INTERVAL_MS,
   MAX_PDU_INVITES,
   MAX_PDU_MEMBERSHIPS,
@@ -28,6 +29,7 @@ import {
   MIN_SERVER_PORT,
   PDU_AUTH_TAG_BYTES,
 } from './limits.ts';
+import { isHiddenTag } from './hidden-tag.ts';
 import { isChannelName, isNick, isPeerId, isPrivateChannel, isPublicChannel, isWireNumber } from './names.ts';
 
 export interface HostedChannel {
@@ -48,6 +50,15 @@ export interface Invite {
   peerIds: string[];
 }
 
+/**
+ * A hosted private channel, blinded (3.2 `hidden`): hiddenTag(name) and the
+ * epoch, nothing else: no name, no standbys, no members.
+ */
+export interface HiddenHosting {
+  tag: string;
+  epoch: number;
+}
+
 export interface PeerPdu {
   version: 1;
   peerId: string;
@@ -55,7 +66,7 @@ export interface PeerPdu {
   seq: number;
   /**
    * The announcement's revision: the sender raises it whenever anything
-   * below (nick to invites) changes, so a receiver tells a PDU that says
+   * below (nick to hidden) changes, so a receiver tells a PDU that says
    * nothing new by one comparison (N^2 datagrams per interval mostly do).
    */
   rev: number;
@@ -70,6 +81,8 @@ export interface PeerPdu {
   channels: HostedChannel[];
   memberships: Membership[];
   invites: Invite[];
+  /** Hosted private channels, blinded. Absent on the wire when empty. */
+  hidden: HiddenHosting[];
 }
 
 export interface PeerPduPart extends PeerPdu {
@@ -144,13 +157,20 @@ interface WireInvite {
   host: string;
   peerIds: string[];
 }
+interface WireHidden {
+  tag: string;
+  epoch: number | bigint;
+}
+type WireEntry = WireChannel | WireMembership | WireInvite | WireHidden;
 
-/** Index of a list in a part: channels, memberships, invites (wire order). */
-type List = 0 | 1 | 2;
+/** Index of a list in a part: channels, memberships, invites, hidden (wire order). */
+type List = 0 | 1 | 2 | 3;
 const CHANNELS: List = 0;
 const MEMBERSHIPS: List = 1;
 const INVITES: List = 2;
-const LIST_MAX_ENTRIES = [MAX_PDU_CHANNELS, MAX_PDU_MEMBERSHIPS, MAX_PDU_INVITES];
+const HIDDEN: List = 3;
+const LISTS = 4;
+const LIST_MAX_ENTRIES = [MAX_PDU_CHANNELS, MAX_PDU_MEMBERSHIPS, MAX_PDU_INVITES, MAX_PDU_HIDDEN];
 
 /**
  * One list entry as the layout sees it: a map whose last value is a list of
@@ -163,7 +183,7 @@ interface Piece {
   fixedBytes: number;
   items: readonly string[];
   itemBytes: number[];
-  build(slice: string[]): WireChannel | WireMembership | WireInvite;
+  build(slice: string[]): WireEntry;
 }
 
 function piece(fixedBytes: number, items: readonly string[], build: Piece['build']): Piece {
@@ -171,9 +191,9 @@ function piece(fixedBytes: number, items: readonly string[], build: Piece['build
 }
 
 interface PartContent {
-  lists: [WireChannel[], WireMembership[], WireInvite[]];
+  lists: [WireChannel[], WireMembership[], WireInvite[], WireHidden[]];
   /** Bytes of the entries of each list (headers excluded). */
-  entryBytes: [number, number, number];
+  entryBytes: [number, number, number, number];
 }
 
 /** Greedy, in-order filling of parts up to MAX_PDU_BYTES. */
@@ -187,7 +207,7 @@ class Layout {
   }
 
   private static empty(): PartContent {
-    return { lists: [[], [], []], entryBytes: [0, 0, 0] };
+    return { lists: [[], [], [], []], entryBytes: [0, 0, 0, 0] };
   }
 
   private isEmpty(part: PartContent): boolean {
@@ -206,9 +226,11 @@ class Layout {
   /** Size of `part` with one more entry of `entryBytes` in list `list`. */
   private sizeWith(part: PartContent, list: List, entryBytes: number): number {
     let size = this.baseBytes + entryBytes;
-    for (let l = 0; l < 3; l++) {
+    for (let l = 0; l < LISTS; l++) {
       const count = part.lists[l]!.length + (l === list ? 1 : 0);
-      size += arrayHeaderBytes(count) + part.entryBytes[l]!;
+      // `hidden` is left out of a part that has none (encodePart).
+      if (l === HIDDEN) size += count === 0 ? 0 : KEY_BYTES.hidden + arrayHeaderBytes(count) + part.entryBytes[l]!;
+      else size += arrayHeaderBytes(count) + part.entryBytes[l]!;
     }
     return size;
   }
@@ -217,7 +239,7 @@ class Layout {
     return part.lists[list].length < LIST_MAX_ENTRIES[list]! && this.sizeWith(part, list, entryBytes) <= MAX_PDU_BYTES;
   }
 
-  private add(list: List, entry: WireChannel | WireMembership | WireInvite, entryBytes: number): void {
+  private add(list: List, entry: WireEntry, entryBytes: number): void {
     (this.current.lists[list] as unknown[]).push(entry);
     this.current.entryBytes[list] += entryBytes;
   }
@@ -279,6 +301,7 @@ const KEY_BYTES = {
   channels: strBytes('channels'),
   memberships: strBytes('memberships'),
   invites: strBytes('invites'),
+  hidden: strBytes('hidden'),
   auth: strBytes('auth'),
   name: strBytes('name'),
   epoch: strBytes('epoch'),
@@ -287,6 +310,7 @@ const KEY_BYTES = {
   host: strBytes('host'),
   channel: strBytes('channel'),
   peerIds: strBytes('peerIds'),
+  tag: strBytes('tag'),
 };
 
 /** The msgpack bytes `bin8 32` + 32 zero bytes: the tag placeholder. */
@@ -295,8 +319,9 @@ const ZERO_TAG = Buffer.alloc(PDU_AUTH_TAG_BYTES);
 /** A datagram with a tag ends in: fixstr "auth", bin8 header of 32, the tag. */
 const AUTH_TRAILER = Buffer.from([0xa4, 0x61, 0x75, 0x74, 0x68, 0xc4, PDU_AUTH_TAG_BYTES]);
 
+/** The map with every base key and value, list headers excluded (`hidden`'s key is counted with its entries, in Layout). */
 function baseBytes(pdu: PeerPdu, authenticated: boolean): number {
-  const keys = 13 + (authenticated ? 1 : 0);
+  const keys = 13 + (pdu.hidden.length > 0 ? 1 : 0) + (authenticated ? 1 : 0);
   return (
     mapHeaderBytes(keys) +
     KEY_BYTES.version + uintBytes(PDU_VERSION) +
@@ -337,28 +362,38 @@ function invitePiece(i: Invite): Piece {
   return piece(fixed, i.peerIds, (peerIds) => ({ channel: i.channel, host: i.host, peerIds }));
 }
 
+/** A hidden entry has no list to slice: `fixedBytes` is all of it but the empty list's header, which place() adds. */
+function hiddenPiece(h: HiddenHosting): Piece {
+  const fixed = mapHeaderBytes(2) + KEY_BYTES.tag + strBytes(h.tag) + KEY_BYTES.epoch + uintBytes(h.epoch) - arrayHeaderBytes(0);
+  const epoch = wireUint(h.epoch);
+  return piece(fixed, [], () => ({ tag: h.tag, epoch }));
+}
+
+/** What a PDU announces (`nick` to `hidden`), as one string: equal keys, same announcement, same `rev`. */
+export function announcementKey(pdu: Pick<PeerPdu, 'nick' | 'port' | 'interval' | 'channels' | 'memberships' | 'invites' | 'hidden'>): string {
+  return JSON.stringify([pdu.nick, pdu.port, pdu.interval, pdu.channels, pdu.memberships, pdu.invites, pdu.hidden]);
+}
+
 /**
  * Encodes a PDU into 1 to MAX_PDU_PARTS (48) datagrams of at most 1,400 bytes each.
  *
- * Base fields go into every part; channels, then memberships, then invites
- * fill parts greedily in order. An entry that does not fit the current part
- * starts a new one; an entry too large for any part is sliced (a channel's
- * members, a membership's channels, an invite's peer ids), every slice
- * repeating the rest of the entry; PduAssembler concatenates the slices.
+ * Base fields go into every part; channels, then memberships, then invites,
+ * then hidden fill parts greedily in order (a part without hidden entries
+ * leaves the key out, so a node without private channels sends what it
+ * always did). An entry that does not fit the current part starts a new
+ * one; an entry too large for any part is sliced (a channel's members, a
+ * membership's channels, an invite's peer ids), every slice repeating the
+ * rest of the entry; PduAssembler concatenates the slices.
  *
  * With `secret`, every datagram carries an HMAC-SHA256 tag (3.3).
  *
  * Throws a plain Error (programmer error) for an invalid PDU: a private '@'
- * channel anywhere, a bad name/id/number, a list above its bound, duplicate
- * entries (same channel name, same membership host, same invite channel and
- * host: merge them first), an empty secret, or a PDU that needs more than
- * MAX_PDU_PARTS datagrams.
+ * channel anywhere but in an invite, a bad name, id, number or hidden tag, a
+ * list above its bound, duplicate entries (same channel name, same
+ * membership host, same invite channel and host, same tag: merge them
+ * first), an empty secret, or a PDU that needs more than MAX_PDU_PARTS
+ * datagrams.
  */
-/** What a PDU announces (`nick` to `invites`), as one string: equal keys, same announcement, same `rev`. */
-export function announcementKey(pdu: Pick<PeerPdu, 'nick' | 'port' | 'interval' | 'channels' | 'memberships' | 'invites'>): string {
-  return JSON.stringify([pdu.nick, pdu.port, pdu.interval, pdu.channels, pdu.memberships, pdu.invites]);
-}
-
 export function encodePeerPdu(pdu: PeerPdu, secret?: Buffer): Buffer[] {
   validatePdu(pdu);
   if (secret !== undefined) requireSecret(secret);
@@ -366,6 +401,7 @@ export function encodePeerPdu(pdu: PeerPdu, secret?: Buffer): Buffer[] {
   for (const c of pdu.channels) layout.place(CHANNELS, channelPiece(c));
   for (const m of pdu.memberships) layout.place(MEMBERSHIPS, membershipPiece(m));
   for (const i of pdu.invites) layout.place(INVITES, invitePiece(i));
+  for (const h of pdu.hidden) layout.place(HIDDEN, hiddenPiece(h));
   const parts = layout.parts;
   return parts.map((content, part) => encodePart(pdu, part, parts.length, content, secret));
 }
@@ -386,6 +422,7 @@ function encodePart(pdu: PeerPdu, part: number, parts: number, content: PartCont
     memberships: content.lists[MEMBERSHIPS],
     invites: content.lists[INVITES],
   };
+  if (content.lists[HIDDEN].length > 0) wire.hidden = content.lists[HIDDEN];
   if (secret !== undefined) wire.auth = ZERO_TAG;
   // A copy we own: msgpackr returns a view of its shared scratch buffer.
   const datagram = Buffer.from(packr.pack(wire));
@@ -457,6 +494,14 @@ function validatePdu(pdu: PeerPdu): void {
     if (unique.has(key)) fail(`invite of ${i.channel} at ${i.host} listed twice`);
     unique.add(key);
   }
+  unique.clear();
+  if (!Array.isArray(pdu.hidden)) fail('hidden must be an array');
+  for (const h of pdu.hidden) {
+    if (!isHiddenTag(h.tag)) fail('hidden: a tag is 32 lowercase hex digits');
+    if (!isWireNumber(h.epoch)) fail(`hidden ${h.tag}: epoch must be an integer in 0..2^53-1`);
+    if (unique.has(h.tag)) fail(`hidden ${h.tag} listed twice`);
+    unique.add(h.tag);
+  }
 }
 
 function isServerPort(port: unknown): port is number {
@@ -478,8 +523,8 @@ function inviteKey(i: { channel: string; host: string }): string {
  *   msgpack type, an entry that is not a map, or duplicate entries in a list.
  * - 'pdu_version': `version` is an integer other than 1.
  * - 'pdu_bounds': above 1,400 bytes, or a value of the right type outside
- *   its bound: an id, name or nick breaking its rule, a private '@' channel
- *   anywhere, a number out of range, a list too long, not part < parts <= 16.
+ *   its bound: an id, name, nick or hidden tag breaking its rule, a private
+ *   '@' channel anywhere but in an invite, a number out of range, a list too long, not part < parts <= 16.
  * Unknown keys are ignored (forward compatibility); the result holds only
  * the documented fields. The one plain Error is for an empty `secret` (a
  * configuration mistake, not input).
@@ -627,8 +672,18 @@ function readPart(value: unknown, authenticated: boolean): PeerPduPart {
     unique.add(key);
     return invite;
   });
+  unique.clear();
+  // Optional: a part without hidden entries leaves the key out.
+  const hidden = map.hidden === undefined ? [] : asArray(map.hidden, MAX_PDU_HIDDEN, 'hidden').map((entry): HiddenHosting => {
+    const h = asMap(entry, 'hidden entry');
+    const tag = asString(h.tag, 'hidden tag');
+    if (!isHiddenTag(tag)) outOfBounds('hidden tag is not 32 lowercase hex digits');
+    if (unique.has(tag)) malformed(`hidden ${tag} twice in one part`);
+    unique.add(tag);
+    return { tag, epoch: asUint(h.epoch, MAX_WIRE_NUMBER, `hidden ${tag} epoch`) };
+  });
 
-  return { version: PDU_VERSION, peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites, part, parts };
+  return { version: PDU_VERSION, peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites, hidden, part, parts };
 }
 
 // ------------------------------------------------------------- reassembly
@@ -752,12 +807,13 @@ export class PduAssembler {
 function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
   const first = parts[0]!;
   if (parts.length === 1) {
-    const { peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites } = first;
-    return { version: PDU_VERSION, peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites };
+    const { peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites, hidden } = first;
+    return { version: PDU_VERSION, peerId, incarnation, seq, rev, nick, port, interval, channels, memberships, invites, hidden };
   }
   const channels = new Map<string, HostedChannel>();
   const memberships = new Map<string, Membership>();
   const invites = new Map<string, Invite>();
+  const hidden = new Map<string, HiddenHosting>();
   for (const p of parts) {
     if (p.rev !== first.rev || p.nick !== first.nick || p.port !== first.port || p.interval !== first.interval) return undefined;
     for (const c of p.channels) {
@@ -789,6 +845,11 @@ function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
       if (known.peerIds.length + i.peerIds.length > MAX_INVITE_IDS) return undefined;
       known.peerIds.push(...i.peerIds);
     }
+    // Never sliced: one tag in two parts is a round that contradicts itself.
+    for (const h of p.hidden) {
+      if (hidden.has(h.tag)) return undefined;
+      hidden.set(h.tag, { tag: h.tag, epoch: h.epoch });
+    }
   }
   return {
     version: PDU_VERSION,
@@ -802,5 +863,6 @@ function assemble(parts: readonly PeerPduPart[]): PeerPdu | undefined {
     channels: [...channels.values()],
     memberships: [...memberships.values()],
     invites: [...invites.values()],
+    hidden: [...hidden.values()],
   };
 }

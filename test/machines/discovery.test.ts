@@ -48,7 +48,7 @@ function harness(maxPeers = 1024) {
   actor.start();
   const of = <T extends DiscoveryEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<DiscoveryEmitted, { type: T }>[];
   const receive = (p: Partial<PeerPduPart> & { peerId: string }) => {
-    const part: PeerPduPart = { version: 1, incarnation: 1, seq: 1, rev: 1, nick: p.peerId, port: 50000, interval: INTERVAL, channels: [], memberships: [], invites: [], part: 0, parts: 1, ...p };
+    const part: PeerPduPart = { version: 1, incarnation: 1, seq: 1, rev: 1, nick: p.peerId, port: 50000, interval: INTERVAL, channels: [], memberships: [], invites: [], hidden: [], part: 0, parts: 1, ...p };
     const from = { address: '10.0.0.9', port: 47777 };
     const intake_ = intake.admit(part, from);
     if (intake_.peerNews) actor.send({ type: 'PDU_RECEIVED', part, from });

@@ -16,7 +16,7 @@ function judged(intake: Intake): string {
 }
 
 function part(p: Partial<PeerPduPart> = {}): PeerPduPart {
-  return { version: 1, peerId: 'p1', incarnation: 5, seq: 1, rev: 1, nick: 'p1', port: 50000, interval: 250, channels: [], memberships: [], invites: [], part: 0, parts: 1, ...p };
+  return { version: 1, peerId: 'p1', incarnation: 5, seq: 1, rev: 1, nick: 'p1', port: 50000, interval: 250, channels: [], memberships: [], invites: [], hidden: [], part: 0, parts: 1, ...p };
 }
 
 t.test('verdicts: peer news for the machine, announcements for the directory, routine, stale', async (t) => {

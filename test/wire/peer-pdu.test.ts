@@ -12,6 +12,7 @@ import {
   type PeerPdu,
   type PeerPduPart,
 } from '../../lib/wire/peer-pdu.ts';
+import { hiddenTag } from '../../lib/wire/hidden-tag.ts';
 import { catchError, decodeErrorOf, idArb, publicChannelArb, unicodeText, wireNumberArb } from './helpers.ts';
 
 const RUNS = 200;
@@ -36,6 +37,7 @@ function basePdu(overrides: Partial<PeerPdu> = {}): PeerPdu {
     channels: [],
     memberships: [],
     invites: [],
+    hidden: [],
     ...overrides,
   };
 }
@@ -96,6 +98,7 @@ const pduArb: fc.Arbitrary<PeerPdu> = fc.record({
     maxLength: 2,
     selector: (i) => `${i.channel} ${i.host}`,
   }),
+  hidden: fc.uniqueArray(fc.record({ tag: fc.stringMatching(/^[0-9a-f]{32}$/), epoch: wireNumberArb }), { maxLength: 3, selector: (h) => h.tag }),
 });
 
 const secretArb = fc.option(fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => Buffer.from(b)), { nil: undefined });
@@ -232,6 +235,27 @@ t.test('a private channel is never accepted as hosted or joined: the decoder rej
   for (const c of cases) t.equal(decodeErrorOf(() => decodePeerPduPart(craft(c))), 'pdu_bounds');
 });
 
+t.test('hosted private channels travel blinded in `hidden`, which a PDU without them leaves out', async (t) => {
+  const pdu = basePdu({ hidden: [{ tag: hiddenTag('@secret'), epoch: 3 }, { tag: hiddenTag('@other', SECRET), epoch: 2 ** 40 }] });
+  const { result, datagrams } = roundTrip(pdu, SECRET);
+  t.strictSame(result, pdu);
+  const plain = unpack(datagrams[0]!) as Record<string, unknown>;
+  t.strictSame(Object.keys(plain), [...KEYS, 'hidden', 'auth'], 'after invites, before auth');
+  t.strictSame(Object.keys((plain.hidden as object[])[0]!), ['tag', 'epoch']);
+  t.notOk(datagrams[0]!.includes(Buffer.from('@secret')), 'the name itself is nowhere');
+  t.notOk('hidden' in (unpack(encodePeerPdu(basePdu())[0]!) as object), 'no hidden channels: no key');
+  t.not(hiddenTag('@secret'), hiddenTag('@secret', SECRET), 'with a secret the tag is keyed');
+  t.equal(hiddenTag('@secret'), hiddenTag('@secret'), 'and it is a function of the name');
+});
+
+t.test('many hidden entries fill several parts and reassemble', async (t) => {
+  const hidden = Array.from({ length: 200 }, (_, i) => ({ tag: hiddenTag(`@c${i}`), epoch: i }));
+  const pdu = basePdu({ hidden, channels: [{ name: '#a', epoch: 1, standbys: [], members: ids(20) }] });
+  const { result, datagrams } = roundTrip(pdu, SECRET, (p) => p.slice().reverse());
+  t.ok(datagrams.length > 2, `${datagrams.length} parts`);
+  t.strictSame(result, pdu);
+});
+
 t.test('an invite may name a private channel: that is how an invited peer finds it', async (t) => {
   const pdu = basePdu({ invites: [{ channel: '@secret', host: 'node-1', peerIds: ['p'] }] });
   t.strictSame(roundTrip(pdu, SECRET).result, pdu);
@@ -281,6 +305,11 @@ t.test('table: every PDU decode error code', async (t) => {
     ['513 members', craft(wire({ channels: [{ name: '#a', epoch: 1, standbys: [], members: Array(513).fill('m') }] })), 'pdu_bounds'],
     ['257 channels in one membership', craft(wire({ memberships: [{ host: 'h', channels: Array(257).fill('#a') }] })), 'pdu_bounds'],
     ['65 invited peers', craft(wire({ invites: [{ channel: '#a', host: 'h', peerIds: Array(65).fill('p') }] })), 'pdu_bounds'],
+    ['hidden tag of 31 digits', craft(wire({ hidden: [{ tag: 'a'.repeat(31), epoch: 1 }] })), 'pdu_bounds'],
+    ['hidden tag in capitals', craft(wire({ hidden: [{ tag: 'A'.repeat(32), epoch: 1 }] })), 'pdu_bounds'],
+    ['hidden tag twice', craft(wire({ hidden: [{ tag: 'a'.repeat(32), epoch: 1 }, { tag: 'a'.repeat(32), epoch: 2 }] })), 'pdu_malformed'],
+    ['hidden not an array', craft(wire({ hidden: { tag: 'a'.repeat(32), epoch: 1 } })), 'pdu_malformed'],
+    ['257 hidden entries', craft(wire({ hidden: Array.from({ length: 257 }, (_, i) => ({ tag: i.toString(16).padStart(32, '0'), epoch: 1 })) })), 'pdu_bounds'],
   ];
   for (const [name, datagram, code] of cases) t.equal(decodeErrorOf(() => decodePeerPduPart(datagram)), code, name);
 });
@@ -294,7 +323,7 @@ t.test('incarnation is 0 to 2^53-1 (it grows with every start: the start time in
 
 t.test('the decoder keeps only documented fields and ignores unknown keys', async (t) => {
   const part = decodePeerPduPart(craft(wire({ future: { x: 1 }, auth: 'not checked without a secret' })));
-  t.strictSame(Object.keys(part).sort(), [...KEYS].sort());
+  t.strictSame(Object.keys(part).sort(), [...KEYS, 'hidden'].sort());
   // A map key "__proto__" must not become the prototype, or it could supply missing fields.
   const smuggler = wire({ version: undefined });
   Object.defineProperty(smuggler, '__proto__', { value: { version: 1 }, enumerable: true, configurable: true, writable: true });
@@ -316,6 +345,8 @@ t.test('the encoder refuses invalid PDUs with a plain Error', async (t) => {
     { channels: [{ name: '#a', epoch: 1, standbys: [], members: [] }, { name: '#a', epoch: 2, standbys: [], members: [] }] },
     { memberships: [{ host: 'h', channels: [] }, { host: 'h', channels: ['#b'] }] },
     { invites: [{ channel: '#a', host: 'h', peerIds: ids(65, 2) }] },
+    { hidden: [{ tag: '@secret', epoch: 1 }] },
+    { hidden: [{ tag: hiddenTag('@a'), epoch: 1 }, { tag: hiddenTag('@a'), epoch: 2 }] },
   ];
   for (const overrides of bad) {
     const error = catchError(() => encodePeerPdu(basePdu(overrides)));
@@ -370,10 +401,10 @@ t.test('property: any msgpack value, or a valid map with one value replaced by a
     }
   };
   fc.assert(
-    fc.property(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true }), fc.constantFrom(...KEYS, 'auth', 'channels.0', 'memberships.0', 'invites.0'), (value, key) => {
+    fc.property(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true }), fc.constantFrom(...KEYS, 'auth', 'hidden', 'channels.0', 'memberships.0', 'invites.0', 'hidden.0'), (value, key) => {
       const direct = pack(value);
       if (direct !== undefined) decodeErrorOf(() => decodePeerPduPart(direct));
-      const base = wire({ channels: [{ name: '#a', epoch: 1, standbys: [], members: [] }], memberships: [{ host: 'h', channels: [] }], invites: [{ channel: '#a', host: 'h', peerIds: [] }] });
+      const base = wire({ channels: [{ name: '#a', epoch: 1, standbys: [], members: [] }], memberships: [{ host: 'h', channels: [] }], invites: [{ channel: '#a', host: 'h', peerIds: [] }], hidden: [{ tag: hiddenTag('@a'), epoch: 1 }] });
       const [outer, index] = key.split('.');
       if (index === undefined) base[outer!] = value;
       else (base[outer!] as unknown[])[Number(index)] = value;
