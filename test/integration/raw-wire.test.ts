@@ -1,6 +1,7 @@
 // The wire as another implementation sees it: a raw TCP client that speaks
 // only docs/protocol.md, and a raw multicast listener decoding PDUs with a
 // plain msgpack decoder.
+import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { unpack } from 'msgpackr';
 import t from 'tap';
@@ -50,7 +51,7 @@ t.test('a raw client JOINs, SAYs and gets its echo; an oversize frame closes onl
   t.ok(other.closed, 'EXIT ends the connection');
 });
 
-t.test('a raw multicast listener decodes the documented PDU fields; private channels never appear', async (t) => {
+t.test('a raw multicast listener decodes the documented PDU fields; private channels appear only blinded', async (t) => {
   const group = uniqueGroup();
   const [address, portText] = group.split(':') as [string, string];
   const node = new NodeProcess({ id: 'announcer', group, args: ['--join', '#pub,@secret', '--nick', 'Ann'] });
@@ -85,4 +86,7 @@ t.test('a raw multicast listener decodes the documented PDU fields; private chan
   t.same(channels[0]!.members, ['announcer']);
   t.same(last.memberships, [{ host: 'announcer', channels: ['#pub'] }], 'memberships: public only');
   t.notOk(raw.some((d) => d.includes('@secret')), `the private channel is in none of ${raw.length} datagrams`);
+  // Its host announces it blinded (3.2 `hidden`), computed here from the documented parameters alone.
+  const tag = createHash('sha256').update('chanmesh hidden channel v1\u0000@secret', 'utf8').digest('hex').slice(0, 32);
+  t.same(last.hidden, [{ tag, epoch: 1 }], 'hidden: the tag of @secret and its epoch, nothing else');
 });
