@@ -548,7 +548,17 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.startHosting(channel, decision.epoch, [], undefined);
       }
     }
-    this.hosts.get(channel)?.send({ type: 'JOIN', connId: connection.id, peerId, loads: this.directory.loads });
+    const host = this.hosts.get(channel);
+    if (!host) {
+      // Every JOIN is answered: WELCOME, MOVED, or a closed connection, on
+      // which the joiner tries its next candidate. A member of ours that is
+      // leaving the channel does not take it over when PROMOTEd; the JOIN,
+      // dropped here, left the joiner waiting for a WELCOME, then taking us
+      // for a legacy host, "joined" to a channel nobody hosted (F13).
+      this.server!.close(connection.id, 'cannot host the channel now');
+      return;
+    }
+    host.send({ type: 'JOIN', connId: connection.id, peerId, loads: this.directory.loads });
   }
 
   private onHostCommand(connection: ServerConnection, command: ClientCommand): void {

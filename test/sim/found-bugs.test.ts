@@ -194,3 +194,25 @@ t.test("a member keeps its host's window, so its side's messages outlive a merge
   await replayPasses(t, { seed: 6, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
   await replayPasses(t, { seed: 39, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
 });
+
+// F13, fixed in lib/node/node.ts (onJoin: every JOIN is answered). Members
+// failing over from a frozen host JOINed its first standby while that
+// standby was leaving the channel (its EXIT unanswered by the frozen host):
+// PROMOTE does nothing to a leaving member, the JOIN was dropped, and the
+// joiner, after its WELCOME timeout, took the standby for a legacy host and
+// stayed "joined" to a channel nobody hosted. Found by seed 89 of the
+// 10-node campaign with a private channel (`--private 1`).
+t.test('a JOIN to a standby that is leaving the channel is answered by closing the connection, not dropped (F13, found by seed 89, 10 nodes, --private 1)', async (t) => {
+  const result = await simulate({
+    nodes: 4,
+    script: ({ at }) => {
+      at('1s', (c) => c.join('n1', '#c0'));
+      at('2s', (c) => ['n2', 'n3', 'n4'].forEach((id) => c.join(id, '#c0')));
+      for (let i = 0; i < 20; i++) at(4000 + i * 500, (c) => c.say(i % 2 ? 'n3' : 'n4', '#c0', `m${i}`));
+      at('8s', (c) => c.freeze('n1'));
+      at('8600ms', (c) => c.exit('n2', '#c0')); // n2 is the first standby; its EXIT goes to the frozen host
+      at('14s', (c) => c.thaw('n1'));
+    },
+  });
+  t.same(violationLines(result), [], 'one host, n3 and n4 joined to it, every message delivered');
+});
