@@ -20,12 +20,14 @@ import { findScenario } from './scenarios.ts';
 import { Scheduler, SimulationError, type SchedulerOptions } from './scheduler.ts';
 import { Timeline } from './timeline.ts';
 import { exitCodeFor, formatViolation, Violations, type ExitCodeValue, type Violation } from './violations.ts';
-import { channelName, Workload } from './workload.ts';
+import { channelNames, Workload } from './workload.ts';
 
 export interface SimOptions {
   seed: number;
   nodes: number;
   channels: number;
+  /** How many of the channels (the last ones) are private, `@c...` (default none). */
+  privateChannels?: number;
   durationMs: number;
   /** `random`, `none`, or a scenario name (scenarios.ts). */
   faults: string;
@@ -153,13 +155,13 @@ export interface SimResult {
 
 const CHUNK_MS = 1000;
 
-export function planFor(options: Pick<SimOptions, 'faults' | 'nodes' | 'channels' | 'durationMs' | 'settleMs' | 'pduIntervalMs'>, seeds: SeedPlan, ids: readonly string[]): Step[] {
+export function planFor(options: Pick<SimOptions, 'faults' | 'nodes' | 'channels' | 'privateChannels' | 'durationMs' | 'settleMs' | 'pduIntervalMs'>, seeds: SeedPlan, ids: readonly string[]): Step[] {
   const quietAtMs = options.durationMs - options.settleMs;
   if (options.faults === 'none') return [];
   if (options.faults === 'random') {
     return randomPlan(new SeededRandom(seeds.faultSeed), {
       nodeIds: ids,
-      channels: Array.from({ length: options.channels }, (_, i) => channelName(i)),
+      channels: channelNames(options.channels, options.privateChannels),
       fromMs: 5000,
       quietAtMs,
       meanGapMs: seeds.faultGapMs,
@@ -216,6 +218,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   cluster.simLog.info({ event: 'sim.options', ...recorded, keepLog: undefined, script: script ? 'scripted' : undefined, seeds: describeSeeds(seeds) });
   const workload = new Workload(cluster, new SeededRandom(seeds.workloadSeed), {
     channels: options.channels,
+    privateChannels: options.privateChannels ?? 0,
     membersPerChannel: options.membersPerChannel,
     chatPerSecond: options.chatPerSecond,
     churnPerSecond: options.churnPerSecond,

@@ -40,7 +40,7 @@ export function summaryRows(r: SimResult): Array<[string, string]> {
   for (const v of r.violations) inv[v.invariant]++;
   const pduPerWallSecond = r.network.datagramsDelivered / Math.max(0.001, r.wallMs / 1000);
   return [
-    ['run', `nodes ${o.nodes}, channels ${o.channels}, ${formatDuration(o.durationMs)} virtual, faults ${o.faults}, pdu interval ${o.pduIntervalMs} ms, seed ${o.seed}`],
+    ['run', `nodes ${o.nodes}, channels ${o.channels}${o.privateChannels ? ` (${o.privateChannels} private)` : ''}, ${formatDuration(o.durationMs)} virtual, faults ${o.faults}, pdu interval ${o.pduIntervalMs} ms, seed ${o.seed}`],
     ['wall time', `${(r.wallMs / 1000).toFixed(1)} s (${(r.endMs / Math.max(1, r.wallMs)).toFixed(1)}x real time)${r.aborted ? ' - ABORTED at the first crash' : ''}`],
     ['failovers', `${m.takeovers} takeovers, ${m.memberFailovers} member failovers, ${m.splitBrainsResolved} split brains resolved, ${m.orphaned} orphaned`],
     ['detection time', `p50 ${ms(m.detectionMs.p50)}, p99 ${ms(m.detectionMs.p99)}, max ${ms(m.detectionMs.max)} (fault -> member suspects its host; ${m.detectionMs.count} episodes, ${m.episodesWithoutCause} without an injected cause)`],

@@ -12,6 +12,8 @@ import type { SimCluster } from './cluster.ts';
 
 export interface WorkloadOptions {
   channels: number;
+  /** How many of them (the last ones) are private. */
+  privateChannels: number;
   /** Members each channel starts with (distinct nodes drawn at random). */
   membersPerChannel: number;
   /** SAYs per virtual second, over the whole cluster. */
@@ -32,8 +34,14 @@ const JOIN_TO_MS = 3000;
 /** Chat and churn begin once the initial joins had time to settle. */
 const ACTIVITY_FROM_MS = 4000;
 
-export function channelName(index: number): string {
-  return `#c${index}`;
+/**
+ * The run's channels: #c0, #c1, ..., the last `privateCount` of them private
+ * (@c...). Private channels are joined by name like public ones: their hosts
+ * announce them blinded (docs/protocol.md 5.6), which is what a run with
+ * some exercises under faults.
+ */
+export function channelNames(count: number, privateCount = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `${i >= count - privateCount ? '@' : '#'}c${i}`);
 }
 
 export class Workload {
@@ -46,7 +54,7 @@ export class Workload {
     private readonly random: SeededRandom,
     private readonly options: WorkloadOptions,
   ) {
-    this.channels = Array.from({ length: options.channels }, (_, i) => channelName(i));
+    this.channels = channelNames(options.channels, options.privateChannels);
   }
 
   /** Start every node within the first half second. */

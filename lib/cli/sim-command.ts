@@ -16,6 +16,7 @@ import { ExitCode, formatViolation, worstExitCode } from '../../sim/violations.t
 interface RawOptions {
   nodes?: number;
   channels?: number;
+  private?: number;
   duration?: number;
   faults: string;
   seed?: number;
@@ -64,6 +65,7 @@ function program(): Command {
     )
     .option('--nodes <n>', `cluster size (default ${DEFAULTS.nodes}, or the scenario's)`, parseInteger(1, 5000))
     .option('--channels <n>', `channels #c0.. (default ${DEFAULTS.channels}, or the scenario's)`, parseInteger(0, 1000))
+    .option('--private <n>', 'how many of the channels are private, @c.. (the last ones; default 0)', parseInteger(0, 1000))
     .option('--duration <d>', 'virtual time to simulate, e.g. 90s, 10m (default 2m, or the scenario\'s)', parseDuration)
     .option('--faults <kind>', 'random | none | a scenario name (--list-scenarios)', DEFAULTS.faults)
     .option('--seed <n>', 'the seed (default: a random one, printed)', parseInteger(0, 2 ** 32 - 1))
@@ -95,6 +97,7 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
     seed,
     nodes,
     channels: raw.channels ?? scenario?.channels ?? DEFAULTS.channels,
+    privateChannels: raw.private,
     durationMs: raw.duration ?? scenario?.durationMs ?? DEFAULTS.durationMs,
     faults: raw.faults,
     pduIntervalMs: raw.pduInterval,
@@ -126,6 +129,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.faultGapMs > 0) args.push(`--fault-gap ${formatDuration(o.faultGapMs)}`);
   if (o.logLevel) args.push(`--log-level ${o.logLevel}`);
   if (o.historyLimit !== undefined) args.push(`--history ${o.historyLimit}`);
+  if (o.privateChannels) args.push(`--private ${o.privateChannels}`);
   return `node bin/chanmesh.js sim ${args.join(' ')}`;
 }
 
@@ -207,7 +211,7 @@ async function campaign(raw: RawOptions, seeds: number[]): Promise<number> {
   const failing: Array<{ seed: number; code: number; replay: string; first: string }> = [];
   const codes: number[] = [];
   const first = optionsFor(raw, seeds[0]!);
-  out(`campaign: ${seeds.length} seeds, nodes ${first.nodes}, channels ${first.channels}, ${formatDuration(first.durationMs)} each, faults ${first.faults}`);
+  out(`campaign: ${seeds.length} seeds, nodes ${first.nodes}, channels ${first.channels}${first.privateChannels ? ` (${first.privateChannels} private)` : ''}, ${formatDuration(first.durationMs)} each, faults ${first.faults}`);
   for (const seed of seeds) {
     const options = { ...optionsFor(raw, seed), keepLog: false };
     const result = await runSimulation(options);
