@@ -104,8 +104,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private announcement = { rev: 0, key: '' };
   private readonly invitesOut = new Map<string, OutgoingInvite>();
   private readonly invitesSeen = new Map<string, Invite>();
-  /** Private channel name -> its blinded tag (directoryKey). */
-  private readonly hiddenTags = new Map<string, string>();
   /** Connects waiting for a peer discovery has not reported yet, by peer id. */
   private readonly awaitingPeer = new Map<string, Array<() => void>>();
   private server?: ChannelServer;
@@ -414,12 +412,12 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
    * Where the directory keeps `channel`: a public one by its name, a private
    * one by its blinded tag (docs/protocol.md 3.2 `hidden`, 5.6), which is
    * how its split brains are found although its name is never announced.
+   * Computed each time (one short hash, a few times a round), not kept:
+   * names come from JOINs off the network too, and a cache would grow
+   * with every name anyone tried.
    */
   private directoryKey(channel: string): string {
-    if (!isPrivateChannel(channel)) return channel;
-    let tag = this.hiddenTags.get(channel);
-    if (tag === undefined) this.hiddenTags.set(channel, (tag = hiddenTag(channel, this.config.secret)));
-    return tag;
+    return isPrivateChannel(channel) ? hiddenTag(channel, this.config.secret) : channel;
   }
 
   /** One round: what the directory says, told again to machines that may now act on it; then our PDU. */
