@@ -1,8 +1,9 @@
 // The docker-compose.yml cluster in network namespaces (`chanmesh cluster`),
 // end to end through the CLI: five nodes discover each other over the bridge,
 // SIGKILL of #lobby's host is followed by failover and chat goes on, a 2/3
-// partition and its heal leave one host for the channel, and `down` leaves
-// no namespace, veth, bridge or process behind.
+// partition and its heal leave one host for the channel (and for the private
+// @crew, which only a blinded tag announces), and `down` leaves no
+// namespace, veth, bridge or process behind.
 //
 // Needs root and working `ip netns`; elsewhere the whole file is reported as
 // skipped with the reason. Its own prefix (cmt-) and state directory keep it
@@ -21,6 +22,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = path.join(root, 'bin/chanmesh.js');
 const PREFIX = 'cmt-';
 const CHANNEL = '#lobby';
+/** Joined by typing into every node: never named in a PDU, found and healed through its hidden tag (protocol 5.6). */
+const PRIVATE = '@crew';
 const PDU_INTERVAL = '250ms';
 
 function whyNot(): string | undefined {
@@ -92,36 +95,36 @@ async function clusterTest(): Promise<void> {
     return parsed.services;
   };
   const live = () => status().filter((s) => s.state === 'running').map((s) => s.service);
-  /** The channels a node's current incarnation hosts, from its events. */
+  /** The channels a node's current incarnation hosts, from its events, with their epochs. */
   const hosted = (svc: string) => {
     const channels = new Map<string, number>();
     for (const e of output(svc).events) {
       if (e.event === 'node.started') channels.clear();
-      if ((e.event === 'channel.created' || e.event === 'takeover') && e.channel === CHANNEL) channels.set(CHANNEL, Number(e.epoch));
-      if (e.event === 'channel.closed' && e.channel === CHANNEL) channels.delete(CHANNEL);
+      if (e.event === 'channel.created' || e.event === 'takeover') channels.set(String(e.channel), Number(e.epoch));
+      if (e.event === 'channel.closed') channels.delete(String(e.channel));
     }
     return channels;
   };
-  /** Which host a member last joined (member.joined or failover.finished), and the epoch. */
-  const memberView = (svc: string) => {
+  /** Which host a member of `channel` last joined (member.joined or failover.finished), and the epoch. */
+  const memberView = (svc: string, channel = CHANNEL) => {
     let view: { host: string; epoch: number } | undefined;
     for (const e of output(svc).events) {
       if (e.event === 'node.started') view = undefined;
-      if ((e.event === 'member.joined' || e.event === 'failover.finished') && e.channel === CHANNEL) view = { host: String(e.host), epoch: Number(e.epoch) };
-      if (e.event === 'member.left' && e.channel === CHANNEL) view = undefined;
+      if ((e.event === 'member.joined' || e.event === 'failover.finished') && e.channel === channel) view = { host: String(e.host), epoch: Number(e.epoch) };
+      if (e.event === 'member.left' && e.channel === channel) view = undefined;
     }
     return view;
   };
-  /** One live host, and every live node a member of it: its service name. */
-  const agreedHost = (among: string[]) => {
-    const hosts = among.filter((s) => hosted(s).has(CHANNEL));
+  /** One live host of `channel`, and every live node a member of it: its service name. */
+  const agreedHost = (among: string[], channel = CHANNEL) => {
+    const hosts = among.filter((s) => hosted(s).has(channel));
     if (hosts.length !== 1) return undefined;
     const hostId = idOf.get(hosts[0]!)!;
-    return among.every((s) => memberView(s)?.host === hostId) ? hosts[0]! : undefined;
+    return among.every((s) => memberView(s, channel)?.host === hostId) ? hosts[0]! : undefined;
   };
-  const explain = (among = services) => () =>
+  const explain = (among = services, channel = CHANNEL) => () =>
     among
-      .map((s) => `${s}: hosts ${JSON.stringify([...hosted(s)])} member of ${JSON.stringify(memberView(s))}\n` + logText(s).split('\n').slice(-12).join('\n'))
+      .map((s) => `${s}: hosts ${JSON.stringify([...hosted(s)])} member of ${channel} ${JSON.stringify(memberView(s, channel))}\n` + logText(s).split('\n').slice(-12).join('\n'))
       .join('\n');
 
   // ---- the scenario ---------------------------------------------------------
@@ -157,6 +160,12 @@ async function clusterTest(): Promise<void> {
   await t.test('#lobby has one host and every node is its member', async (t) => {
     host = await waitFor('one agreed host of #lobby', () => agreedHost(services), 30_000, explain());
     t.pass(`${host} hosts #lobby`);
+  });
+
+  await t.test(`every node joins the private ${PRIVATE} by name: one host, never named in a PDU`, async (t) => {
+    for (const svc of services) t.equal(cluster('send', svc, `/join ${PRIVATE}`).code, 0, `${svc} joins ${PRIVATE}`);
+    const privateHost = await waitFor(`one agreed host of ${PRIVATE}`, () => agreedHost(services, PRIVATE), 30_000, explain(services, PRIVATE));
+    t.pass(`${privateHost} hosts ${PRIVATE}`);
   });
 
   await t.test('SIGKILL of the host: failover, and chat goes on', async (t) => {
@@ -218,9 +227,13 @@ async function clusterTest(): Promise<void> {
     await waitFor(`${killed} to rejoin #lobby`, () => output(killed!, before.get(killed!)).events.some((e) => e.event === 'member.joined' && e.channel === CHANNEL), 30_000, explain([killed!]));
     const agreed = await waitFor('all five to agree on one host', () => agreedHost(services), 30_000, explain());
     t.pass(`${killed} is back; ${agreed} hosts #lobby`);
+    // Its user joins the private channel again (a restart forgets what was typed).
+    t.equal(cluster('send', killed!, `/join ${PRIVATE}`).code, 0, `${killed} joins ${PRIVATE} again`);
+    const privateHost = await waitFor(`all five in one ${PRIVATE}`, () => agreedHost(services, PRIVATE), 30_000, explain(services, PRIVATE));
+    t.pass(`${privateHost} hosts ${PRIVATE}`);
   });
 
-  await t.test('partition 2/3, then heal: one host for #lobby', async (t) => {
+  await t.test(`partition 2/3, then heal: one host for #lobby and one for ${PRIVATE}`, async (t) => {
     const a = services.slice(0, 2);
     const b = services.slice(2);
     const before = offsets();
@@ -247,6 +260,11 @@ async function clusterTest(): Promise<void> {
       }
     }
     t.pass('neither side hears the other (multicast and TCP cut)');
+    // Each side keeps (or takes over) the private channel too.
+    for (const side of [a, b]) {
+      await waitFor(`a host of ${PRIVATE} on ${side.join(',')}`, () => agreedHost(side, PRIVATE), 20_000, explain(side, PRIVATE));
+    }
+    t.pass(`both sides host ${PRIVATE}: a split brain of a private channel`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     t.comment(`during the partition: hosts ${services.filter((s) => hosted(s).has(CHANNEL)).join(',') || 'none'}`);
 
@@ -262,6 +280,11 @@ async function clusterTest(): Promise<void> {
       const view = memberView(s);
       t.equal(view?.host, idOf.get(final), `${s} follows ${final}`);
     }
+    // The private channel heals the same way, found through its hidden tag.
+    const privateFinal = await waitFor(`one host of ${PRIVATE} that all five follow`, () => agreedHost(services, PRIVATE), 45_000, explain(services, PRIVATE));
+    t.pass(`${privateFinal} is the one host of ${PRIVATE}`);
+    const privateResolved = services.flatMap((s) => output(s, healed.get(s)).events.filter((e) => e.event === 'splitbrain.resolved' && e.channel === PRIVATE));
+    t.ok(privateResolved.length > 0, `the heal resolved ${PRIVATE}'s split brain (${privateResolved.length} yielded)`);
   });
 
   await t.test('down leaves no namespace, veth, bridge, process or state behind', async (t) => {
