@@ -17,8 +17,10 @@
 //        repair. A disturbance is a freeze of M's node, a cut of the
 //        network separating M's node from m's author or from m's
 //        acknowledging host (either direction), or a loss burst that made
-//        M's node suspect its host (from the suspicion to the burst's end:
-//        the loss split the channel as a cut does), that overlapped [s, a] once
+//        M's node suspect its host, or made members leave M's node as their
+//        host while M stayed with it (from the suspicion to the burst's end:
+//        the loss split the channel as a cut does; the second kind only for
+//        messages another host acknowledged), that overlapped [s, a] once
 //        extended by graceMs after its end, together with every further
 //        disturbance of M that began before the one so far had ended (the
 //        repair cannot begin while the node is still cut off).
@@ -61,8 +63,14 @@ interface Membership {
   deliveredAt: number[];
   /** Message -> its position in `delivered`. */
   deliveredSet: Map<Message, number>;
-  /** From each time its node suspected its host during a loss burst to the burst's end. */
-  lossSplits: Span[];
+  /**
+   * From each time a loss burst split it off to the burst's end: its node
+   * suspected its host, or, for the host's own membership, members
+   * suspected its node and left it behind.
+   */
+  lossSplits: LossSplit[];
+  /** The host it last joined (member.joined, failover.finished). */
+  host?: string;
 }
 
 interface Message {
@@ -87,6 +95,11 @@ interface Span {
 
 interface CutSpan extends Span {
   cut: CutState;
+}
+
+interface LossSplit extends Span {
+  /** Left behind with this host: the split matters for messages some other host acknowledged. */
+  stayedWith?: string;
 }
 
 export interface DeliveryStats {
@@ -167,18 +180,33 @@ export class DeliveryChecker {
   }
 
   /**
-   * Feed every log record: `member.joined` establishes a membership; a
-   * member that suspects its host during a loss burst is split off by it.
+   * Feed every log record: `member.joined` establishes a membership, and it
+   * and `failover.finished` say which host it is with; a `host.suspected`
+   * during a loss burst splits the channel as a cut would: the suspecting
+   * member off its host, and the host's own membership off the members that
+   * leave it (seed 262 of the 10-node campaign with private channels: the
+   * members of a host left it in a 75% loss burst, and the host's own
+   * membership, alone with it, missed what they said next).
    */
   onRecord(record: LogRecord, source: LogSource): void {
     const { event, channel } = record;
-    if ((event !== 'member.joined' && event !== 'host.suspected') || typeof channel !== 'string') return;
+    if ((event !== 'member.joined' && event !== 'failover.finished' && event !== 'host.suspected') || typeof channel !== 'string') return;
     const node = this.cluster.node(source.id);
     if (!node || node.incarnation !== source.incarnation) return;
     const m = this.current.get(node)?.get(channel);
     if (!m) return;
-    if (event === 'member.joined') m.establishedAt ??= record.vt;
-    else if (this.burst !== undefined && this.burst.to > record.vt) m.lossSplits.push({ from: record.vt, to: this.burst.to });
+    if (event !== 'host.suspected') {
+      if (event === 'member.joined') m.establishedAt ??= record.vt;
+      if (typeof record.host === 'string') m.host = record.host;
+      return;
+    }
+    const burst = this.burst;
+    if (burst === undefined || burst.to <= record.vt) return;
+    m.lossSplits.push({ from: record.vt, to: burst.to });
+    if (typeof record.host !== 'string') return;
+    const host = this.cluster.node(record.host);
+    const left = host && this.current.get(host)?.get(channel);
+    if (left && left.endedAt === undefined && left.host === record.host) left.lossSplits.push({ from: record.vt, to: burst.to, stayedWith: record.host });
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
@@ -355,7 +383,7 @@ export class DeliveryChecker {
     const from = msg.saidAt;
     const to = msg.ackAt!;
     const id = m.node.id;
-    const spans: Span[] = [...(this.freezes.get(m.node) ?? []), ...m.lossSplits];
+    const spans: Span[] = [...(this.freezes.get(m.node) ?? []), ...m.lossSplits.filter((s) => s.stayedWith === undefined || s.stayedWith !== msg.ackHost)];
     for (const span of this.cuts) {
       if (span.cut.separates(id, msg.author.id) || (msg.ackHost !== undefined && span.cut.separates(id, msg.ackHost))) spans.push(span);
     }

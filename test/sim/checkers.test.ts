@@ -137,3 +137,27 @@ t.test('delivery: a member that a loss burst split from its host, then cut off b
   t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
   t.equal(result.exitCode, ExitCode.pass);
 });
+
+t.test('delivery: a host whose members a loss burst took away, cut off by a partition that begins during the burst, and gone before the heal, is excused', async (t) => {
+  // Seed 262 of the 10-node campaign with private channels: the members
+  // left their host in a 75% loss burst; the host's own membership, alone
+  // with it, could not have what they said next until the split brain healed.
+  const result = await simulate({
+    nodes: 3,
+    durationMs: 40_000,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3']));
+      at('5s', (c) => c.lossBurst(1, 4000)); // n2 and n3 suspect n1 after 4X and move to n2
+      at('6500ms', (c) => c.say('n3', '#c0', 'at the new host'));
+      at('7s', (c) => c.partition([['n1'], ['n2', 'n3']]));
+      at('21s', (c) => c.exit('n1', '#c0'));
+      at('22s', (c) => c.heal());
+    },
+  });
+  const records = result.logLines!.map((l) => JSON.parse(l) as { event?: string; node?: string; host?: string; vt: number });
+  t.ok(records.some((r) => r.event === 'takeover' && r.node === 'n2' && r.vt < 6500), 'n2 took over during the burst, before the message');
+  t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
+  t.equal(result.delivery.excused, 1, "n1 is excused from n3's message");
+  t.equal(result.exitCode, ExitCode.pass);
+});
