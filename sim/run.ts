@@ -196,8 +196,10 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const endMs = options.durationMs;
   const quietAtMs = options.durationMs - options.settleMs;
 
-  const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1);
-  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit }).historyLimit);
+  /** The longest a copy travels one way: the slack of the liveness and delivery checks. */
+  const oneWayMaxMs = seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1;
+  const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, oneWayMaxMs);
+  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit }).historyLimit, oneWayMaxMs);
   const timeline = new Timeline();
   const metrics = new MetricsRecorder();
   log.subscribe((record, source) => {
