@@ -19,8 +19,8 @@
 //        acknowledging host (either direction; one that begins at most the
 //        longest one-way delay after a counts, as the host's copy to M may
 //        still be on its way), or a loss burst that made
-//        M's node suspect its host, or made members leave M's node as their
-//        host while M stayed with it (from the suspicion to the burst's end:
+//        M's node suspect its host, or made another member leave the host M
+//        stayed with (from the suspicion to the burst's end:
 //        the loss split the channel as a cut does; the second kind only for
 //        messages another host acknowledged), that overlapped [s, a] once
 //        extended by graceMs after its end, together with every further
@@ -67,8 +67,8 @@ interface Membership {
   deliveredSet: Map<Message, number>;
   /**
    * From each time a loss burst split it off to the burst's end: its node
-   * suspected its host, or, for the host's own membership, members
-   * suspected its node and left it behind.
+   * suspected its host, or another member suspected the host it was with
+   * and left it behind (the host's own membership among those).
    */
   lossSplits: LossSplit[];
   /** The host it last joined (member.joined, failover.finished). */
@@ -187,10 +187,12 @@ export class DeliveryChecker {
    * Feed every log record: `member.joined` establishes a membership, and it
    * and `failover.finished` say which host it is with; a `host.suspected`
    * during a loss burst splits the channel as a cut would: the suspecting
-   * member off its host, and the host's own membership off the members that
-   * leave it (seed 262 of the 10-node campaign with private channels: the
-   * members of a host left it in a 75% loss burst, and the host's own
-   * membership, alone with it, missed what they said next).
+   * member off its host, and every membership still with that host off the
+   * members that leave it, for messages another host acknowledges (seed
+   * 262 of the 10-node campaign with private channels: the members of a
+   * host left it in a 75% loss burst, and the host's own membership, alone
+   * with it, missed what they said next; seed 23 at 5x chat with a private
+   * channel: a member that stayed with its old host).
    */
   onRecord(record: LogRecord, source: LogSource): void {
     const { event, channel } = record;
@@ -208,9 +210,12 @@ export class DeliveryChecker {
     if (burst === undefined || burst.to <= record.vt) return;
     m.lossSplits.push({ from: record.vt, to: burst.to });
     if (typeof record.host !== 'string') return;
-    const host = this.cluster.node(record.host);
-    const left = host && this.current.get(host)?.get(channel);
-    if (left && left.endedAt === undefined && left.host === record.host) left.lossSplits.push({ from: record.vt, to: burst.to, stayedWith: record.host });
+    for (const byChannel of this.current.values()) {
+      const stayed = byChannel.get(channel);
+      if (stayed && stayed !== m && stayed.endedAt === undefined && stayed.host === record.host) {
+        stayed.lossSplits.push({ from: record.vt, to: burst.to, stayedWith: record.host });
+      }
+    }
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
