@@ -38,4 +38,12 @@ t.test('with --secret: nodes chat over TLS-PSK; plain TCP and another secret are
   await member.waitLine('[#s] <raw1> hello from raw');
   member.send('/say #s still here');
   await insider.waitFor((f) => f[0] === 'SAY' && f[2] === 'still here');
+
+  // A private channel: announced under a tag keyed by the secret (protocol 3.2 `hidden`); the other holder finds it by name.
+  host.send('/join @vault');
+  await host.waitEvent('member.joined', (e) => e.channel === '@vault' && e.host === 'vault1');
+  member.send('/join @vault');
+  await member.waitEvent('member.joined', (e) => e.channel === '@vault' && e.host === 'vault1');
+  member.send('/say @vault behind the tag');
+  await host.waitLine('[@vault] <vault2> behind the tag');
 });
