@@ -7,7 +7,7 @@
 //      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
-import { appendToHistory, historyInAuthorOrder, inAuthorOrder, messageKey, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendToHistory, inAuthorOrder, messageKey, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 
@@ -177,7 +177,8 @@ export const channelHostMachine = setup({
         to: [event.connId],
         commands: [
           { type: 'WELCOME', channel: context.channel, epoch: context.epoch, count: context.history.length },
-          ...historyInAuthorOrder(context.history).map(sayCommand),
+          // Each author's messages in the author's order, each with its own seq (history.ts inHostOrder).
+          ...inAuthorOrder(context.history).map(sayCommand),
           ...(standbys.length > 0 ? [{ type: 'STANDBY' as const, peerIds: [...standbys] }] : []),
         ],
       });

@@ -14,7 +14,7 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, messageKey, mirrorLive, msgIdOf, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, inHostOrder, messageKey, mirrorLive, msgIdOf, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost } from './rules.ts';
 
 export interface ChannelMemberInput {
@@ -240,8 +240,8 @@ export const channelMemberMachine = setup({
         relayed: relays.length,
         resent: resend.length,
       });
-      // From now on our history is the host's: what it WELCOMEd us with,
-      // then what it sends. What we relay waits after it, pending, until the
+      // From now on our history is the host's: what it WELCOMEd us with (in
+      // its order, inHostOrder), then what it sends. What we relay waits after it, pending, until the
       // host decides (mirrorLive): a host that dies before it accepted our
       // relays loses nothing we had. Neither may push the other out: cut to
       // a window together, relays dropped messages of the WELCOME that we
@@ -251,7 +251,7 @@ export const channelMemberMachine = setup({
       if (context.welcome) {
         const lastSeq = received.reduce((max, h) => Math.max(max, h.seq), 0);
         const offered = relayed.map((h, i): HistoryEntry => ({ seq: lastSeq + 1 + i, authorId: h.authorId, text: h.text, msgId: h.msgId, pending: true }));
-        enqueue.assign({ history: [...received, ...offered] });
+        enqueue.assign({ history: [...inHostOrder(received), ...offered] });
       }
       enqueue.assign({ welcome: undefined, tried: [], welcomed: true });
       enqueue.emit({ type: 'membershipChanged' });

@@ -75,17 +75,19 @@ export function inAuthorOrder<T extends { authorId: string; msgId?: string }>(me
 }
 
 /**
- * A history as a joiner is shown it: each author's messages in the order
- * the author said them (inAuthorOrder), every seq left where it was. A
- * host's history is in the order it accepted messages, and relays merged
- * after a split brain can bring an author's older messages in behind a
- * newer one the host already had; the members that were live saw them so,
- * but a member that joins later need not (seed 109, 10 nodes, 2 min: a
- * member frozen through a partition and two merges got one author's
- * message before 13 of the author's older ones).
+ * A WELCOME's history back in its host's order: by seq, which a host gives
+ * in the order it accepts messages (a takeover continues the seqs it
+ * inherits). The WELCOME shows a joiner each author's messages in the order
+ * the author said them (the host sends inAuthorOrder(history), every
+ * message with its own seq): relays merged after a split brain can bring an
+ * author's older messages in behind a newer one the host already had, and a
+ * member that was away need not see them so (F10: seed 109, 10 nodes,
+ * 2 min). The joiner delivers them in that order, but keeps them in its
+ * host's: a copy in another order would drop other messages first when the
+ * window moves on (appendToHistory), and be the host's window no more.
  */
-export function historyInAuthorOrder(history: readonly HistoryEntry[]): HistoryEntry[] {
-  return inAuthorOrder(history).map((entry, i) => (entry.seq === history[i]!.seq ? entry : { ...entry, seq: history[i]!.seq }));
+export function inHostOrder(entries: readonly HistoryEntry[]): HistoryEntry[] {
+  return [...entries].sort((a, b) => a.seq - b.seq);
 }
 
 /** Append keeping at most `limit` entries (oldest dropped first). */

@@ -173,10 +173,11 @@ t.test("a merge's relays do not push the winner's own messages out of its histor
   await replayPasses(t, { seed: 84, nodes: 6, channels: 2, durationMs: 40_000 });
 });
 
-// F10, fixed in machines/history.ts (historyInAuthorOrder, the host's
-// WELCOME). A member frozen through a partition and two merges joined the
-// winner and got one author's message before 13 of the author's older ones,
-// which a later merge had relayed in behind it in the host's history.
+// F10, fixed in machines/channel-host.ts (the WELCOME in author order; the
+// joiner keeps it in host order, history.ts inHostOrder). A member frozen
+// through a partition and two merges joined the winner and got one
+// author's message before 13 of the author's older ones, which a later
+// merge had relayed in behind it in the host's history.
 t.test("a joiner gets each author's messages in order although a merge relayed older ones behind a newer one (F10, found by seed 109, 10 nodes, 2 min)", async (t) => {
   await replayPasses(t, { seed: 109, nodes: 10, channels: 3, durationMs: 120_000 });
 });
