@@ -301,7 +301,7 @@ export const channelHostMachine = setup({
     for (const h of input.history) seen.add(messageKey(h.authorId, h.msgId));
     // A takeover starts from its member's history; relays that member still
     // waited on are ours now, like the rest (the host they went to is gone).
-    const history = input.history.map((h) => (h.pending ? { seq: h.seq, authorId: h.authorId, text: h.text, msgId: h.msgId } : h));
+    const history = input.history.map(({ pending: _ours, ...h }) => h);
     return { ...input, history, members: [], standbys: [], fanOut: [], held: [], nextSeq: lastSeq + 1, seen };
   },
   initial: 'opening',

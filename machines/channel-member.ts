@@ -14,7 +14,7 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, inHostOrder, messageKey, mirrorLive, msgIdOf, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, historyWindowMax, inHostOrder, messageKey, mirrorLive, msgIdOf, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost } from './rules.ts';
 
 export interface ChannelMemberInput {
@@ -193,10 +193,9 @@ export const channelMemberMachine = setup({
           const entry = historyEntryOf(command, context.history.length + 1)!;
           const welcome = context.welcome;
           if (welcome && welcome.remaining > 0) {
-            // A chanmesh host sends at most twice its history (said messages
-            // and relays, appendToHistory); the count is the network's
-            // word, so what we collect is bounded by our own limit.
-            const received = appendBounded(welcome.received, entry, 2 * context.settings.historyLimit);
+            // A chanmesh host sends at most its history window; the count is
+            // the network's word, so what we collect is bounded by our own.
+            const received = appendBounded(welcome.received, entry, historyWindowMax(context.settings.historyLimit));
             enqueue.assign({ welcome: { ...welcome, remaining: welcome.remaining - 1, received } });
           }
           const fromHistory = welcome !== undefined && welcome.remaining > 0;
@@ -241,13 +240,14 @@ export const channelMemberMachine = setup({
         resent: resend.length,
       });
       // From now on our history is the host's: what it WELCOMEd us with (in
-      // its order, inHostOrder), then what it sends. What we relay waits after it, pending, until the
-      // host decides (mirrorLive): a host that dies before it accepted our
-      // relays loses nothing we had. Neither may push the other out: cut to
-      // a window together, relays dropped messages of the WELCOME that we
-      // alone would have carried into a takeover (seed 1, 10 nodes, 2 min,
-      // --rate 50: a member relayed 88 into its new host, kept the last of
-      // both and took over a second later without 3 of the host's).
+      // its order, inHostOrder), then what it sends. What we relay waits
+      // after it, pending, until the host decides (mirrorLive): a host that
+      // dies before it accepted our relays loses nothing we had. Neither may
+      // push the other out: cut to a window together, relays dropped
+      // messages of the WELCOME that we alone would have carried into a
+      // takeover (seed 1, 10 nodes, 2 min, --rate 50: a member relayed 88
+      // into its new host, kept the last of both and took over a second
+      // later without 3 of the host's).
       if (context.welcome) {
         const lastSeq = received.reduce((max, h) => Math.max(max, h.seq), 0);
         const offered = relayed.map((h, i): HistoryEntry => ({ seq: lastSeq + 1 + i, authorId: h.authorId, text: h.text, msgId: h.msgId, pending: true }));

@@ -162,6 +162,11 @@ export function appendToHistory(list: readonly HistoryEntry[], entry: HistoryEnt
   return kept.filter((e) => !(e.relayed && excess-- > 0));
 }
 
+/** The most a history holds under appendToHistory: `limit` said plus `limit` relayed messages. */
+export function historyWindowMax(limit: number): number {
+  return 2 * limit;
+}
+
 /** The de-duplication window of a channel's host and members: `max(1024, 8 x history)` keys. */
 export function seenWindowFor(historyLimit: number): SeenWindow {
   return new SeenWindow(Math.max(1024, 8 * historyLimit));

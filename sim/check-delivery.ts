@@ -18,15 +18,14 @@
 //        network separating M's node from m's author or from m's
 //        acknowledging host (either direction; one that begins at most the
 //        longest one-way delay after a counts, as the host's copy to M may
-//        still be on its way), or a loss burst that made
-//        M's node suspect its host, or made another member leave the host M
-//        stayed with (from the suspicion to the burst's end:
-//        the loss split the channel as a cut does; the second kind only for
-//        messages another host acknowledged), that overlapped [s, a] once
-//        extended by graceMs after its end, together with every further
-//        disturbance of M that began before the one so far had ended (the
-//        repair cannot begin while the node is still cut off).
-//        After it, the protocol promises
+//        still be on its way), or a loss burst that made M's node suspect
+//        its host, or made another member leave the host M stayed with
+//        (from the suspicion to the burst's end: the loss split the channel
+//        as a cut does; the second kind only for messages another host
+//        acknowledged), that overlapped [s, a] once extended by graceMs
+//        after its end, together with every further disturbance of M that
+//        began before the one so far had ended (the repair cannot begin
+//        while the node is still cut off). After it, the protocol promises
 //        to repair what M missed through histories (WELCOME history, RELAY
 //        after a split brain), and histories are bounded (historyLimit). So a
 //        disturbed M is excused only if, when the disturbance ended (the

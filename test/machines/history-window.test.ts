@@ -10,7 +10,7 @@ import t from 'tap';
 import { createActor, type Actor } from 'xstate';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine } from '../../machines/channel-member.ts';
-import { msgIdOf, msgIdPrefix } from '../../machines/history.ts';
+import { historyWindowMax, msgIdOf, msgIdPrefix } from '../../machines/history.ts';
 import type { PeerLoad } from '../../machines/rules.ts';
 import { memberInput } from '../helpers/machine-inputs.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
@@ -98,7 +98,7 @@ t.test('property: whatever the host accepted, every member holds what the host h
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 12 }), fc.array(stepArb, { maxLength: 14 }), (limit, steps) => {
       const { host, members } = run(limit, steps);
-      return host.length <= 2 * limit && members.every((m) => m.history.join() === host.join());
+      return host.length <= historyWindowMax(limit) && members.every((m) => m.history.join() === host.join());
     }),
   );
   t.pass();

@@ -3,7 +3,7 @@
 // very end) and must be reported with its time and nodes.
 import t from 'tap';
 import { ExitCode } from '../../sim/violations.ts';
-import { simulate } from './helpers.ts';
+import { simulate, violationKinds } from './helpers.ts';
 
 const joinAll = (ids: string[]) => (c: { join: (id: string, ch: string) => boolean }) => {
   for (const id of ids) c.join(id, '#c0');
@@ -42,7 +42,7 @@ t.test('delivery: a duplicate, and a message a member never shows', async (t) =>
       });
     },
   });
-  const kinds = result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`);
+  const kinds = violationKinds(result);
   t.same(kinds, ['delivery/duplicate@n3,n2', 'delivery/missing@n1,n3,n1'], 'with who got it (or not), whose it was, and the acknowledging host');
   t.equal(result.violations[0]?.vt, 4000, 'a duplicate is reported at the virtual time it happened');
   t.equal(result.violations[1]?.vt, 30_000, 'a missing message at the end of the run');
@@ -59,7 +59,7 @@ t.test('liveness: a peer marked disconnected while its PDUs arrive', async (t) =
     },
   });
   t.same(
-    result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`),
+    violationKinds(result),
     ['liveness/disconnected-while-delivering@n2,n1'],
   );
   t.equal(result.exitCode, ExitCode.liveness);
@@ -90,7 +90,7 @@ t.test('hosting: a member that is not joined at the end', async (t) => {
     inspect: (c) => c.node('n3')!.node.exit('#c0'),
   });
   t.same(
-    result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`),
+    violationKinds(result),
     ['hosting/disagreement@n3,n1'],
   );
   t.equal(result.exitCode, ExitCode.liveness);
@@ -112,7 +112,7 @@ t.test('delivery: a member frozen when a message is said, then cut off by a part
       at('19s', (c) => c.heal());
     },
   });
-  t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
+  t.same(violationKinds(result), []);
   t.equal(result.delivery.excused, 1, "n3 is excused from n1's message");
   t.equal(result.exitCode, ExitCode.pass);
 });
@@ -134,7 +134,7 @@ t.test('delivery: a member that a loss burst split from its host, then cut off b
   });
   const suspected = result.logLines!.map((l) => JSON.parse(l) as { event?: string; node?: string; vt: number }).find((r) => r.event === 'host.suspected' && r.node === 'n3');
   t.ok(suspected && suspected.vt > 5000 && suspected.vt < 6500, `n3 suspected its host during the burst, before the message (${suspected?.vt})`);
-  t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
+  t.same(violationKinds(result), []);
   t.equal(result.exitCode, ExitCode.pass);
 });
 
@@ -157,7 +157,7 @@ t.test('delivery: a host whose members a loss burst took away, cut off by a part
   });
   const records = result.logLines!.map((l) => JSON.parse(l) as { event?: string; node?: string; host?: string; vt: number });
   t.ok(records.some((r) => r.event === 'takeover' && r.node === 'n2' && r.vt < 6500), 'n2 took over during the burst, before the message');
-  t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
+  t.same(violationKinds(result), []);
   t.equal(result.delivery.excused, 1, "n1 is excused from n3's message");
   t.equal(result.exitCode, ExitCode.pass);
 });
@@ -168,5 +168,5 @@ t.test('delivery: a cut that begins while the host\'s copy to a member is still 
   // undisturbed (the cut began after the ack), the member was required to
   // get it.
   const result = await simulate({ seed: 32, nodes: 10, channels: 3, privateChannels: 1, chatPerSecond: 50, durationMs: 120_000, faults: 'random', keepLog: false });
-  t.same(result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`), []);
+  t.same(violationKinds(result), []);
 });

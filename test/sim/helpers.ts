@@ -28,6 +28,11 @@ export function eventsOf(result: SimResult, event: string, where: (r: LogRecord)
   return records(result).filter((r) => r.event === event && where(r));
 }
 
+/** The violations as `invariant/kind@nodes`: what a checker test compares. */
+export function violationKinds(result: SimResult): string[] {
+  return result.violations.map((v) => `${v.invariant}/${v.kind}@${v.nodes.join(',')}`);
+}
+
 /** The violations as readable lines (for assertion messages). */
 export function violationLines(result: SimResult): string[] {
   return result.violations.map(formatViolation);
