@@ -80,6 +80,7 @@ export function chooseFailoverHost(options: {
 
 export type UnhostedJoinDecision =
   | { action: 'promote' }
+  | { action: 'refuse' }
   | { action: 'redirect'; hostId: string; epoch: number }
   | { action: 'create'; epoch: number };
 
@@ -88,13 +89,15 @@ export type UnhostedJoinDecision =
  * - we are a member of it: a fellow member failing over chose us (as the
  *   first live standby, or by the fallback rule), which is evidence that the
  *   host is unreachable: take over with the next epoch and our history,
- *   unless an announced live host would win over that takeover;
+ *   unless an announced live host would win over that takeover; but a member
+ *   that is leaving the channel will not take it over: refuse (the
+ *   connection closes and the joiner tries its next candidate; F13);
  * - another live host announces it: send the joiner there (MOVED);
  * - nobody hosts it: create it (draft 2.1).
  */
 export function decideUnhostedJoin(options: {
   selfId: string;
-  member?: { hostId?: string; epoch: number };
+  member?: { hostId?: string; epoch: number; leaving?: boolean };
   announced?: Hosting;
 }): UnhostedJoinDecision {
   const { selfId, member, announced } = options;
@@ -104,7 +107,9 @@ export function decideUnhostedJoin(options: {
     // lose, and a member that knows no better host than itself would start
     // it again and again. Join the winner instead.
     const winning = announced && announced.hostId !== selfId && hostingWins(announced, { hostId: selfId, epoch: member.epoch + 1 });
-    if (!winning) return { action: 'promote' };
+    // A member that is leaving will not take over (PROMOTE does nothing to
+    // it): the joiner is better off with its next candidate.
+    if (!winning) return member.leaving ? { action: 'refuse' } : { action: 'promote' };
   }
   if (announced && announced.hostId !== selfId) return { action: 'redirect', hostId: announced.hostId, epoch: announced.epoch };
   return { action: 'create', epoch: 1 };

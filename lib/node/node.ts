@@ -533,11 +533,17 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       const member = this.memberships.get(channel)?.actor.getSnapshot();
       const decision = decideUnhostedJoin({
         selfId: this.id,
-        member: member && member.status === 'active' ? { hostId: member.context.hostId, epoch: member.context.epoch } : undefined,
+        member:
+          member && member.status === 'active'
+            ? { hostId: member.context.hostId, epoch: member.context.epoch, leaving: member.value === 'leaving' }
+            : undefined,
         announced: this.directory.winner(this.directoryKey(channel)),
       });
       if (decision.action === 'promote') {
         this.memberships.get(channel)!.actor.send({ type: 'PROMOTE' });
+      } else if (decision.action === 'refuse') {
+        this.server!.close(connection.id, 'leaving the channel');
+        return;
       } else if (decision.action === 'redirect') {
         this.server!.send([connection.id], [{ type: 'MOVED', hostId: decision.hostId, epoch: decision.epoch }]);
         this.server!.close(connection.id, 'channel hosted elsewhere');
@@ -549,10 +555,10 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const host = this.hosts.get(channel);
     if (!host) {
       // Every JOIN is answered: WELCOME, MOVED, or a closed connection, on
-      // which the joiner tries its next candidate. A member of ours that is
-      // leaving the channel does not take it over when PROMOTEd; the JOIN,
-      // dropped here, left the joiner waiting for a WELCOME, then taking us
-      // for a legacy host, "joined" to a channel nobody hosted (F13).
+      // which the joiner tries its next candidate. Should a decision above
+      // leave no host to take it (decideUnhostedJoin refuses for a member
+      // that is leaving), a JOIN dropped here would leave the joiner
+      // waiting for a WELCOME, then taking us for a legacy host (F13).
       this.server!.close(connection.id, 'cannot host the channel now');
       return;
     }

@@ -196,7 +196,7 @@ t.test("a member keeps its host's window, so its side's messages outlive a merge
   await replayPasses(t, { seed: 39, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
 });
 
-// F13, fixed in lib/node/node.ts (onJoin: every JOIN is answered). Members
+// F13, fixed in machines/rules.ts and lib/node/node.ts (every JOIN is answered). Members
 // failing over from a frozen host JOINed its first standby while that
 // standby was leaving the channel (its EXIT unanswered by the frozen host):
 // PROMOTE does nothing to a leaving member, the JOIN was dropped, and the
