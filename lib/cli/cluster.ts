@@ -28,11 +28,13 @@ import {
   ipToInt,
   isPrivateCidr,
   parseCidr,
+  ComposeError,
   parseDockerfile,
   readComposeProject,
   type Cidr,
   type ComposeProject,
 } from './compose.ts';
+import { ClusterStateError, readState, statePath, writeState, type ClusterState, type ServiceState } from './cluster-state.ts';
 import { formatEvent, LineSplitter, parseNodeLine, type NodeEvent } from './node-output.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -58,37 +60,6 @@ interface CommonOptions {
   stateDir: string;
   prefix: string;
   bin: string;
-}
-
-export interface ServiceState {
-  name: string;
-  ns: string;
-  address: string;
-  /** The veth end in the hub namespace (the node's end is eth0). */
-  hubVeth: string;
-  command: string[];
-  /** The environment the node runs with (image ENV + compose + cluster). */
-  env: Record<string, string>;
-  /** The environment a person gets with `exec` (like `docker compose exec`). */
-  execEnv: Record<string, string>;
-  pid?: number;
-  startedAt?: number;
-}
-
-export interface ClusterState {
-  version: 1;
-  prefix: string;
-  composeFile: string;
-  bin: string;
-  cwd: string;
-  hub: string;
-  bridge: string;
-  subnet: string;
-  composeSubnet?: string;
-  remapped: boolean;
-  services: ServiceState[];
-  partition: string[][] | null;
-  createdAt: number;
 }
 
 // ---- small helpers ----------------------------------------------------------
@@ -330,29 +301,14 @@ export function planAddresses(project: ComposeProject, hostRanges: Cidr[], force
 
 // ---- state ------------------------------------------------------------------
 
-const statePath = (dir: string) => path.join(dir, 'cluster.json');
 const logPath = (dir: string, svc: string) => path.join(dir, `${svc}.log`);
 const fifoPath = (dir: string, svc: string) => path.join(dir, `${svc}.stdin`);
 const pidPath = (dir: string, svc: string) => path.join(dir, `${svc}.pid`);
-
-function readState(dir: string): ClusterState | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(statePath(dir), 'utf8')) as ClusterState;
-  } catch {
-    return undefined;
-  }
-}
 
 function requireState(dir: string): ClusterState {
   const state = readState(dir);
   if (!state) throw new ClusterError(`no cluster is up (no ${statePath(dir)}); start one with \`up\``);
   return state;
-}
-
-function writeState(dir: string, state: ClusterState): void {
-  const tmp = `${statePath(dir)}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  fs.renameSync(tmp, statePath(dir));
 }
 
 function findService(state: ClusterState, name: string): ServiceState {
@@ -668,7 +624,14 @@ function parseMs(text: string): number {
 /** Kills every process of ours, deletes our namespaces (and so every veth and bridge). */
 async function teardown(common: CommonOptions, keepLogs: boolean): Promise<{ namespaces: number; processes: number }> {
   const dir = common.stateDir;
-  const state = readState(dir);
+  let state: ClusterState | undefined;
+  try {
+    state = readState(dir);
+  } catch (error) {
+    // `down` is how a broken state file goes: clean up by prefix and compose file instead.
+    if (!(error instanceof ClusterStateError)) throw error;
+    warn(error.message);
+  }
   const prefix = state?.prefix ?? common.prefix;
   validatePrefix(prefix);
   const ours = new Set<string>([`${prefix}hub`, `${prefix}probe`]);
@@ -1125,7 +1088,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
       warn(error.message);
       return error.exitCode;
     }
-    if (error instanceof Error && error.name === 'ComposeError') {
+    if (error instanceof ComposeError || error instanceof ClusterStateError) {
       warn(error.message);
       return 1;
     }

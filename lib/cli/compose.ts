@@ -1,7 +1,12 @@
 // Reading docker-compose.yml and the Dockerfile: the one description of the
 // cluster that `docker compose` and `chanmesh cluster` (network namespaces)
-// both run, so the two never drift apart. Pure: text in, data out.
+// both run, so the two never drift apart. Pure: text in, data out. The
+// parsing is libraries' (yaml, a zod schema, shlex, dockerfile-ast); what is
+// here is which parts of the two files chanmesh reads.
 import { parse } from 'yaml';
+import { z } from 'zod';
+import { Cmd, DockerfileParser, Entrypoint, Env, Healthcheck, type Instruction, ModifiableInstruction, User } from 'dockerfile-ast';
+import { split } from 'shlex';
 
 export interface ComposeService {
   name: string;
@@ -32,17 +37,76 @@ export class ComposeError extends Error {
   override name = 'ComposeError';
 }
 
-type Yaml = Record<string, unknown>;
+/**
+ * The part of the Compose file format chanmesh runs, as a schema: a service's
+ * `command` and `entrypoint` (a string or a list of words), its
+ * `environment` (a map or a list of `NAME=value`), its networks (a list of
+ * names, or a map of name to `ipv4_address`), and the networks' first IPAM
+ * subnet. Every other key is Compose's and passes through unread.
+ */
+const words = z.union([z.string(), z.array(z.union([z.string(), z.number()]))]).transform((value, ctx) => (typeof value === 'string' ? splitOrReport(value, ctx) : value.map(String)));
 
-function isMap(value: unknown): value is Yaml {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+const environment = z
+  .union([
+    // `- NAME` without a value passes the host's variable in Compose; a
+    // namespace cluster has no such host environment, so it is left out.
+    z.array(z.string()).transform((list) => Object.fromEntries(list.filter((item) => item.indexOf('=') > 0).map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]))),
+    z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).nullable()).transform((map) => Object.fromEntries(Object.entries(map).flatMap(([key, value]) => (value === null ? [] : [[key, String(value)]])))),
+  ])
+  .nullish()
+  .transform((env): Record<string, string> => env ?? {});
+
+const serviceNetworks = z
+  .union([z.array(z.string()), z.record(z.string(), z.looseObject({ ipv4_address: z.string().optional() }).nullable())])
+  .optional()
+  .transform((networks): { name: string; ipv4Address?: string } | undefined => {
+    if (networks === undefined) return undefined;
+    if (Array.isArray(networks)) return networks[0] === undefined ? undefined : { name: networks[0] };
+    const first = Object.entries(networks)[0];
+    if (first === undefined) return undefined;
+    const [name, config] = first;
+    return config?.ipv4_address === undefined ? { name } : { name, ipv4Address: config.ipv4_address };
+  });
+
+const service = z
+  .looseObject({
+    entrypoint: words
+      .refine((entry) => entry.length === 1 && entry[0] === 'chanmesh', { message: "only the image's chanmesh entrypoint is supported" })
+      .optional(),
+    command: words.nullish(),
+    environment,
+    networks: serviceNetworks,
+  })
+  .nullable()
+  .transform((svc) => svc ?? { environment: {}, networks: undefined, command: undefined });
+
+const network = z
+  .looseObject({
+    driver: z.string().optional(),
+    ipam: z.looseObject({ config: z.array(z.looseObject({ subnet: z.string().optional() })).optional() }).optional(),
+  })
+  .nullable();
+
+const composeFile = z.looseObject({
+  name: z.string().optional(),
+  services: z.record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'not a usable service name'), service),
+  networks: z.record(z.string(), network).nullish(),
+});
+
+function splitOrReport(text: string, ctx: z.RefinementCtx): string[] {
+  try {
+    return splitWords(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
 }
 
 /** Parses a compose file (merge keys `<<: *anchor` resolved, as Compose does). */
-export function parseComposeYaml(text: string): Yaml {
+export function parseComposeYaml(text: string): Record<string, unknown> {
   const doc: unknown = parse(text, { merge: true });
-  if (!isMap(doc)) throw new ComposeError('docker-compose.yml: expected a mapping at the top');
-  return doc;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ComposeError('docker-compose.yml: expected a mapping at the top');
+  return doc as Record<string, unknown>;
 }
 
 /**
@@ -50,114 +114,36 @@ export function parseComposeYaml(text: string): Yaml {
  * the image's CMD (from the Dockerfile), used where a service gives none.
  */
 export function readComposeProject(text: string, defaultCommand: string[] = ['node']): ComposeProject {
-  const doc = parseComposeYaml(text);
-  const servicesNode = doc.services;
-  if (!isMap(servicesNode)) throw new ComposeError('docker-compose.yml: no services');
-  const networks: ComposeNetwork[] = [];
-  if (isMap(doc.networks)) {
-    for (const [name, value] of Object.entries(doc.networks)) {
-      const net: ComposeNetwork = { name };
-      if (isMap(value)) {
-        if (typeof value.driver === 'string') net.driver = value.driver;
-        const config = isMap(value.ipam) ? value.ipam.config : undefined;
-        const first: unknown = Array.isArray(config) ? config[0] : undefined;
-        if (isMap(first) && typeof first.subnet === 'string') net.subnet = first.subnet;
-      }
-      networks.push(net);
+  const parsed = composeFile.safeParse(parseComposeYaml(text));
+  if (!parsed.success) throw new ComposeError(`docker-compose.yml: ${z.prettifyError(parsed.error)}`);
+  const doc = parsed.data;
+  const networks = Object.entries(doc.networks ?? {}).map(([name, value]): ComposeNetwork => {
+    const net: ComposeNetwork = { name };
+    if (value?.driver !== undefined) net.driver = value.driver;
+    const subnet = value?.ipam?.config?.[0]?.subnet;
+    if (subnet !== undefined) net.subnet = subnet;
+    return net;
+  });
+  const services = Object.entries(doc.services).map(([name, svc]): ComposeService => {
+    const service: ComposeService = { name, command: svc.command ?? [...defaultCommand], environment: svc.environment };
+    if (svc.networks) {
+      service.network = svc.networks.name;
+      if (svc.networks.ipv4Address) service.ipv4Address = svc.networks.ipv4Address;
     }
-  }
-  const services: ComposeService[] = [];
-  for (const [name, value] of Object.entries(servicesNode)) {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new ComposeError(`service name "${name}" is not usable`);
-    const svc = isMap(value) ? value : {};
-    if (svc.entrypoint !== undefined) {
-      const entry = toWords(svc.entrypoint, `${name}.entrypoint`);
-      if (entry.length !== 1 || entry[0] !== 'chanmesh') {
-        throw new ComposeError(`service ${name}: only the image's chanmesh entrypoint is supported, got ${JSON.stringify(entry)}`);
-      }
-    }
-    const command = svc.command === undefined || svc.command === null ? [...defaultCommand] : toWords(svc.command, `${name}.command`);
-    const service: ComposeService = { name, command, environment: readEnvironment(svc.environment, name) };
-    const attached = readServiceNetworks(svc.networks);
-    if (attached) {
-      service.network = attached.name;
-      if (attached.ipv4Address) service.ipv4Address = attached.ipv4Address;
-    }
-    services.push(service);
-  }
+    return service;
+  });
   const project: ComposeProject = { services, networks };
-  if (typeof doc.name === 'string') project.name = doc.name;
+  if (doc.name !== undefined) project.name = doc.name;
   return project;
 }
 
-function readEnvironment(value: unknown, service: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (value === undefined || value === null) return env;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      if (typeof item !== 'string') throw new ComposeError(`service ${service}: environment entries must be strings`);
-      const eq = item.indexOf('=');
-      // `- NAME` without a value passes the host's variable in Compose; a
-      // namespace cluster has no such host environment, so it is left out.
-      if (eq > 0) env[item.slice(0, eq)] = item.slice(eq + 1);
-    }
-    return env;
+/** Shell-like word splitting (POSIX quoting, no expansion), as Compose splits a string `command`. */
+function splitWords(text: string): string[] {
+  try {
+    return split(text);
+  } catch (error) {
+    throw new ComposeError(`${(error as Error).message} in: ${text}`);
   }
-  if (!isMap(value)) throw new ComposeError(`service ${service}: environment must be a map or a list`);
-  for (const [key, v] of Object.entries(value)) {
-    if (v === null || v === undefined) continue;
-    if (typeof v === 'object') throw new ComposeError(`service ${service}: environment ${key} must be a scalar`);
-    env[key] = String(v);
-  }
-  return env;
-}
-
-function readServiceNetworks(value: unknown): { name: string; ipv4Address?: string } | undefined {
-  if (Array.isArray(value)) {
-    const first: unknown = value[0];
-    return typeof first === 'string' ? { name: first } : undefined;
-  }
-  if (!isMap(value)) return undefined;
-  const entry = Object.entries(value)[0];
-  if (!entry) return undefined;
-  const [name, config] = entry;
-  if (isMap(config) && typeof config.ipv4_address === 'string') return { name, ipv4Address: config.ipv4_address };
-  return { name };
-}
-
-function toWords(value: unknown, what: string): string[] {
-  if (typeof value === 'string') return splitWords(value);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) return value.map(String);
-  throw new ComposeError(`${what}: expected a string or a list of strings`);
-}
-
-/** Shell-like word splitting with single and double quotes (no expansion). */
-export function splitWords(text: string): string[] {
-  const words: string[] = [];
-  let current = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < text.length) current += text[++i];
-      else current += c;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(current);
-      current = '';
-      inWord = false;
-    } else {
-      current += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new ComposeError(`unterminated quote in: ${text}`);
-  if (inWord) words.push(current);
-  return words;
 }
 
 // ---- Dockerfile -------------------------------------------------------------
@@ -165,8 +151,10 @@ export function splitWords(text: string): string[] {
 export interface DockerInstruction {
   /** Upper-case keyword: FROM, RUN, COPY, USER, HEALTHCHECK, ... */
   keyword: string;
-  /** The rest of the instruction, continuation lines joined. */
+  /** The arguments after the flags, continuation lines joined. */
   args: string;
+  /** The instruction's flags (`--from=build` is `{ from: 'build' }`). */
+  flags: Record<string, string>;
   /** Index of the build stage (0-based) the instruction belongs to. */
   stage: number;
 }
@@ -179,7 +167,7 @@ export interface DockerStage {
 export interface Dockerfile {
   instructions: DockerInstruction[];
   stages: DockerStage[];
-  /** Of the final stage: the last USER, ENTRYPOINT, CMD, HEALTHCHECK (JSON form decoded). */
+  /** Of the final stage: the last USER, ENTRYPOINT, CMD, HEALTHCHECK (exec form decoded). */
   user?: string;
   entrypoint?: string[];
   cmd?: string[];
@@ -188,72 +176,43 @@ export interface Dockerfile {
   env: Record<string, string>;
 }
 
-/** A small Dockerfile reader: instructions, stages and the final image's settings. */
+/** A Dockerfile's instructions and stages, and the final image's settings (read with dockerfile-ast). */
 export function parseDockerfile(text: string): Dockerfile {
-  const instructions: DockerInstruction[] = [];
-  const stages: DockerStage[] = [];
-  let pending = '';
-  const flush = () => {
-    const line = pending.trim();
-    pending = '';
-    if (!line) return;
-    const match = /^(\S+)\s*([\s\S]*)$/.exec(line);
-    if (!match) return;
-    const keyword = match[1]!.toUpperCase();
-    const args = match[2]!.trim();
-    if (keyword === 'FROM') {
-      const from = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/i.exec(args);
-      const stage: DockerStage = { base: from?.[1] ?? args };
-      if (from?.[2]) stage.name = from[2];
-      stages.push(stage);
-    }
-    instructions.push({ keyword, args, stage: Math.max(0, stages.length - 1) });
-  };
-  for (const raw of text.split(/\r?\n/)) {
-    const trimmed = raw.trim();
-    if (trimmed.startsWith('#')) continue; // comments and parser directives
-    if (trimmed.endsWith('\\')) {
-      pending += `${trimmed.slice(0, -1)} `;
-      continue;
-    }
-    pending += trimmed;
-    flush();
-  }
-  flush();
+  const parsed = DockerfileParser.parse(text);
+  const fromLines = parsed.getFROMs().map((from) => from.getRange().start.line);
+  const stageOf = (instruction: Instruction) => Math.max(0, fromLines.filter((line) => line <= instruction.getRange().start.line).length - 1);
+  const stages = parsed.getFROMs().map((from): DockerStage => {
+    const stage: DockerStage = { base: from.getImage() ?? '' };
+    const name = from.getBuildStage();
+    if (name) stage.name = name;
+    return stage;
+  });
+  const instructions = parsed.getInstructions().map(
+    (instruction): DockerInstruction => ({
+      keyword: instruction.getKeyword().toUpperCase(),
+      args: instruction.getArgumentsContent() ?? '',
+      flags: instruction instanceof ModifiableInstruction ? Object.fromEntries(instruction.getFlags().map((flag) => [flag.getName(), flag.getValue() ?? ''])) : {},
+      stage: stageOf(instruction),
+    }),
+  );
   const result: Dockerfile = { instructions, stages, env: {} };
   const finalStage = stages.length - 1;
-  for (const ins of instructions) {
-    if (ins.stage !== finalStage) continue;
-    if (ins.keyword === 'USER') result.user = ins.args;
-    if (ins.keyword === 'ENTRYPOINT') result.entrypoint = execForm(ins.args);
-    if (ins.keyword === 'CMD') result.cmd = execForm(ins.args);
-    if (ins.keyword === 'HEALTHCHECK') result.healthcheck = ins.args;
-    if (ins.keyword === 'ENV') Object.assign(result.env, parseEnvInstruction(ins.args));
+  for (const instruction of parsed.getInstructions()) {
+    if (stageOf(instruction) !== finalStage) continue;
+    const args = instruction.getArgumentsContent() ?? '';
+    if (instruction instanceof User) result.user = args;
+    if (instruction instanceof Entrypoint) result.entrypoint = execForm(instruction, args);
+    if (instruction instanceof Cmd) result.cmd = execForm(instruction, args);
+    if (instruction instanceof Healthcheck) result.healthcheck = args;
+    if (instruction instanceof Env) for (const property of instruction.getProperties()) result.env[property.getName()] = property.getValue() ?? '';
   }
   return result;
 }
 
-/** `ENV A=1 B="two words"` or the legacy `ENV A value with spaces`. */
-function parseEnvInstruction(args: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  const words = splitWords(args);
-  if (words.length > 0 && !words[0]!.includes('=')) {
-    env[words[0]!] = words.slice(1).join(' ');
-    return env;
-  }
-  for (const word of words) {
-    const eq = word.indexOf('=');
-    if (eq > 0) env[word.slice(0, eq)] = word.slice(eq + 1);
-  }
-  return env;
-}
-
-function execForm(args: string): string[] {
-  if (args.startsWith('[')) {
-    const parsed: unknown = JSON.parse(args);
-    if (Array.isArray(parsed) && parsed.every((v) => typeof v === 'string')) return parsed;
-  }
-  return ['/bin/sh', '-c', args];
+/** The command of a CMD or ENTRYPOINT: the exec form's strings, else the shell form run by /bin/sh. */
+function execForm(instruction: Cmd | Entrypoint, args: string): string[] {
+  const strings = instruction.getJSONStrings();
+  return strings.length > 0 ? strings.map((s) => s.getJSONValue()) : ['/bin/sh', '-c', args];
 }
 
 // ---- IPv4 addresses ---------------------------------------------------------

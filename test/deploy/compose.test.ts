@@ -15,7 +15,6 @@ import {
   parseComposeYaml,
   parseDockerfile,
   readComposeProject,
-  splitWords,
 } from '../../lib/cli/compose.ts';
 import { addNodeCommand } from '../../lib/cli/node-command.ts';
 import { formatEvent, LineSplitter, parseNodeLine } from '../../lib/cli/node-output.ts';
@@ -113,12 +112,12 @@ t.test('Dockerfile: multi-stage node:20-slim, npm ci, type check, production dep
   const prodName = dockerfile.stages[prodStage?.stage ?? -1]?.name;
   const copies = dockerfile.instructions.filter((i) => i.keyword === 'COPY' && i.stage === finalIndex);
   t.ok(
-    copies.some((c) => c.args.includes(`--from=${prodName}`) && c.args.includes('node_modules')),
+    copies.some((c) => c.flags.from === prodName && c.args.includes('node_modules')),
     'the runtime stage takes node_modules from the production-only stage',
   );
   const checkStage = runs.find((r) => /tsc -p/.test(r.args))!.stage;
   t.ok(
-    copies.some((c) => c.args.includes(`--from=${dockerfile.stages[checkStage]?.name}`)),
+    copies.some((c) => c.flags.from === dockerfile.stages[checkStage]?.name),
     'the runtime stage copies from the checked stage (so BuildKit cannot skip the check)',
   );
   t.ok(dockerfile.user && !/^(root|0)(:|$)/.test(dockerfile.user), `runs as a non-root user (${dockerfile.user})`);
@@ -165,11 +164,19 @@ t.test('the namespace cluster keeps the compose addresses when they are safe, el
 });
 
 t.test('compose and Dockerfile parsing details', async (t) => {
-  t.same(splitWords(`node --join '#a b' "x\\"y" z`), ['node', '--join', '#a b', 'x"y', 'z']);
+  const quoted = readComposeProject(`services:\n  a:\n    command: node --join '#a b' "x\\"y" z\n`);
+  t.same(quoted.services[0]!.command, ['node', '--join', '#a b', 'x"y', 'z'], 'a string command is split as a shell splits it');
+  t.throws(() => readComposeProject(`services:\n  a:\n    command: node --join "#a\n`), /quoted string/, 'an unterminated quote is an error');
   const listForm = readComposeProject('services:\n  a:\n    command: node --chatter 2s\n    environment:\n      - CHANMESH_ID=a\n      - FROM_HOST\n');
   t.same(listForm.services[0]!.command, ['node', '--chatter', '2s']);
   t.same(listForm.services[0]!.environment, { CHANMESH_ID: 'a' }, 'list form; host pass-through entries are left out');
   t.throws(() => readComposeProject('services:\n  a:\n    entrypoint: ["sh"]\n'), /entrypoint/);
+  t.throws(() => readComposeProject('services:\n  -a:\n    command: node\n'), /-a/, 'an unusable service name, named');
+  t.throws(() => readComposeProject('services:\n  a:\n    environment: { A: { b: 1 } }\n'), /services\.a\.environment/, 'a nested environment value, where it is');
+  t.throws(() => readComposeProject('networks: {}\n'), /services/, 'no services');
+  const mapForm = readComposeProject('services:\n  a:\n    environment: { N: 3, B: true, UNSET: null }\n    networks:\n      mesh: { ipv4_address: 10.1.2.3 }\nnetworks:\n  mesh:\n    ipam: { config: [{ subnet: 10.1.2.0/24 }] }\n');
+  t.same(mapForm.services[0], { name: 'a', command: ['node'], environment: { N: '3', B: 'true' }, network: 'mesh', ipv4Address: '10.1.2.3' }, 'map forms; unset variables left out');
+  t.same(mapForm.networks, [{ name: 'mesh', subnet: '10.1.2.0/24' }]);
   const df = parseDockerfile('FROM x AS a\nENV A=1 \\\n  B="two words"\nFROM y\nENV C 3 4\nUSER 1000\nCMD node');
   t.same(df.stages, [{ base: 'x', name: 'a' }, { base: 'y' }]);
   t.same(df.env, { C: '3 4' }, 'ENV of the final stage only, legacy form');
