@@ -40,7 +40,7 @@ export function addNodeCommand(program: Command): void {
     .addOption(envOption('--standbys <k>', 'ranked standbys per hosted channel (at most 8, so a channel entry fits one PDU datagram)').default(2).argParser(parseInteger(0, 8)))
     .addOption(envOption('--history <n>', 'messages of history kept per channel and sent to new members (default 100, in proportion for a PDU interval over 250 ms)').argParser(parseInteger(0, 10000)))
     .addOption(envOption('--chatter <interval>', 'demo: say a line in every joined channel every <interval> (e.g. 2s)').argParser(parseDuration))
-    .addOption(envOption('--secret <secret>', 'shared secret: PeerPDUs carry an HMAC tag and unauthenticated ones are dropped'))
+    .addOption(envOption('--secret <secret>', 'shared secret: PeerPDUs carry an HMAC tag (others are dropped) and channel traffic is TLS-PSK, so only holders can join'))
     .addOption(envOption('--max-frame <bytes>', 'largest KIT frame body accepted').default(65536).argParser(parseInteger(64, 16 * 1024 * 1024)))
     .addOption(envOption('--log-level <level>', 'trace, debug, info, warn, error, silent').default('info'))
     .addOption(envOption('--log-format <format>', 'pretty or json (default: pretty on a TTY)').choices(['pretty', 'json']))

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { ClusterStateError, parseState, readState, statePath, writeState, type ClusterState } from '../../lib/cli/cluster-state.ts';
+import { ClusterStateError, parseState, readState, statePath, writeState, type ClusterState } from '../../lib/cli/cluster/state.ts';
 
 const state: ClusterState = {
   version: 1,

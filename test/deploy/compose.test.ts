@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { planAddresses } from '../../lib/cli/cluster.ts';
+import { planAddresses } from '../../lib/cli/cluster/addresses.ts';
 import {
   cidrContains,
   ipToInt,

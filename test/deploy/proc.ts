@@ -1,12 +1,11 @@
 // Process helpers for the deployment tests: is a pid alive (a zombie is
 // not), which processes descend from a pid, polling until a condition holds.
 import fs from 'node:fs';
-
-import { processState } from '../../lib/cli/cluster.ts';
+import { processState } from '../../lib/cli/cluster/processes.ts';
 
 // The cluster tool's reading of /proc is the one the tests trust too.
 export const procState = processState;
-export type { ProcessState as ProcState } from '../../lib/cli/cluster.ts';
+export type { ProcessState as ProcState } from '../../lib/cli/cluster/processes.ts';
 
 function parentOf(pid: number): number | undefined {
   try {

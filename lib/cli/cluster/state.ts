@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ClusterError } from './shell.ts';
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -68,6 +69,8 @@ export function parseState(text: string, file = 'cluster.json'): ClusterState {
   } catch (error) {
     throw new ClusterStateError(`${file} is not JSON (${(error as Error).message}); \`down\` removes the cluster`);
   }
+  const version = (json as { version?: unknown } | null)?.version;
+  if (version !== 1) throw new ClusterStateError(`${file} is not a state file of this chanmesh (version ${JSON.stringify(version)}, not 1); \`down\` removes the cluster`);
   const parsed = clusterState.safeParse(json);
   if (!parsed.success) throw new ClusterStateError(`${file} is not a state file of this chanmesh: ${z.prettifyError(parsed.error)}; \`down\` removes the cluster`);
   return parsed.data;
@@ -79,3 +82,16 @@ export function writeState(dir: string, state: ClusterState): void {
   fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   fs.renameSync(tmp, statePath(dir));
 }
+
+export function requireState(dir: string): ClusterState {
+  const state = readState(dir);
+  if (!state) throw new ClusterError(`no cluster is up (no ${statePath(dir)}); start one with \`up\``);
+  return state;
+}
+
+export function findService(state: ClusterState, name: string): ServiceState {
+  const svc = state.services.find((s) => s.name === name);
+  if (!svc) throw new ClusterError(`no service "${name}" (services: ${state.services.map((s) => s.name).join(', ')})`);
+  return svc;
+}
+
