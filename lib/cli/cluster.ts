@@ -30,7 +30,7 @@ import { addBridge, bridgeOf, createNetwork, healNetwork } from './cluster/netwo
 import { type ProcessState, fifoPath, fileSize, livePid, logPath, noteInLog, processState, signal, startService, stopService, waitDead, waitStarted } from './cluster/processes.ts';
 import { loadProject } from './cluster/project.ts';
 import { ClusterError, EXIT_UNAVAILABLE, ip, listNamespaces, requireRootAndIp, run, say, validatePrefix, warn } from './cluster/shell.ts';
-import { type ClusterState, ClusterStateError, findService, readState, requireState, statePath, writeState } from './cluster/state.ts';
+import { type ClusterState, ClusterStateError, findService, readState, requireState, type ServiceState, statePath, writeState } from './cluster/state.ts';
 import { ComposeError, formatCidr } from './compose.ts';
 import { parseNodeLine } from './node-output.ts';
 
@@ -330,6 +330,20 @@ function commonOf(options: Record<string, unknown>): CommonOptions {
   return common;
 }
 
+/** What every command on a cluster that is up starts with: root, and the cluster's state. */
+function runningCluster(options: Record<string, unknown>): { common: CommonOptions; state: ClusterState } {
+  requireRootAndIp();
+  const common = commonOf(options);
+  return { common, state: requireState(common.stateDir) };
+}
+
+/** Starts a service's node and records its pid in the state. */
+function startRecorded(state: ClusterState, dir: string, svc: ServiceState): void {
+  const pid = startService(state, dir, svc);
+  writeState(dir, state);
+  say(`${svc.name}: started (pid ${pid})`);
+}
+
 function collect(value: string, previous: string[]): string[] {
   return previous.concat([value]);
 }
@@ -363,9 +377,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     .description('services, addresses, processes, bridges (partition) and hosted channels')
     .option('--json', 'machine-readable')
     .action((options: { json?: boolean } & Record<string, unknown>) => {
-      requireRootAndIp(); // processes in namespaces and the hub's bridges are visible to root only
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
+      const { common, state } = runningCluster(options); // processes in namespaces and the hub's bridges are visible to root only
       if (options.json) {
         say(JSON.stringify({ subnet: state.subnet, hub: state.hub, bridge: state.bridge, partition: state.partition, services: serviceRows(state, common.stateDir) }, null, 2));
       } else {
@@ -379,9 +391,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
       .description(description)
       .argument('<service...>')
       .action((services: string[], options: Record<string, unknown>) => {
-        requireRootAndIp();
-        const common = commonOf(options);
-        const state = requireState(common.stateDir);
+        const { common, state } = runningCluster(options);
         for (const name of services) {
           const svc = findService(state, name);
           const pid = livePid(svc);
@@ -402,9 +412,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
       .argument('<service...>')
       .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
       .action(async (services: string[], options: { grace: string } & Record<string, unknown>) => {
-        requireRootAndIp();
-        const common = commonOf(options);
-        const state = requireState(common.stateDir);
+        const { common, state } = runningCluster(options);
         for (const name of services) {
           const svc = findService(state, name);
           if (!thenStart) noteInLog(common.stateDir, svc, 'cluster.stop', `stopping ${name}`);
@@ -413,9 +421,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
             say(`${name}: stopped`);
             continue;
           }
-          const pid = startService(state, common.stateDir, svc);
-          writeState(common.stateDir, state);
-          say(`${name}: started (pid ${pid})`);
+          startRecorded(state, common.stateDir, svc);
         }
       });
   stopCommand('stop', 'stop a node gracefully (SIGTERM, SIGKILL after the grace time)', false);
@@ -425,18 +431,14 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     .description('start a node that is not running')
     .argument('<service...>')
     .action((services: string[], options: Record<string, unknown>) => {
-      requireRootAndIp();
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
+      const { common, state } = runningCluster(options);
       for (const name of services) {
         const svc = findService(state, name);
         if (livePid(svc)) {
           say(`${name}: already running (pid ${svc.pid})`);
           continue;
         }
-        const pid = startService(state, common.stateDir, svc);
-        writeState(common.stateDir, state);
-        say(`${name}: started (pid ${pid})`);
+        startRecorded(state, common.stateDir, svc);
       }
     });
 
@@ -447,9 +449,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     )
     .argument('<group...>', 'comma-separated services')
     .action((groupsText: string[], options: Record<string, unknown>) => {
-      requireRootAndIp();
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
+      const { common, state } = runningCluster(options);
       const groups = groupsText.map((g) => g.split(',').map((s) => s.trim()).filter(Boolean));
       const seen = new Set<string>();
       for (const name of groups.flat()) {
@@ -472,9 +472,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
   addCommon(program.command('heal'))
     .description('undo a partition: every service back on the main bridge')
     .action((options: Record<string, unknown>) => {
-      requireRootAndIp();
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
+      const { common, state } = runningCluster(options);
       healNetwork(state);
       writeState(common.stateDir, state);
       for (const svc of state.services) noteInLog(common.stateDir, svc, 'cluster.heal', 'partition healed');
@@ -509,9 +507,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     .argument('<service>')
     .argument('<text...>')
     .action((name: string, words: string[], options: Record<string, unknown>) => {
-      requireRootAndIp();
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
+      const { common, state } = runningCluster(options);
       const svc = findService(state, name);
       if (!livePid(svc)) throw new ClusterError(`${name} is not running`);
       const fd = fs.openSync(fifoPath(common.stateDir, name), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
@@ -531,9 +527,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     .argument('[command...]', 'default: a shell')
     .passThroughOptions()
     .action((name: string, command: string[], options: Record<string, unknown>) => {
-      requireRootAndIp();
-      const common = commonOf(options);
-      const state = requireState(common.stateDir);
+      const { state } = runningCluster(options);
       const svc = findService(state, name);
       let argv = command.length > 0 ? command : [process.env.SHELL ?? '/bin/sh'];
       if (argv[0] === 'chanmesh') argv = [process.execPath, state.bin, ...argv.slice(1)];
