@@ -300,8 +300,10 @@ export const channelHostMachine = setup({
     for (const key of input.seenKeys ?? []) seen.add(key);
     for (const h of input.history) seen.add(messageKey(h.authorId, h.msgId));
     // A takeover starts from its member's history; relays that member still
-    // waited on are ours now, like the rest (the host they went to is gone).
-    const history = input.history.map(({ pending: _ours, ...h }) => h);
+    // waited on are ours now (the host they went to is gone), and they stay
+    // relays: counted as said, they pushed this side's said messages out of
+    // the window (F15: seed 196, 10 nodes, 2 min, --rate 50).
+    const history = input.history.map(({ pending, ...h }) => (pending ? { ...h, relayed: true } : h));
     return { ...input, history, members: [], standbys: [], fanOut: [], held: [], nextSeq: lastSeq + 1, seen };
   },
   initial: 'opening',

@@ -129,12 +129,12 @@ export function mirrorLive(history: readonly HistoryEntry[], entry: HistoryEntry
 /**
  * Append to a channel's history, on its host and (mirrorLive) on every
  * member alike. The window is the last `limit` messages said to the host
- * (or inherited at a takeover) plus at most `limit` relayed ones: a merge
- * after a split brain relays the other side's messages, and counted in one
- * window they would push out this side's, which a member of the other side
- * that joins later (it was frozen or cut off during the merge) has never
- * seen (F9). Relays leave in order once `limit` newer messages were said,
- * or when more than `limit` relays are held.
+ * (or inherited at a takeover) plus at most relayShare(limit) relayed ones:
+ * a merge after a split brain relays the other side's messages, and
+ * counted in one window they would push out this side's, which a member of
+ * the other side that joins later (it was frozen or cut off during the
+ * merge) has never seen (F9). Relays leave in order once `limit` newer
+ * messages were said, or when more than relayShare(limit) are held.
  *
  * One rule for host and members: a member whose window differed from its
  * host's lost messages or reordered them. Kept to `limit` alone, it lost its
@@ -157,14 +157,27 @@ export function appendToHistory(list: readonly HistoryEntry[], entry: HistoryEnt
     else said--;
   }
   const kept = next.slice(start);
-  if (relayed <= limit) return kept;
-  let excess = relayed - limit;
+  const relayLimit = relayShare(limit);
+  if (relayed <= relayLimit) return kept;
+  let excess = relayed - relayLimit;
   return kept.filter((e) => !(e.relayed && excess-- > 0));
 }
 
-/** The most a history holds under appendToHistory: `limit` said plus `limit` relayed messages. */
-export function historyWindowMax(limit: number): number {
+/**
+ * Relayed messages a history keeps besides its `limit` said ones: two
+ * sides' windows, so that a merge of three sides (a host that yields to
+ * a third, members of both relaying) keeps both others' messages. With one
+ * window (`limit`), 103 relays of such a merge pushed one side's oldest
+ * three out before a member frozen through it rejoined (seed 13, 10 nodes,
+ * 5x chat).
+ */
+export function relayShare(limit: number): number {
   return 2 * limit;
+}
+
+/** The most a history holds under appendToHistory: `limit` said plus relayShare(limit) relayed messages. */
+export function historyWindowMax(limit: number): number {
+  return limit + relayShare(limit);
 }
 
 /** The de-duplication window of a channel's host and members: `max(1024, 8 x history)` keys. */

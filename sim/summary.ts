@@ -46,7 +46,7 @@ export function summaryRows(r: SimResult): Array<[string, string]> {
     ['detection time', `p50 ${ms(m.detectionMs.p50)}, p99 ${ms(m.detectionMs.p99)}, max ${ms(m.detectionMs.max)} (fault -> member suspects its host; ${m.detectionMs.count} episodes, ${m.episodesWithoutCause} without an injected cause)`],
     ['failover time', `p50 ${ms(m.failoverMs.p50)}, p99 ${ms(m.failoverMs.p99)}, max ${ms(m.failoverMs.max)} (fault -> member joined a new host; ${m.failoverMs.count} episodes)`],
     ['messages', `sent ${count(d.sent)}, acknowledged ${count(d.acknowledged)}, delivered ${count(d.delivered)}, duplicated ${count(d.duplicated)}, lost ${count(d.lost)}`],
-    ['delivery check', `required ${count(d.required)}, missing ${count(d.missing)}, unacknowledged ${count(d.unacknowledged)}, excused ${count(d.excused)} (disturbed beyond the histories)`],
+    ['delivery check', `required ${count(d.required)}, missing ${count(d.missing)}, unacknowledged ${count(d.unacknowledged)}, excused ${count(d.excused)} (disturbed beyond the histories), repaired late ${count(d.lateRepairs)}`],
     ['network', `${count(r.network.datagramsDelivered)} PDU deliveries (${count(Math.round(pduPerWallSecond))} per wall second), ${count(r.network.connectionsOpened)} connections, ${count(r.network.streamBytesDelivered)} stream bytes`],
     ['event log', `${count(r.events.lines)} lines, ${count(r.events.bytes)} bytes, ${count(r.events.eventsRun)} scheduler events`],
     ['invariants', `hosting ${inv.hosting}, delivery ${inv.delivery}, liveness ${inv.liveness}, crash ${inv.crash}${r.violationsDropped > 0 ? ` (+${r.violationsDropped} not kept)` : ''}`],

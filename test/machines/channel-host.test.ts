@@ -118,6 +118,22 @@ t.test('a takeover host continues the seq of its history and knows its messages'
   t.equal((h.sends().at(-1)!.commands[0] as { seq: number }).seq, 42);
 });
 
+t.test("a takeover host keeps the relays its member still waited on as relays: they do not push its side's said messages out (F15, seed 196, 10 nodes, 5x chat)", async (t) => {
+  const said = [1, 2, 3].map((seq) => ({ seq, authorId: 'a', text: `said ${seq}`, msgId: `a${seq}` }));
+  const pending = [4, 5].map((seq) => ({ seq, authorId: 'b', text: `relay ${seq}`, msgId: `b${seq}`, pending: true }));
+  const h = host([...said, ...pending], 2, 5); // historyLimit 3
+  t.same(h.ctx().history.map((e) => [e.text, e.relayed === true, 'pending' in e]), [
+    ['said 1', false, false],
+    ['said 2', false, false],
+    ['said 3', false, false],
+    ['relay 4', true, false],
+    ['relay 5', true, false],
+  ]);
+  h.join('a');
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'said 6', msgId: 'a6' });
+  t.same(h.ctx().history.map((e) => e.text), ['said 2', 'said 3', 'relay 4', 'relay 5', 'said 6'], 'one said message leaves for the new one, no relay counted as said');
+});
+
 t.test('EXIT closes the connection and updates the members; the last EXIT closes the channel', async (t) => {
   const h = host();
   h.join('a');

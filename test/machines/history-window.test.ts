@@ -80,10 +80,10 @@ function run(historyLimit: number, steps: readonly Step[]) {
 }
 
 t.test("a member holds exactly its host's history, said and relayed messages counted apart", async (t) => {
-  const { host, members } = run(5, [{ say: 4 }, { relays: 8 }, { say: 2 }]);
+  const { host, members } = run(5, [{ say: 4 }, { relays: 12 }, { say: 2 }]);
   const saidIds = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => said(1000 + from + i));
   const relayedIds = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${said(from + i)} (relayed)`);
-  t.same(host, [...saidIds(2, 4), ...relayedIds(4, 8), ...saidIds(5, 6)], 'the last 5 said and the last 5 relayed');
+  t.same(host, [...saidIds(2, 4), ...relayedIds(3, 12), ...saidIds(5, 6)], 'the last 5 said and the last 10 relayed (relayShare)');
   t.same(members[0]!.history, host);
 });
 

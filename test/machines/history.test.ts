@@ -1,7 +1,7 @@
 // The message-order helpers of machines/history.ts.
 import fc from 'fast-check';
 import t from 'tap';
-import { appendBounded, appendToHistory, inAuthorOrder, inHostOrder, msgIdOf, msgIdPrefix, type HistoryEntry } from '../../machines/history.ts';
+import { appendBounded, appendToHistory, historyWindowMax, inAuthorOrder, inHostOrder, msgIdOf, msgIdPrefix, relayShare, type HistoryEntry } from '../../machines/history.ts';
 
 interface M {
   authorId: string;
@@ -69,18 +69,19 @@ t.test("a host's history keeps `limit` said messages however many relays a merge
   let h: HistoryEntry[] = [];
   for (let seq = 1; seq <= 4; seq++) h = appendToHistory(h, entry(seq, false), 3);
   t.same(h.map((e) => e.seq), [2, 3, 4], 'said messages: the last 3, as appendBounded keeps them');
-  for (let seq = 5; seq <= 7; seq++) h = appendToHistory(h, entry(seq, true), 3);
-  t.same(h.map((e) => e.seq), [2, 3, 4, 5, 6, 7], "3 relays next to the 3 said: a later joiner from the other side still gets this side's");
-  h = appendToHistory(h, entry(8, true), 3);
-  t.same(h.map((e) => e.seq), [2, 3, 4, 6, 7, 8], 'a 4th relay: the oldest relay leaves');
-  h = appendToHistory(h, entry(9, false), 3);
-  t.same(h.map((e) => e.seq), [3, 4, 6, 7, 8, 9], 'a said message: the oldest said one leaves');
-  for (let seq = 10; seq <= 11; seq++) h = appendToHistory(h, entry(seq, false), 3);
-  t.same(h.map((e) => e.seq), [6, 7, 8, 9, 10, 11], 'relays older than the last 3 said messages left with them');
-  t.same(appendToHistory(h, entry(12, false), 0), [], 'limit 0 keeps nothing');
+  for (let seq = 5; seq <= 10; seq++) h = appendToHistory(h, entry(seq, true), 3);
+  t.same(h.map((e) => e.seq), [2, 3, 4, 5, 6, 7, 8, 9, 10], "6 relays (two other sides' windows) next to the 3 said: a later joiner from either side still gets this side's");
+  h = appendToHistory(h, entry(11, true), 3);
+  t.same(h.map((e) => e.seq), [2, 3, 4, 6, 7, 8, 9, 10, 11], 'a 7th relay: the oldest relay leaves');
+  h = appendToHistory(h, entry(12, false), 3);
+  t.same(h.map((e) => e.seq), [3, 4, 6, 7, 8, 9, 10, 11, 12], 'a said message: the oldest said one leaves');
+  for (let seq = 13; seq <= 14; seq++) h = appendToHistory(h, entry(seq, false), 3);
+  t.same(h.map((e) => e.seq), [6, 7, 8, 9, 10, 11, 12, 13, 14], 'relays older than the last 3 said messages left with them');
+  t.equal(h.length, historyWindowMax(3), 'the most a window holds');
+  t.same(appendToHistory(h, entry(15, false), 0), [], 'limit 0 keeps nothing');
 });
 
-t.test('appendToHistory: at most limit of each kind, order kept, nothing newer dropped before older of its kind', async (t) => {
+t.test('appendToHistory: at most limit said and relayShare(limit) relayed, order kept, nothing newer dropped before older of its kind', async (t) => {
   fc.assert(
     fc.property(fc.array(fc.boolean(), { maxLength: 60 }), fc.integer({ min: 1, max: 8 }), (kinds, limit) => {
       let h: HistoryEntry[] = [];
@@ -94,7 +95,7 @@ t.test('appendToHistory: at most limit of each kind, order kept, nothing newer d
       return (
         h.every((e, i) => i === 0 || h[i - 1]!.seq < e.seq) && // acceptance order
         said.length <= limit &&
-        relayed.length <= limit &&
+        relayed.length <= relayShare(limit) &&
         said.map((e) => e.seq).join() === plain.map((e) => e.seq).join() // the said ones: exactly what appendBounded keeps
       );
     }),

@@ -217,3 +217,40 @@ t.test('a JOIN to a standby that is leaving the channel is answered by closing t
   });
   t.same(violationLines(result), [], 'one host, n3 and n4 joined to it, every message delivered');
 });
+
+// F14, fixed in machines/history.ts (relayShare: a history keeps two other
+// sides' windows of relays). A host that had merged one other side yielded
+// to a third; the merges together brought 103 relays into a relay share of
+// 100, and the oldest three (one side's) left every history before a member
+// frozen through it rejoined. Found by seed 13 of the 5x-chat campaign.
+t.test('a three-way merge keeps both other sides\' relays (F14, found by seed 13, 10 nodes, 2 min, --rate 50)', async (t) => {
+  await replayPasses(t, { seed: 13, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
+});
+
+// Not a protocol bug: the delivery check required an order no protocol can
+// give (sim/check-delivery.ts checkOrder, a late repair). A member frozen
+// through a one-way partition of its host moved to the other side, whose
+// window had dropped a message it missed, and got that message after the
+// heal from the host that had kept it, behind newer ones.
+t.test('a message repaired late, from the host that kept it, behind newer ones another host gave, is no order violation (seed 99, 10 nodes, 2 min, --rate 50)', async (t) => {
+  const result = await simulate({ seed: 99, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50, faults: 'random', keepLog: false });
+  t.same(violationLines(result), [], 'no violations');
+  t.ok(result.delivery.lateRepairs > 0, `repaired late: ${result.delivery.lateRepairs}`);
+});
+
+// F15, fixed in machines/channel-host.ts (a takeover keeps its member's
+// pending relays as relays). They became said messages of the takeover
+// host and pushed its side's own out of the window; the winner of the next
+// heal never got those. Found by seed 196 of the 5x-chat campaign.
+t.test("a takeover's pending relays stay relays (F15, found by seed 196, 10 nodes, 2 min, --rate 50)", async (t) => {
+  await replayPasses(t, { seed: 196, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
+});
+
+// The delivery check's, not the protocol's (sim/check-delivery.ts): a
+// frozen holder counted as one that could repair (seed 167), and a member
+// cut off again before its rejoin after a heal was not disturbed any more
+// (seed 132). Both runs lose those messages to the bounded history.
+t.test('a frozen holder repairs nothing, and a repair cut short continues the disturbance (seeds 167 and 132, 10 nodes, 2 min, --rate 50)', async (t) => {
+  await replayPasses(t, { seed: 167, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
+  await replayPasses(t, { seed: 132, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
+});
