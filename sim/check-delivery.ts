@@ -19,7 +19,8 @@
 //        acknowledging host (either direction; one that begins at most the
 //        longest one-way delay after a counts, as the host's copy to M may
 //        still be on its way), or a loss burst that made M's node suspect
-//        its host, or made another member leave the host M stayed with
+//        its host or leave it (promoted by a member that suspected it), or
+//        made another member leave the host M stayed with
 //        (from the suspicion to the burst's end: the loss split the channel
 //        as a cut does; the second kind only for messages another host
 //        acknowledged), that overlapped [s, a] once extended by graceMs
@@ -201,16 +202,20 @@ export class DeliveryChecker {
    * 262 of the 10-node campaign with private channels: the members of a
    * host left it in a 75% loss burst, and the host's own membership, alone
    * with it, missed what they said next; seed 23 at 5x chat with a private
-   * channel: a member that stayed with its old host).
+   * channel: a member that stayed with its old host). A `failover.started`
+   * during a burst splits its member off its host too, whether it suspected
+   * the host or was promoted by a member that did (seed 23 at 10x chat: a
+   * standby promoted by a JOIN left its host 10 ms before the host's own
+   * user said what it never got).
    */
   onRecord(record: LogRecord, source: LogSource): void {
     const { event, channel } = record;
-    if ((event !== 'member.joined' && event !== 'failover.finished' && event !== 'host.suspected') || typeof channel !== 'string') return;
+    if ((event !== 'member.joined' && event !== 'failover.finished' && event !== 'host.suspected' && event !== 'failover.started') || typeof channel !== 'string') return;
     const node = this.cluster.node(source.id);
     if (!node || node.incarnation !== source.incarnation) return;
     const m = this.current.get(node)?.get(channel);
     if (!m) return;
-    if (event !== 'host.suspected') {
+    if (event === 'member.joined' || event === 'failover.finished') {
       if (event === 'member.joined') m.establishedAt ??= record.vt;
       if (typeof record.host === 'string') m.host = record.host;
       m.joinedAt.push(record.vt);
@@ -219,7 +224,7 @@ export class DeliveryChecker {
     const burst = this.burst;
     if (burst === undefined || burst.to <= record.vt) return;
     m.lossSplits.push({ from: record.vt, to: burst.to });
-    if (typeof record.host !== 'string') return;
+    if (event === 'failover.started' || typeof record.host !== 'string') return;
     for (const byChannel of this.current.values()) {
       const stayed = byChannel.get(channel);
       if (stayed && stayed !== m && stayed.endedAt === undefined && stayed.host === record.host) {

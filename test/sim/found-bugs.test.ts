@@ -254,3 +254,9 @@ t.test('a frozen holder repairs nothing, and a repair cut short continues the di
   await replayPasses(t, { seed: 167, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
   await replayPasses(t, { seed: 132, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50 });
 });
+
+// The check again: a standby promoted by a JOIN during a loss burst left
+// its host without suspecting it, and was not counted as split off.
+t.test('a member that leaves its host in a loss burst because it was promoted is split off like one that suspected it (seed 23, 10 nodes, 2 min, --rate 100)', async (t) => {
+  await replayPasses(t, { seed: 23, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 100 });
+});
