@@ -285,8 +285,8 @@ export class DeliveryChecker {
     m.deliveredSet.set(msg, m.delivered.length);
     m.delivered.push(msg);
     m.deliveredAt.push(at);
-    const host = node.node.membership(line.channel);
-    m.deliveredFrom.push(`${host?.hostId ?? '?'}@${host?.epoch ?? '?'}`);
+    const from = node.node.membership(line.channel);
+    m.deliveredFrom.push(`${from?.hostId ?? '?'}@${from?.epoch ?? '?'}`);
     msg.holding.push(m);
     msg.deliveries++;
     if (!isAuthor) this.stats.delivered++;
