@@ -50,7 +50,14 @@ const environment = z
   .union([
     // `- NAME` without a value passes the host's variable in Compose; a
     // namespace cluster has no such host environment, so it is left out.
-    z.array(z.string()).transform((list) => Object.fromEntries(list.filter((item) => item.indexOf('=') > 0).map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]))),
+    z.array(z.string()).transform((list) =>
+      Object.fromEntries(
+        list.flatMap((item) => {
+          const eq = item.indexOf('=');
+          return eq > 0 ? [[item.slice(0, eq), item.slice(eq + 1)]] : [];
+        }),
+      ),
+    ),
     z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).nullable()).transform((map) => Object.fromEntries(Object.entries(map).flatMap(([key, value]) => (value === null ? [] : [[key, String(value)]])))),
   ])
   .nullish()
@@ -93,11 +100,12 @@ const composeFile = z.looseObject({
   networks: z.record(z.string(), network).nullish(),
 });
 
+/** Shell-like word splitting (POSIX quoting, no expansion), as Compose splits a string `command`; an unterminated quote is the schema's error. */
 function splitOrReport(text: string, ctx: z.RefinementCtx): string[] {
   try {
-    return splitWords(text);
+    return split(text);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    ctx.addIssue({ code: 'custom', message: `${(error as Error).message} in: ${text}` });
     return z.NEVER;
   }
 }
@@ -135,15 +143,6 @@ export function readComposeProject(text: string, defaultCommand: string[] = ['no
   const project: ComposeProject = { services, networks };
   if (doc.name !== undefined) project.name = doc.name;
   return project;
-}
-
-/** Shell-like word splitting (POSIX quoting, no expansion), as Compose splits a string `command`. */
-function splitWords(text: string): string[] {
-  try {
-    return split(text);
-  } catch (error) {
-    throw new ComposeError(`${(error as Error).message} in: ${text}`);
-  }
 }
 
 // ---- Dockerfile -------------------------------------------------------------
@@ -197,15 +196,15 @@ export function parseDockerfile(text: string): Dockerfile {
   );
   const result: Dockerfile = { instructions, stages, env: {} };
   const finalStage = stages.length - 1;
-  for (const instruction of parsed.getInstructions()) {
-    if (stageOf(instruction) !== finalStage) continue;
-    const args = instruction.getArgumentsContent() ?? '';
+  parsed.getInstructions().forEach((instruction, i) => {
+    const { stage, args } = instructions[i]!;
+    if (stage !== finalStage) return;
     if (instruction instanceof User) result.user = args;
     if (instruction instanceof Entrypoint) result.entrypoint = execForm(instruction, args);
     if (instruction instanceof Cmd) result.cmd = execForm(instruction, args);
     if (instruction instanceof Healthcheck) result.healthcheck = args;
     if (instruction instanceof Env) for (const property of instruction.getProperties()) result.env[property.getName()] = property.getValue() ?? '';
-  }
+  });
   return result;
 }
 

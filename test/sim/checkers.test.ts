@@ -3,7 +3,7 @@
 // very end) and must be reported with its time and nodes.
 import t from 'tap';
 import { ExitCode } from '../../sim/violations.ts';
-import { simulate, violationKinds } from './helpers.ts';
+import { eventsOf, simulate, violationKinds } from './helpers.ts';
 
 const joinAll = (ids: string[]) => (c: { join: (id: string, ch: string) => boolean }) => {
   for (const id of ids) c.join(id, '#c0');
@@ -132,7 +132,7 @@ t.test('delivery: a member that a loss burst split from its host, then cut off b
       at('22s', (c) => c.heal());
     },
   });
-  const suspected = result.logLines!.map((l) => JSON.parse(l) as { event?: string; node?: string; vt: number }).find((r) => r.event === 'host.suspected' && r.node === 'n3');
+  const [suspected] = eventsOf(result, 'host.suspected', (r) => r.node === 'n3');
   t.ok(suspected && suspected.vt > 5000 && suspected.vt < 6500, `n3 suspected its host during the burst, before the message (${suspected?.vt})`);
   t.same(violationKinds(result), []);
   t.equal(result.exitCode, ExitCode.pass);
@@ -155,8 +155,7 @@ t.test('delivery: a host whose members a loss burst took away, cut off by a part
       at('22s', (c) => c.heal());
     },
   });
-  const records = result.logLines!.map((l) => JSON.parse(l) as { event?: string; node?: string; host?: string; vt: number });
-  t.ok(records.some((r) => r.event === 'takeover' && r.node === 'n2' && r.vt < 6500), 'n2 took over during the burst, before the message');
+  t.ok(eventsOf(result, 'takeover', (r) => r.node === 'n2' && r.vt < 6500).length > 0, 'n2 took over during the burst, before the message');
   t.same(violationKinds(result), []);
   t.equal(result.delivery.excused, 1, "n1 is excused from n3's message");
   t.equal(result.exitCode, ExitCode.pass);
