@@ -29,6 +29,7 @@ import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.t
 import { Directory } from './directory.ts';
 import { decodeShared } from './pdu-decode-cache.ts';
 import { announcer } from './announcer.ts';
+import { InvitesSeen } from './invites-seen.ts';
 import { PeerIntake } from './peer-intake.ts';
 
 export interface NodeEnvironment {
@@ -103,7 +104,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /** Revision of what our PeerPDUs announce, and what that was. */
   private announcement = { rev: 0, key: '' };
   private readonly invitesOut = new Map<string, OutgoingInvite>();
-  private readonly invitesSeen = new Map<string, Invite>();
+  private readonly invitesSeen = new InvitesSeen();
   /** Connects waiting for a peer discovery has not reported yet, by peer id. */
   private readonly awaitingPeer = new Map<string, Array<() => void>>();
   private server?: ChannelServer;
@@ -391,10 +392,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       }
     }
     for (const invite of pdu.invites) {
-      if (!invite.peerIds.includes(this.id)) continue;
-      const key = `${invite.channel}\u0000${invite.host}`;
-      if (this.invitesSeen.has(key)) continue;
-      this.invitesSeen.set(key, invite);
+      if (!invite.peerIds.includes(this.id) || !this.invitesSeen.announced(invite)) continue;
       this.log.info({ event: 'invite.received', channel: invite.channel, host: invite.host, from: peerId });
       this.notice(`${peerId} invites you to ${invite.channel} (hosted by ${invite.host}): /join ${invite.channel}`);
     }
@@ -519,8 +517,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       if (!announced || hostingWins(mine, announced)) return mine;
     }
     if (announced) return announced;
-    for (const invite of this.invitesSeen.values()) if (invite.channel === channel) return { hostId: invite.host, epoch: 0 };
-    return undefined;
+    const invitedBy = this.invitesSeen.hostOf(channel);
+    return invitedBy === undefined ? undefined : { hostId: invitedBy, epoch: 0 };
   }
 
   // ------------------------------------------------------------ hosting
