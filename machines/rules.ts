@@ -80,7 +80,7 @@ export function chooseFailoverHost(options: {
 
 export type UnhostedJoinDecision =
   | { action: 'promote' }
-  | { action: 'refuse' }
+  | { action: 'refuse'; reason: 'leaving the channel' | 'hosting limit reached' }
   | { action: 'redirect'; hostId: string; epoch: number }
   | { action: 'create'; epoch: number };
 
@@ -93,14 +93,21 @@ export type UnhostedJoinDecision =
  *   that is leaving the channel will not take it over: refuse (the
  *   connection closes and the joiner tries its next candidate; F13);
  * - another live host announces it: send the joiner there (MOVED);
- * - nobody hosts it: create it (draft 2.1).
+ * - nobody hosts it: create it (draft 2.1), unless this node hosts as many
+ *   channels as it may (`canCreate` false): any client can JOIN any name,
+ *   and every hosted channel is a machine here and an entry in every PDU,
+ *   so a node that hosted all it was asked for would grow without end and,
+ *   past what 48 datagrams carry, could no longer announce at all. Refuse.
+ *   A takeover is not refused: the channel exists and its members need it.
  */
 export function decideUnhostedJoin(options: {
   selfId: string;
   member?: { hostId?: string; epoch: number; leaving?: boolean };
   announced?: Hosting;
+  /** This node may host one more new channel (config maxHostedChannels). */
+  canCreate?: boolean;
 }): UnhostedJoinDecision {
-  const { selfId, member, announced } = options;
+  const { selfId, member, announced, canCreate = true } = options;
   if (member) {
     // Unless a live host already holds the channel at a hosting our takeover
     // (epoch + 1) would lose to: that takeover only starts a split brain we
@@ -109,8 +116,8 @@ export function decideUnhostedJoin(options: {
     const winning = announced && announced.hostId !== selfId && hostingWins(announced, { hostId: selfId, epoch: member.epoch + 1 });
     // A member that is leaving will not take over (PROMOTE does nothing to
     // it): the joiner is better off with its next candidate.
-    if (!winning) return member.leaving ? { action: 'refuse' } : { action: 'promote' };
+    if (!winning) return member.leaving ? { action: 'refuse', reason: 'leaving the channel' } : { action: 'promote' };
   }
   if (announced && announced.hostId !== selfId) return { action: 'redirect', hostId: announced.hostId, epoch: announced.epoch };
-  return { action: 'create', epoch: 1 };
+  return canCreate ? { action: 'create', epoch: 1 } : { action: 'refuse', reason: 'hosting limit reached' };
 }

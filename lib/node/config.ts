@@ -44,6 +44,14 @@ export interface NodeConfig {
   maxBufferedBytes: number;
   /** Peers in the table at most; PDUs of further new peers are dropped. */
   maxPeers: number;
+  /**
+   * Channels this node creates for remote joiners, at most: past it, a
+   * JOIN for one more new channel is refused (machines/rules.ts
+   * decideUnhostedJoin). Takeovers and this node's own user's channels
+   * are not refused. Every hosted channel is in every PDU: 256 of them, at
+   * the longest names, fit its 48 datagrams with room for takeovers.
+   */
+  maxHostedChannels: number;
   /** Shared secret: PDUs carry an HMAC tag, unauthenticated PDUs are dropped. */
   secret?: Buffer;
   /**
@@ -72,6 +80,7 @@ export function resolveConfig(input: NodeConfigInput): NodeConfig {
     maxFrameBytes: 65536,
     maxBufferedBytes: 8 * 1024 * 1024,
     maxPeers: 1024,
+    maxHostedChannels: 256,
     quickReconnectMs: 100,
     outboxLimit: 1000,
     inviteTtlMs: 40 * pduIntervalMs,

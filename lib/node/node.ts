@@ -455,17 +455,26 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /**
    * A round holds 48 datagrams (docs/protocol.md 3.2). Should what we announce
    * ever exceed that, member lists go first (MEMBERS on TCP carries them to
-   * members anyway), then memberships and invites: announcing the hosted
-   * channels themselves is what failover and split-brain resolution need.
+   * members anyway), then memberships and invites, then the standby lists
+   * (STANDBY on TCP carries them too): announcing the hosted channels
+   * themselves is what failover and split-brain resolution need. With at
+   * most maxHostedChannels created here, the last form fits, takeovers on
+   * top of them included, unless this node took over hundreds more.
    */
   private encodePdu(pdu: PeerPdu): Buffer[] {
     // Trimmed copies are made only when needed: this runs every round.
     const withoutMembers = (): PeerPdu => ({ ...pdu, channels: pdu.channels.map((c) => ({ ...c, members: [] })) });
-    const attempts: Array<() => PeerPdu> = [() => pdu, withoutMembers, () => ({ ...withoutMembers(), memberships: [], invites: [] })];
-    for (const [i, attempt] of attempts.entries()) {
+    const withoutLists = (): PeerPdu => ({ ...withoutMembers(), memberships: [], invites: [] });
+    const attempts: Array<[dropped: string | undefined, form: () => PeerPdu]> = [
+      [undefined, () => pdu],
+      ['members', withoutMembers],
+      ['members, memberships, invites', withoutLists],
+      ['members, memberships, invites, standbys', () => ({ ...withoutLists(), channels: pdu.channels.map((c) => ({ ...c, members: [], standbys: [] })) })],
+    ];
+    for (const [i, [dropped, form]] of attempts.entries()) {
       try {
-        const datagrams = encodePeerPdu(attempt(), this.config.secret);
-        if (i > 0) this.log.warn({ event: 'pdu.trimmed', dropped: i === 1 ? 'members' : 'members, memberships, invites' });
+        const datagrams = encodePeerPdu(form(), this.config.secret);
+        if (dropped !== undefined) this.log.warn({ event: 'pdu.trimmed', dropped });
         return datagrams;
       } catch (error) {
         if (i === attempts.length - 1) throw error;
@@ -536,11 +545,12 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
             ? { hostId: member.context.hostId, epoch: member.context.epoch, leaving: member.value === 'leaving' }
             : undefined,
         announced: this.directory.winner(this.directoryKey(channel)),
+        canCreate: this.hosts.size < this.config.maxHostedChannels,
       });
       if (decision.action === 'promote') {
         this.memberships.get(channel)!.actor.send({ type: 'PROMOTE' });
       } else if (decision.action === 'refuse') {
-        this.server!.close(connection.id, 'leaving the channel');
+        this.server!.close(connection.id, decision.reason);
         return;
       } else if (decision.action === 'redirect') {
         this.server!.send([connection.id], [{ type: 'MOVED', hostId: decision.hostId, epoch: decision.epoch }]);

@@ -44,7 +44,10 @@ t.test('a JOIN for a channel not hosted here: promote a member, redirect to a li
   t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'me', epoch: 0 }, announced: { hostId: 'z', epoch: 1 } }), { action: 'promote' }, 'a takeover that would win');
   t.same(decideUnhostedJoin({ selfId: 'me', announced: { hostId: 'h', epoch: 2 } }), { action: 'redirect', hostId: 'h', epoch: 2 });
   t.same(decideUnhostedJoin({ selfId: 'me' }), { action: 'create', epoch: 1 });
+  t.same(decideUnhostedJoin({ selfId: 'me', canCreate: false }), { action: 'refuse', reason: 'hosting limit reached' }, 'at the hosting limit no new channel');
+  t.same(decideUnhostedJoin({ selfId: 'me', canCreate: false, announced: { hostId: 'h', epoch: 2 } }), { action: 'redirect', hostId: 'h', epoch: 2 }, 'at the limit a hosted one is still found');
+  t.same(decideUnhostedJoin({ selfId: 'me', canCreate: false, member: { hostId: 'h', epoch: 2 } }), { action: 'promote' }, 'at the limit a takeover still happens');
   // F13: a member that is leaving will not take over; the joiner tries its next candidate.
-  t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'h', epoch: 2, leaving: true }, announced: { hostId: 'h', epoch: 2 } }), { action: 'refuse' });
+  t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'h', epoch: 2, leaving: true }, announced: { hostId: 'h', epoch: 2 } }), { action: 'refuse', reason: 'leaving the channel' });
   t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'me', epoch: 0, leaving: true }, announced: { hostId: 'a', epoch: 1 } }), { action: 'redirect', hostId: 'a', epoch: 1 }, 'a winner known: sent there');
 });
