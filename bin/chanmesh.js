@@ -8,10 +8,11 @@ import { register } from 'tsx/esm/api';
 // snapshots, decoded PDUs, log records): with V8's default young generation
 // it spends about a tenth of its time in scavenges that a larger one avoids
 // (docs/simulator.md "Speed"). V8 reads the size only when the process
-// starts, so `sim` runs itself again with it.
+// starts, so `sim` runs itself again with it (unless node was given a size).
 const YOUNG_GENERATION = '--max-semi-space-size=32';
+const sized = process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'));
 
-if (process.argv[2] === 'sim' && !process.execArgv.includes(YOUNG_GENERATION)) {
+if (process.argv[2] === 'sim' && !sized) {
   const child = spawn(process.execPath, [...process.execArgv, YOUNG_GENERATION, ...process.argv.slice(1)], { stdio: 'inherit' });
   // Ctrl-C reaches the child too (one process group); it decides how to end.
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
