@@ -34,6 +34,8 @@ export interface ChannelServerLimits {
   maxBufferedBytes: number;
   /** A connection that has sent no JOIN this long after it was accepted is dropped (lib/wire/limits.ts JOIN_TIMEOUT_MS). */
   joinTimeoutMs: number;
+  /** Connections not joined yet, at most; a further one is closed at once (lib/wire/limits.ts MAX_AWAITING_JOIN). */
+  maxAwaitingJoin: number;
 }
 
 interface Entry {
@@ -47,6 +49,8 @@ interface Entry {
 export class ChannelServer {
   private readonly entries = new Map<string, Entry>();
   private nextId = 1;
+  /** Connections whose join timer runs. */
+  private awaitingJoin = 0;
   readonly stats = { connections: 0, decodeErrors: 0, slowConsumers: 0 };
 
   constructor(
@@ -93,14 +97,21 @@ export class ChannelServer {
   }
 
   private accept(stream: StreamConnection): void {
+    if (this.awaitingJoin >= this.limits.maxAwaitingJoin) {
+      this.log.warn({ event: 'connection.rejected', transport: 'tcp', remote: stream.remote, code: 'too_many_awaiting_join' });
+      stream.destroy();
+      return;
+    }
     const connection: ServerConnection = { id: `s${this.nextId++}`, remote: stream.remote };
     const writer = new ConnectionWriter(stream, this.limits.maxBufferedBytes, (bufferedBytes) => {
       this.stats.slowConsumers++;
       this.log.warn({ event: 'connection.slow_consumer', remote: stream.remote, channel: connection.channel, bufferedBytes });
     });
     const entry: Entry = { connection, stream, writer, joinTimer: undefined };
+    this.awaitingJoin++;
     entry.joinTimer = this.clock.setTimeout(() => {
       entry.joinTimer = undefined;
+      this.awaitingJoin--;
       this.log.warn({ event: 'connection.rejected', transport: 'tcp', remote: connection.remote, code: 'join_timeout' });
       writer.destroy();
     }, this.limits.joinTimeoutMs);
@@ -143,6 +154,7 @@ export class ChannelServer {
     if (entry.joinTimer === undefined) return;
     this.clock.clearTimeout(entry.joinTimer);
     entry.joinTimer = undefined;
+    this.awaitingJoin--;
   }
 
   private reject(entry: Entry, code: string, detail: string): void {

@@ -13,7 +13,7 @@ import type { Random } from '../random.ts';
 import type { DatagramGroup, Endpoint, Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
-import { JOIN_TIMEOUT_MS, MAX_PDU_BYTES } from '../wire/limits.ts';
+import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_PDU_BYTES } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, encodePeerPdu, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
@@ -153,7 +153,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const listener = await network.listen(this.config.port, this.config.listenHost);
     this.server = new ChannelServer(
       listener,
-      { maxFrameBytes: this.config.maxFrameBytes, maxBufferedBytes: this.config.maxBufferedBytes, joinTimeoutMs: JOIN_TIMEOUT_MS },
+      { maxFrameBytes: this.config.maxFrameBytes, maxBufferedBytes: this.config.maxBufferedBytes, joinTimeoutMs: JOIN_TIMEOUT_MS, maxAwaitingJoin: MAX_AWAITING_JOIN },
       {
         join: (connection, command) => this.onJoin(connection, command.channel, command.peerId),
         command: (connection, command) => this.onHostCommand(connection, command),

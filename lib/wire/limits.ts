@@ -13,6 +13,15 @@ export const MAX_FRAME_BYTES_DEFAULT = 65536;
  */
 export const JOIN_TIMEOUT_MS = 10_000;
 
+/**
+ * Connections that have not JOINed yet, at most, per node. The join timeout
+ * bounds how long each stays, not how many there are: a client opening
+ * connections as fast as it can would hold every descriptor the process has,
+ * and nobody could JOIN any more. Past this bound a new connection is
+ * closed at once; the joined ones (the members) are not affected.
+ */
+export const MAX_AWAITING_JOIN = 256;
+
 /** A channel name is '#' or '@' plus 1-63 printable ASCII characters (2.2): fits any log line and PDU entry. */
 export const MAX_CHANNEL_NAME_BYTES = 64;
 

@@ -36,7 +36,7 @@ class FakeStream implements StreamConnection {
   }
 }
 
-function server(joinTimeoutMs = 10_000) {
+function server(joinTimeoutMs = 10_000, maxAwaitingJoin = 256) {
   const clock = new ManualClock();
   let accept: (connection: StreamConnection) => void = () => {};
   const listener: StreamListener = { port: 50000, onConnection: (handler) => (accept = handler), close: () => {} };
@@ -45,7 +45,7 @@ function server(joinTimeoutMs = 10_000) {
   const joined: ServerConnection[] = [];
   new ChannelServer(
     listener,
-    { maxFrameBytes: 65536, maxBufferedBytes: 1 << 20, joinTimeoutMs },
+    { maxFrameBytes: 65536, maxBufferedBytes: 1 << 20, joinTimeoutMs, maxAwaitingJoin },
     { join: (connection) => joined.push(connection), command: () => {}, closed: () => {} },
     log,
     clock,
@@ -96,4 +96,26 @@ t.test('a connection closed before its bound leaves no timer behind', async (t) 
   gone.destroy();
   s.clock.advance(2_000);
   t.same(s.lines.filter((l) => l.event === 'connection.rejected'), [], 'nothing to reject');
+});
+
+t.test('past the bound of connections awaiting their JOIN a new one is closed at once; joined ones are not counted, and a freed place is free again', async (t) => {
+  const s = server(10_000, 3);
+  const member = s.connect();
+  member.receive(encodeClientCommand({ type: 'JOIN', channel: '#t', peerId: 'p1' }));
+  const idle = [s.connect(), s.connect(), s.connect()];
+  const refused = s.connect();
+  t.ok(refused.destroyed, 'the fourth connection awaiting a JOIN is closed at once');
+  t.ok(idle.every((c) => !c.destroyed), 'the three before it wait');
+  t.notOk(member.destroyed, 'the member is not one of them');
+  idle[0]!.receive(encodeClientCommand({ type: 'JOIN', channel: '#t', peerId: 'p2' }));
+  idle[1]!.destroy();
+  const two = [s.connect(), s.connect()];
+  t.ok(two.every((c) => !c.destroyed), 'a JOIN and a close freed two places');
+  t.ok(s.connect().destroyed, 'and then it is full again');
+  s.clock.advance(10_000);
+  t.ok(s.connect().destroyed === false, 'the join timeout frees places too');
+  t.same(
+    s.lines.filter((l) => l.event === 'connection.rejected').map((l) => l.code),
+    ['too_many_awaiting_join', 'too_many_awaiting_join', 'join_timeout', 'join_timeout', 'join_timeout'],
+  );
 });
