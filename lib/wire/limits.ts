@@ -13,15 +13,6 @@ export const MAX_FRAME_BYTES_DEFAULT = 65536;
  */
 export const JOIN_TIMEOUT_MS = 10_000;
 
-/**
- * Connections that have not JOINed yet, at most, per node. The join timeout
- * bounds how long each stays, not how many there are: a client opening
- * connections as fast as it can would hold every descriptor the process has,
- * and nobody could JOIN any more. Past this bound a new connection is
- * closed at once; the joined ones (the members) are not affected.
- */
-export const MAX_AWAITING_JOIN = 256;
-
 /** A channel name is '#' or '@' plus 1-63 printable ASCII characters (2.2): fits any log line and PDU entry. */
 export const MAX_CHANNEL_NAME_BYTES = 64;
 
@@ -39,6 +30,17 @@ export const MAX_STANDBYS = 16;
 
 /** MEMBERS lists 0 to 512 peers, and a channel has at most 512 members in all PDU parts (2.3, 3.2). */
 export const MAX_MEMBERS = 512;
+
+/**
+ * Connections that have not JOINed yet, at most, per node. The join timeout
+ * bounds how long each stays, not how many there are: a client opening
+ * connections as fast as it can would hold every descriptor the process has,
+ * and nobody could JOIN any more. Past this bound a new connection is
+ * closed at once; the joined ones (the members) are not affected. Twice
+ * the largest channel: when two full channels fail over to this node at
+ * once, all their members may connect before any of them has JOINed.
+ */
+export const MAX_AWAITING_JOIN = 2 * MAX_MEMBERS;
 
 /** CLIENT-NICK is at most 32 bytes of UTF-8 (3.2): a display name, not a message. */
 export const MAX_NICK_BYTES = 32;
