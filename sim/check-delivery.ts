@@ -50,7 +50,9 @@
 //   that delivered m. If a membership that stayed lacks m and every holder
 //   has crashed or left the channel by the end, m is *lost* (counted and
 //   explained, not a violation). A holder that left and joined again holds
-//   only what its new host's history gave it.
+//   only what its new host's history gave it; an acknowledging host that
+//   did not deliver m (its user had left) holds it until its hosting of
+//   the channel closes.
 import type { ChatLine } from '../lib/node/node.ts';
 import type { CutState, SimCluster, SimNode } from './cluster.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
@@ -141,6 +143,8 @@ export class DeliveryChecker {
   private readonly current = new Map<SimNode, Map<string, Membership>>();
   private readonly orderCounters = new Map<string, number>();
   private readonly freezes = new Map<SimNode, Span[]>();
+  /** node incarnation -> channel -> when its hostings of it closed (channel.closed), in order. */
+  private readonly hostingsClosed = new Map<SimNode, Map<string, number[]>>();
   private readonly cuts: CutSpan[] = [];
   /** The loss burst running or last run. */
   private burst?: Span;
@@ -210,9 +214,16 @@ export class DeliveryChecker {
    */
   onRecord(record: LogRecord, source: LogSource): void {
     const { event, channel } = record;
-    if ((event !== 'member.joined' && event !== 'failover.finished' && event !== 'host.suspected' && event !== 'failover.started') || typeof channel !== 'string') return;
+    if (typeof channel !== 'string') return;
+    if (event !== 'member.joined' && event !== 'failover.finished' && event !== 'host.suspected' && event !== 'failover.started' && event !== 'channel.closed') return;
     const node = this.cluster.node(source.id);
     if (!node || node.incarnation !== source.incarnation) return;
+    if (event === 'channel.closed') {
+      let byChannel = this.hostingsClosed.get(node);
+      if (!byChannel) this.hostingsClosed.set(node, (byChannel = new Map()));
+      byChannel.set(channel, [...(byChannel.get(channel) ?? []), record.vt]);
+      return;
+    }
     const m = this.current.get(node)?.get(channel);
     if (!m) return;
     if (event === 'member.joined' || event === 'failover.finished') {
@@ -493,10 +504,21 @@ export class DeliveryChecker {
       }
       // A node holds m in the latest of its memberships that delivered it: one
       // that left and joined again starts over from its new host's history,
-      // which need not have m. The acknowledging host may hold m without
-      // having delivered it (its user left): then its current membership.
-      const m = lastWhere(msg.holding, (h) => h.node === holder) ?? this.current.get(holder)?.get(msg.channel);
-      if (m?.endedAt !== undefined && m.endedAt <= endMs) {
+      // which need not have m.
+      const m = lastWhere(msg.holding, (h) => h.node === holder);
+      if (m === undefined) {
+        // The acknowledging host, whose user had left: it holds m in its
+        // hosting, until that closes (the last member left, or it yielded
+        // to a rival, whose members relay what they hold; seed 7 of the
+        // 10-node campaign with churn and a private channel: the host's
+        // side of a partition all left before the heal, and the host
+        // closed the channel, the last copy of what they had said).
+        const closedAt = this.hostingsClosed.get(holder)?.get(msg.channel)?.find((at) => at >= msg.ackAt! && at <= endMs);
+        if (closedAt !== undefined) {
+          reasons.push(`${holder.id} closed the channel at ${formatVt(closedAt)}`);
+          continue;
+        }
+      } else if (m.endedAt !== undefined && m.endedAt <= endMs) {
         reasons.push(`${holder.id} left at ${formatVt(m.endedAt)}`);
         continue;
       }
