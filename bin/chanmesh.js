@@ -6,8 +6,9 @@ import { register } from 'tsx/esm/api';
 
 // The simulator makes short-lived objects at a great rate (machine
 // snapshots, decoded PDUs, log records): with V8's default young generation
-// it spends about a tenth of its time in scavenges that a larger one avoids
-// (docs/simulator.md "Speed"). V8 reads the size only when the process
+// many of them outlive two scavenges and then cost old-generation
+// collections; a larger one saves a tenth of a short run and more than a
+// third of an hour-long one (docs/simulator.md "Speed"). V8 reads the size only when the process
 // starts, so `sim` runs itself again with it (unless node was given a size).
 const YOUNG_GENERATION = '--max-semi-space-size=32';
 const sized = process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'));

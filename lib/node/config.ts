@@ -45,11 +45,12 @@ export interface NodeConfig {
   /** Peers in the table at most; PDUs of further new peers are dropped. */
   maxPeers: number;
   /**
-   * Channels this node creates for remote joiners, at most: past it, a
-   * JOIN for one more new channel is refused (machines/rules.ts
-   * decideUnhostedJoin). Takeovers and this node's own user's channels
-   * are not refused. Every hosted channel is in every PDU: 256 of them, at
-   * the longest names, fit its 48 datagrams with room for takeovers.
+   * A remote JOIN creates a new channel only while this node hosts fewer
+   * channels than this (however it came to host them); past it, it is
+   * refused (machines/rules.ts decideUnhostedJoin). Takeovers and this
+   * node's own user's channels are not refused. Every hosted channel is in
+   * every PDU: 256 of them, at the longest names, fit its 48 datagrams with
+   * room for takeovers.
    */
   maxHostedChannels: number;
   /** Shared secret: PDUs carry an HMAC tag, unauthenticated PDUs are dropped. */
