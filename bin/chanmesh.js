@@ -18,7 +18,11 @@ if (process.argv[2] === 'sim' && !sized) {
   // Ctrl-C reaches the child too (one process group); it decides how to end.
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
-    if (signal !== null) process.kill(process.pid, signal);
+    if (signal !== null) {
+      // End the way it ended, as the shell expects (130 after Ctrl-C).
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    }
     process.exit(code ?? 1);
   });
 } else {
