@@ -16,7 +16,7 @@ import { DecodeError } from '../wire/errors.ts';
 import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_PDU_BYTES } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
-import { announcementKey, encodePeerPdu, type Invite, type PeerPdu } from '../wire/peer-pdu.ts';
+import { announcementKey, encodePeerPdu, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
 import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
@@ -29,7 +29,7 @@ import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.t
 import { Directory } from './directory.ts';
 import { decodeShared } from './pdu-decode-cache.ts';
 import { announcer } from './announcer.ts';
-import { InvitesSeen } from './invites-seen.ts';
+import { InvitesOut, InvitesSeen } from './invites.ts';
 import { PeerIntake } from './peer-intake.ts';
 
 export interface NodeEnvironment {
@@ -79,10 +79,6 @@ interface Membership {
   failoverStartedAt?: number;
 }
 
-interface OutgoingInvite extends Invite {
-  expiresAt: number;
-}
-
 export interface NodeEvents {
   chat: [ChatLine];
   /** Something the user should read (invites, errors of their commands). */
@@ -103,7 +99,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private pduSeq = 0;
   /** Revision of what our PeerPDUs announce, and what that was. */
   private announcement = { rev: 0, key: '' };
-  private readonly invitesOut = new Map<string, OutgoingInvite>();
+  private readonly invitesOut: InvitesOut;
   private readonly invitesSeen = new InvitesSeen();
   /** Connects waiting for a peer discovery has not reported yet, by peer id. */
   private readonly awaitingPeer = new Map<string, Array<() => void>>();
@@ -119,6 +115,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     super();
     this.config = resolveConfig(config);
     this.log = env.log;
+    this.invitesOut = new InvitesOut(this.config.inviteTtlMs);
     const intake = (this.intake = new PeerIntake(env.clock));
     const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
       intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' })),
@@ -502,14 +499,13 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       list.push(name);
       byHost.set(s.context.hostId, list);
     }
-    for (const [key, invite] of this.invitesOut) if (invite.expiresAt <= now) this.invitesOut.delete(key);
     const announced = {
       nick: this.config.nick,
       port: this.port,
       interval: Math.round(this.config.pduIntervalMs),
       channels,
       memberships: [...byHost].map(([host, names]) => ({ host, channels: names })),
-      invites: [...this.invitesOut.values()].map(({ channel, host, peerIds }) => ({ channel, host, peerIds })),
+      invites: this.invitesOut.current(now),
       hidden,
     };
     const key = announcementKey(announced);
@@ -647,8 +643,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.log.info({ event: 'standby.chosen', channel, epoch: actor.getSnapshot().context.epoch, standbys: effect.standbys });
         return;
       case 'invited': {
-        const invite = { channel, host: this.id, peerIds: [...effect.peerIds], expiresAt: this.env.clock.now() + this.config.inviteTtlMs };
-        this.invitesOut.set(`${channel}\u0000${effect.by}\u0000${invite.peerIds.join(',')}`, invite);
+        this.invitesOut.sent({ channel, host: this.id, peerIds: [...effect.peerIds] }, effect.by, this.env.clock.now());
         this.log.info({ event: 'invite.sent', channel, by: effect.by, peerIds: effect.peerIds });
         return;
       }

@@ -1,7 +1,9 @@
-// The node's memory of invites announced to it: news once, bounded however
-// many a peer announces (docs/protocol.md 6, "Untrusted input").
+// The node's memories of invites, both bounded however many come
+// (docs/protocol.md 6, "Resource bounds"): what it announces as a host, and
+// what was announced to it (news once).
 import t from 'tap';
-import { InvitesSeen, INVITES_SEEN_MAX } from '../../lib/node/invites-seen.ts';
+import { InvitesOut, InvitesSeen, INVITES_SEEN_MAX } from '../../lib/node/invites.ts';
+import { MAX_PDU_INVITES } from '../../lib/wire/limits.ts';
 
 const invite = (channel: string, host = 'h1') => ({ channel, host, peerIds: ['me'] });
 
@@ -37,4 +39,23 @@ t.test('of a full memory, the renewed invite outlives the ones announced after i
   t.equal(seen.hostOf('@a'), 'h1');
   t.equal(seen.hostOf('@b'), undefined);
   t.equal(seen.size, 3);
+});
+
+t.test('a host announces each invite for its lifetime; sent again, it lives on from then', async (t) => {
+  const out = new InvitesOut(10_000);
+  out.sent({ channel: '@a', host: 'me', peerIds: ['p1'] }, 'm1', 0);
+  out.sent({ channel: '@a', host: 'me', peerIds: ['p2'] }, 'm1', 5_000);
+  t.same(out.current(9_999).map((i) => i.peerIds[0]), ['p1', 'p2']);
+  t.same(out.current(10_000).map((i) => i.peerIds[0]), ['p2'], 'the first expired at 10 s');
+  out.sent({ channel: '@a', host: 'me', peerIds: ['p2'] }, 'm1', 14_000);
+  t.same(out.current(20_000).map((i) => i.peerIds[0]), ['p2'], 'renewed at 14 s, it lasts to 24 s');
+  t.same(out.current(24_000), []);
+});
+
+t.test('a member sending INVITE after INVITE makes its host announce at most one PDU part of them, the newest', async (t) => {
+  const out = new InvitesOut(10_000);
+  for (let i = 0; i < 1_000; i++) out.sent({ channel: '@a', host: 'me', peerIds: [`p${i}`] }, 'mallory', i);
+  const now = out.current(1_000);
+  t.equal(now.length, MAX_PDU_INVITES);
+  t.same(now[0]!.peerIds, [`p${1_000 - MAX_PDU_INVITES}`], 'the oldest went first');
 });

@@ -1,0 +1,72 @@
+// Invites (draft 2.3 INVITE, carried in PeerPDUs), both ways, each in a
+// bounded memory, for both come off the network.
+//
+// InvitesOut: what this node announces as the host of the channels invited
+// to. Each invite stays in its PDUs for inviteTtlMs; any member may send
+// INVITE after INVITE, so at most MAX_PDU_INVITES (one PDU part's worth)
+// are announced at a time, the oldest replaced first.
+//
+// InvitesSeen: the invites other peers announced to this node, remembered
+// so that the user is told of each once, and so that a /join of an invited
+// private channel, which no PDU names, finds its host. Any peer can announce invites naming us, for any channel names it
+// likes, one announcement after another, so the memory is bounded: once
+// full, the invite announced longest ago is forgotten first (a PDU that
+// announces something new and still carries an invite renews it). An
+// invite pushed out by a flood and announced again is news again: the user
+// is told again, which is better than a node that grows without end.
+import { MAX_PDU_INVITES } from '../wire/limits.ts';
+import type { Invite } from '../wire/peer-pdu.ts';
+
+export class InvitesOut {
+  /** By channel, inviter and invited, in the order they were last sent; each with when it leaves the PDU. */
+  private readonly invites = new Map<string, { invite: Invite; expiresAt: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = MAX_PDU_INVITES,
+  ) {}
+
+  /** A member of a channel we host, `by`, invited `invite.peerIds` at `now`. */
+  sent(invite: Invite, by: string, now: number): void {
+    const key = `${invite.channel}\u0000${by}\u0000${invite.peerIds.join(',')}`;
+    this.invites.delete(key);
+    this.invites.set(key, { invite, expiresAt: now + this.ttlMs });
+    if (this.invites.size > this.max) this.invites.delete(this.invites.keys().next().value!);
+  }
+
+  /** What to announce at `now`: every invite not expired (the expired ones are forgotten). */
+  current(now: number): Invite[] {
+    for (const [key, { expiresAt }] of this.invites) if (expiresAt <= now) this.invites.delete(key);
+    return [...this.invites.values()].map(({ invite }) => invite);
+  }
+}
+
+/** Invites remembered at most (an invite is one channel name, one host id and up to 64 peer ids). */
+export const INVITES_SEEN_MAX = 256;
+
+export class InvitesSeen {
+  /** By channel and host, in the order they were last announced. */
+  private readonly invites = new Map<string, Invite>();
+
+  constructor(private readonly max = INVITES_SEEN_MAX) {}
+
+  /** An announced invite naming us. True when it is news: not remembered until now. */
+  announced(invite: Invite): boolean {
+    const key = `${invite.channel}\u0000${invite.host}`;
+    const known = this.invites.delete(key);
+    this.invites.set(key, invite);
+    if (this.invites.size > this.max) this.invites.delete(this.invites.keys().next().value!);
+    return !known;
+  }
+
+  /** The host of the invite to `channel` announced last. */
+  hostOf(channel: string): string | undefined {
+    let host: string | undefined;
+    for (const invite of this.invites.values()) if (invite.channel === channel) host = invite.host;
+    return host;
+  }
+
+  get size(): number {
+    return this.invites.size;
+  }
+}
