@@ -5,6 +5,8 @@
 //      \--lookup timeout: nobody hosts it--> (host it ourselves) connecting
 //  joined --connection closed--> reconnecting (one quick attempt) --refused--> failingOver
 //  joined --host disconnected (figure 6)--> failingOver --candidate--> connecting
+//  failingOver --no candidate--> orphaned --retry--> failingOver
+//      (never welcomed: --retry--> resolving, as a new joiner)
 //  joined --MOVED--> connecting (the winner of a split brain)
 //  joined --USER_EXIT--> leaving --> left
 //
@@ -148,6 +150,7 @@ export const channelMemberMachine = setup({
     current: ({ context, event }) => 'gen' in event && event.gen === context.gen,
     isHostDown: ({ context, event }) => event.type === 'PEER_DOWN' && event.peerId === context.hostId,
     historyComplete: ({ context }) => context.welcome !== undefined && context.welcome.remaining === 0,
+    neverWelcomed: ({ context }) => !context.welcomed,
     hasCandidate: ({ context }) => candidate(context) !== undefined,
     candidateIsSelf: ({ context }) => candidate(context) === context.settings.selfId,
     isMoved: ({ context, event }) => event.type === 'FRAME' && event.gen === context.gen && event.command.type === 'MOVED',
@@ -443,7 +446,20 @@ export const channelMemberMachine = setup({
         HOST_FOUND: { target: 'connecting', actions: assign({ hostId: ({ event }) => event.hostId, epoch: ({ event }) => event.epoch, tried: [] }) },
         USER_EXIT: { target: 'left' },
       },
-      after: { retry: { target: 'failingOver', actions: assign({ tried: [], waitedRetry: true }) } },
+      after: {
+        retry: [
+          // Never welcomed, we hold nothing of the channel: look for it
+          // again as a new joiner does, and create it if nobody hosts it
+          // any more (draft 2.1). The host we were told of may have closed
+          // it meanwhile, and live, it is never declared down: we would
+          // retry it for ever (seed 35 of the 10-node campaign at a 1 s
+          // interval with churn: cut off one way, the host closed the
+          // channel when its last member left, and a newcomer that could
+          // not reach it was orphaned to the end of the run).
+          { guard: 'neverWelcomed', target: 'resolving', actions: assign({ tried: [], waitedRetry: true, hostId: undefined }) },
+          { target: 'failingOver', actions: assign({ tried: [], waitedRetry: true }) },
+        ],
+      },
     },
     leaving: {
       // EXIT (draft table 5); the server closes the connection after it.
