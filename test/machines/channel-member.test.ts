@@ -226,13 +226,13 @@ t.test('PROMOTE (a fellow member JOINed us first): a failover like any other, re
 t.test('a member never welcomed, orphaned by a live host it cannot reach, looks for the channel again and creates it if nobody hosts it any more (seed 35)', async (t) => {
   const m = member();
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 6 });
-  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), reason: 'timeout' });
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ETIMEDOUT' });
   t.equal(m.state(), 'orphaned', 'no history, no standbys, and h is not down: nobody to try');
   m.clock.advance(1000);
   t.equal(m.state(), 'resolving', 'after the retry period it looks again, as a new joiner');
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 6 });
   t.equal(m.of('connect').at(-1)!.hostId, 'h', 'still announced: h is tried again');
-  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), reason: 'timeout' });
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ETIMEDOUT' });
   m.clock.advance(1000);
   t.equal(m.state(), 'resolving');
   m.clock.advance(500);

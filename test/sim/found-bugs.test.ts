@@ -7,7 +7,7 @@ import { eventsOf, simulate, violationLines } from './helpers.ts';
 /** The random-plan run that found a bug, which now passes. */
 async function replayPasses(
   t: Test,
-  run: { seed: number; nodes: number; channels: number; durationMs: number; chatPerSecond?: number; churnPerSecond?: number; privateChannels?: number },
+  run: { seed: number; nodes: number; channels: number; durationMs: number; chatPerSecond?: number; churnPerSecond?: number; privateChannels?: number; pduIntervalMs?: number; settleMs?: number },
 ): Promise<SimResult> {
   const result = await simulate({ ...run, faults: 'random', keepLog: false });
   t.same(violationLines(result), [], 'no violations');
@@ -276,4 +276,9 @@ t.test('a host that closed the channel holds none of its messages any more (seed
   const result = await replayPasses(t, { seed: 7, nodes: 10, channels: 3, durationMs: 120_000, churnPerSecond: 2, privateChannels: 1 });
   t.equal(result.delivery.lost, 4, 'four messages of the side that all left are counted lost');
   t.ok(result.lostReasons.every((r) => r.includes('n3 closed the channel at 45.477s')), 'each with the host that closed the channel among its reasons');
+});
+
+t.test('a newcomer orphaned by a live host that closed the channel creates it again (F16, found by seed 35, 10 nodes, 4 min, --pdu-interval 1000 --churn 1)', async (t) => {
+  const result = await replayPasses(t, { seed: 35, nodes: 10, channels: 3, durationMs: 240_000, pduIntervalMs: 1000, settleMs: 40_000, churnPerSecond: 1 });
+  t.same(result.hosting.filter((h) => h.channel === '#c2').map((h) => h.host !== undefined), [true], '#c2 has a host at the end');
 });
