@@ -16,7 +16,7 @@ import { DecodeError } from '../wire/errors.ts';
 import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_PDU_BYTES } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
-import { announcementKey, encodePeerPdu, type PeerPdu } from '../wire/peer-pdu.ts';
+import { announcementKey, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
 import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
@@ -31,6 +31,7 @@ import { decodeShared } from './pdu-decode-cache.ts';
 import { announcer } from './announcer.ts';
 import { InvitesOut, InvitesSeen } from './invites.ts';
 import { PeerIntake } from './peer-intake.ts';
+import { encodeTrimmed } from './pdu-trim.ts';
 
 export interface NodeEnvironment {
   network: Network;
@@ -449,35 +450,11 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     if (winner) m.actor.send({ type: 'HOST_FOUND', hostId: winner.hostId, epoch: winner.epoch });
   }
 
-  /**
-   * A round holds 48 datagrams (docs/protocol.md 3.2). Should what we announce
-   * ever exceed that, member lists go first (MEMBERS on TCP carries them to
-   * members anyway), then memberships and invites, then the standby lists
-   * (STANDBY on TCP carries them too): announcing the hosted channels
-   * themselves is what failover and split-brain resolution need. With at
-   * most maxHostedChannels created here, the last form fits, takeovers on
-   * top of them included, unless this node took over hundreds more.
-   */
+  /** Our PDU as datagrams, trimmed to fit if need be (pdu-trim.ts). */
   private encodePdu(pdu: PeerPdu): Buffer[] {
-    // Trimmed copies are made only when needed: this runs every round.
-    const withoutMembers = (): PeerPdu => ({ ...pdu, channels: pdu.channels.map((c) => ({ ...c, members: [] })) });
-    const withoutLists = (): PeerPdu => ({ ...withoutMembers(), memberships: [], invites: [] });
-    const attempts: Array<[dropped: string | undefined, form: () => PeerPdu]> = [
-      [undefined, () => pdu],
-      ['members', withoutMembers],
-      ['members, memberships, invites', withoutLists],
-      ['members, memberships, invites, standbys', () => ({ ...withoutLists(), channels: pdu.channels.map((c) => ({ ...c, members: [], standbys: [] })) })],
-    ];
-    for (const [i, [dropped, form]] of attempts.entries()) {
-      try {
-        const datagrams = encodePeerPdu(form(), this.config.secret);
-        if (dropped !== undefined) this.log.warn({ event: 'pdu.trimmed', dropped });
-        return datagrams;
-      } catch (error) {
-        if (i === attempts.length - 1) throw error;
-      }
-    }
-    return [];
+    const { datagrams, dropped } = encodeTrimmed(pdu, this.config.secret);
+    if (dropped !== undefined) this.log.warn({ event: 'pdu.trimmed', dropped });
+    return datagrams;
   }
 
   /** Our PeerPDU: what we host (private channels blinded), what we joined (public only), open invites. */
