@@ -221,7 +221,9 @@ export class DeliveryChecker {
     if (event === 'channel.closed') {
       let byChannel = this.hostingsClosed.get(node);
       if (!byChannel) this.hostingsClosed.set(node, (byChannel = new Map()));
-      byChannel.set(channel, [...(byChannel.get(channel) ?? []), record.vt]);
+      const closed = byChannel.get(channel) ?? [];
+      closed.push(record.vt);
+      byChannel.set(channel, closed);
       return;
     }
     const m = this.current.get(node)?.get(channel);
@@ -511,8 +513,9 @@ export class DeliveryChecker {
         // hosting, until that closes (the last member left, or it yielded
         // to a rival, whose members relay what they hold; seed 7 of the
         // 10-node campaign with churn and a private channel: the host's
-        // side of a partition all left before the heal, and the host
-        // closed the channel, the last copy of what they had said).
+        // side of a partition all left before the split brain was seen,
+        // and the host closed the channel, the last copy of what they had
+        // said).
         const closedAt = this.hostingsClosed.get(holder)?.get(msg.channel)?.find((at) => at >= msg.ackAt! && at <= endMs);
         if (closedAt !== undefined) {
           reasons.push(`${holder.id} closed the channel at ${formatVt(closedAt)}`);
