@@ -49,7 +49,7 @@ interface Entry {
 export class ChannelServer {
   private readonly entries = new Map<string, Entry>();
   private nextId = 1;
-  /** Connections whose join timer runs. */
+  /** Connections whose join timer runs (set in accept, counted down in stopJoinTimer only). */
   private awaitingJoin = 0;
   readonly stats = { connections: 0, decodeErrors: 0, slowConsumers: 0 };
 
@@ -110,8 +110,7 @@ export class ChannelServer {
     const entry: Entry = { connection, stream, writer, joinTimer: undefined };
     this.awaitingJoin++;
     entry.joinTimer = this.clock.setTimeout(() => {
-      entry.joinTimer = undefined;
-      this.awaitingJoin--;
+      this.stopJoinTimer(entry);
       this.log.warn({ event: 'connection.rejected', transport: 'tcp', remote: connection.remote, code: 'join_timeout' });
       writer.destroy();
     }, this.limits.joinTimeoutMs);

@@ -8,14 +8,26 @@
 //
 // InvitesSeen: the invites other peers announced to this node, remembered
 // so that the user is told of each once, and so that a /join of an invited
-// private channel, which no PDU names, finds its host. Any peer can announce invites naming us, for any channel names it
-// likes, one announcement after another, so the memory is bounded: once
-// full, the invite announced longest ago is forgotten first (a PDU that
-// announces something new and still carries an invite renews it). An
-// invite pushed out by a flood and announced again is news again: the user
-// is told again, which is better than a node that grows without end.
+// private channel, which no PDU names, finds its host. Any peer can
+// announce invites naming us, for any channel names it likes, one
+// announcement after another, so the memory is bounded: once full, the
+// invite announced longest ago is forgotten first (a PDU that announces
+// something new and still carries an invite renews it). An invite pushed
+// out by a flood and announced again is news again: the user is told
+// again, which is better than a node that grows without end.
 import { MAX_PDU_INVITES } from '../wire/limits.ts';
 import type { Invite } from '../wire/peer-pdu.ts';
+
+/**
+ * Put `value` at the back of `map` (the most recent), dropping the front
+ * (the least recent) beyond `max`. True if `key` was there before.
+ */
+function renew<V>(map: Map<string, V>, key: string, value: V, max: number): boolean {
+  const known = map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
+  return known;
+}
 
 export class InvitesOut {
   /** By channel, inviter and invited, in the order they were last sent; each with when it leaves the PDU. */
@@ -28,10 +40,7 @@ export class InvitesOut {
 
   /** A member of a channel we host, `by`, invited `invite.peerIds` at `now`. */
   sent(invite: Invite, by: string, now: number): void {
-    const key = `${invite.channel}\u0000${by}\u0000${invite.peerIds.join(',')}`;
-    this.invites.delete(key);
-    this.invites.set(key, { invite, expiresAt: now + this.ttlMs });
-    if (this.invites.size > this.max) this.invites.delete(this.invites.keys().next().value!);
+    renew(this.invites, `${invite.channel}\u0000${by}\u0000${invite.peerIds.join(',')}`, { invite, expiresAt: now + this.ttlMs }, this.max);
   }
 
   /** What to announce at `now`: every invite not expired (the expired ones are forgotten). */
@@ -52,11 +61,7 @@ export class InvitesSeen {
 
   /** An announced invite naming us. True when it is news: not remembered until now. */
   announced(invite: Invite): boolean {
-    const key = `${invite.channel}\u0000${invite.host}`;
-    const known = this.invites.delete(key);
-    this.invites.set(key, invite);
-    if (this.invites.size > this.max) this.invites.delete(this.invites.keys().next().value!);
-    return !known;
+    return !renew(this.invites, `${invite.channel}\u0000${invite.host}`, invite, this.max);
   }
 
   /** The host of the invite to `channel` announced last. */

@@ -28,7 +28,8 @@ export function encodeTrimmed(pdu: PeerPdu, secret?: Buffer): EncodedPdu {
     try {
       return { datagrams: encodePeerPdu(form(), secret), dropped };
     } catch {
-      // Too large for one round: the next form.
+      // Too large for one round (encodePeerPdu's errors are not typed: an
+      // invalid PDU lands here too, and then throws from the last form).
     }
   }
   const [dropped, form] = forms[forms.length - 1]!;
