@@ -8,8 +8,9 @@ import { register } from 'tsx/esm/api';
 // snapshots, decoded PDUs, log records): with V8's default young generation
 // many of them outlive two scavenges and then cost old-generation
 // collections; a larger one saves a tenth of a short run and more than a
-// third of an hour-long one (docs/simulator.md "Speed"). V8 reads the size only when the process
-// starts, so `sim` runs itself again with it (unless node was given a size).
+// third of an hour-long one (docs/simulator.md "Speed"). V8 reads the size
+// only when the process starts, so `sim` runs itself again with it (unless
+// node was given a size).
 const YOUNG_GENERATION = '--max-semi-space-size=32';
 const sized = process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'));
 
