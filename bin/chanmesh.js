@@ -15,7 +15,11 @@ const YOUNG_GENERATION = '--max-semi-space-size=32';
 const sized = process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'));
 
 if (process.argv[2] === 'sim' && !sized) {
-  const child = spawn(process.execPath, [...process.execArgv, YOUNG_GENERATION, ...process.argv.slice(1)], { stdio: 'inherit' });
+  // The IPC channel is only a lifeline: the child ends when it closes, so a
+  // launcher killed outright (SIGKILL) takes its simulator with it.
+  const child = spawn(process.execPath, [...process.execArgv, YOUNG_GENERATION, ...process.argv.slice(1)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
   // Ctrl-C reaches the child too (one process group); it decides how to end.
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
@@ -27,6 +31,12 @@ if (process.argv[2] === 'sim' && !sized) {
     process.exit(code ?? 1);
   });
 } else {
+  if (process.argv[2] === 'sim' && process.channel !== undefined) {
+    // Started by the launcher above: end with it, as if sent SIGTERM; the
+    // channel must not keep a finished run alive.
+    process.channel.unref();
+    process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  }
   register();
   await import('../lib/cli/main.ts');
 }

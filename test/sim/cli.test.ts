@@ -1,7 +1,9 @@
 // `chanmesh sim` as a user runs it: the command line, through bin/chanmesh.js
 // (which runs the simulator in a second process with a larger young
 // generation), its exit code and its printed hash.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -31,4 +33,47 @@ t.test('a usage error exits with code 2 and says what is wrong', async (t) => {
   const run = sim(['--nodes', '5', '--no-such-option']);
   t.equal(run.status, 2);
   t.match(run.stderr, /unknown option '--no-such-option'/);
+});
+
+/** The simulator process the launcher started (Linux: /proc lists a task's children). */
+async function simulatorOf(launcher: number): Promise<number> {
+  for (;;) {
+    const children = readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim();
+    if (children !== '') return Number(children.split(' ')[0]);
+    await sleep(50);
+  }
+}
+
+/** Gone, or a zombie (dead, waiting to be reaped by whoever inherited it). */
+function ended(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}
+
+async function endsWithin(pid: number, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(50)) if (ended(pid)) return true;
+  return ended(pid);
+}
+
+const procChildren = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+const LONG_RUN = ['sim', '--nodes', '5', '--channels', '1', '--duration', '60m', '--seed', '1'];
+
+t.test('the simulator process ends with its launcher', { skip: procChildren ? false : 'needs /proc/<pid>/task/<pid>/children (Linux) to find the simulator process' }, async (t) => {
+  t.test('SIGTERM: passed on, and the launcher ends by it', async (t) => {
+    const launcher = spawn(process.execPath, [BIN, ...LONG_RUN], { stdio: 'ignore' });
+    const simulator = await simulatorOf(launcher.pid!);
+    const exit = new Promise<NodeJS.Signals | null>((resolve) => launcher.on('exit', (_code, signal) => resolve(signal)));
+    launcher.kill('SIGTERM');
+    t.equal(await exit, 'SIGTERM', 'the launcher ends by SIGTERM (exit status 143 in a shell)');
+    t.ok(await endsWithin(simulator, 10_000), 'the simulator has ended');
+  });
+  t.test('SIGKILL of the launcher: the simulator ends too', async (t) => {
+    const launcher = spawn(process.execPath, [BIN, ...LONG_RUN], { stdio: 'ignore' });
+    const simulator = await simulatorOf(launcher.pid!);
+    launcher.kill('SIGKILL');
+    t.ok(await endsWithin(simulator, 10_000), 'the simulator has ended');
+  });
 });
