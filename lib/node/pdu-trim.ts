@@ -6,7 +6,7 @@
 // failover and split-brain resolution need. With at most maxHostedChannels
 // created by remote JOINs, the last form fits, takeovers on top of them
 // included, unless the node took over hundreds more; then encoding throws.
-import { encodePeerPdu, type PeerPdu } from '../wire/peer-pdu.ts';
+import { encodePeerPdu, PduTooLargeError, type PeerPdu } from '../wire/peer-pdu.ts';
 
 export interface EncodedPdu {
   datagrams: Buffer[];
@@ -27,9 +27,9 @@ export function encodeTrimmed(pdu: PeerPdu, secret?: Buffer): EncodedPdu {
   for (const [dropped, form] of forms.slice(0, -1)) {
     try {
       return { datagrams: encodePeerPdu(form(), secret), dropped };
-    } catch {
-      // Too large for one round (encodePeerPdu's errors are not typed: an
-      // invalid PDU lands here too, and then throws from the last form).
+    } catch (error) {
+      // Too large for one round: try the next form. Anything else is a bug.
+      if (!(error instanceof PduTooLargeError)) throw error;
     }
   }
   const [dropped, form] = forms[forms.length - 1]!;

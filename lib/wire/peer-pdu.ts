@@ -217,7 +217,7 @@ class Layout {
   private newPart(): void {
     // Stop at once rather than lay out a PDU that can never be sent.
     if (this.parts.length === MAX_PDU_PARTS) {
-      throw new Error(`encodePeerPdu: the PDU needs more than ${MAX_PDU_PARTS} datagrams`);
+      throw new PduTooLargeError();
     }
     this.current = Layout.empty();
     this.parts.push(this.current);
@@ -374,6 +374,14 @@ export function announcementKey(pdu: Pick<PeerPdu, 'nick' | 'port' | 'interval' 
   return JSON.stringify([pdu.nick, pdu.port, pdu.interval, pdu.channels, pdu.memberships, pdu.invites, pdu.hidden]);
 }
 
+/** A valid PDU that needs more than MAX_PDU_PARTS datagrams: the sender must announce less (lib/node/pdu-trim.ts). */
+export class PduTooLargeError extends Error {
+  constructor() {
+    super(`encodePeerPdu: the PDU needs more than ${MAX_PDU_PARTS} datagrams`);
+    this.name = 'PduTooLargeError';
+  }
+}
+
 /**
  * Encodes a PDU into 1 to MAX_PDU_PARTS (48) datagrams of at most 1,400 bytes each.
  *
@@ -391,8 +399,8 @@ export function announcementKey(pdu: Pick<PeerPdu, 'nick' | 'port' | 'interval' 
  * channel anywhere but in an invite, a bad name, id, number or hidden tag, a
  * list above its bound, duplicate entries (same channel name, same
  * membership host, same invite channel and host, same tag: merge them
- * first), an empty secret, or a PDU that needs more than MAX_PDU_PARTS
- * datagrams.
+ * first), or an empty secret; a PduTooLargeError for a PDU that needs more
+ * than MAX_PDU_PARTS datagrams.
  */
 export function encodePeerPdu(pdu: PeerPdu, secret?: Buffer): Buffer[] {
   validatePdu(pdu);

@@ -58,3 +58,8 @@ t.test('then standby lists: 256 channels of the longest names with 8 standbys of
 t.test('past what even the last form carries, encoding throws (the node reports a fault)', async (t) => {
   t.throws(() => encodeTrimmed(pdu({ channels: channels(1200, 0, 0) })), /48 datagrams/);
 });
+
+t.test('an invalid PDU throws its own error, not a size error', async (t) => {
+  // A private '@' channel may only appear in an invite: a bug of the caller, not a size.
+  t.throws(() => encodeTrimmed(pdu({ channels: [{ name: '@secret', epoch: 1, standbys: [], members: [] }] })), /private|@/);
+});

@@ -8,6 +8,7 @@ import {
   decodePeerPduPart,
   encodePeerPdu,
   PduAssembler,
+  PduTooLargeError,
   type HostedChannel,
   type PeerPdu,
   type PeerPduPart,
@@ -178,7 +179,7 @@ t.test('64-byte ids: 512 members fit the 48 parts of a round in the worst case, 
   t.strictSame(result, pdu(MAX_MEMBERS));
   const two = basePdu({ peerId: longId(999), channels: [channel(MAX_MEMBERS), { ...channel(MAX_MEMBERS), name: `#${'d'.repeat(63)}` }] });
   const error = catchError(() => encodePeerPdu(two, SECRET));
-  t.ok(error instanceof Error && !(error instanceof DecodeError), 'more than a round holds: a plain Error (the caller must trim)');
+  t.ok(error instanceof PduTooLargeError, 'more than a round holds: a PduTooLargeError (the caller must trim)');
   t.match((error as Error).message, /needs more than 48 datagrams/);
 });
 
