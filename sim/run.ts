@@ -201,7 +201,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, oneWayMaxMs);
   const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit }).historyLimit, oneWayMaxMs);
   const timeline = new Timeline();
-  const metrics = new MetricsRecorder();
+  const metrics = new MetricsRecorder(options.pduIntervalMs);
   log.subscribe((record, source) => {
     liveness.onRecord(record, source);
     delivery.onRecord(record, source);

@@ -1,6 +1,7 @@
 // The figures of one run, as rows: printed as a table by `chanmesh sim`
 // and drawn as an HTML table by the report.
 import type { SimResult } from './run.ts';
+import type { Percentiles } from './metrics.ts';
 import { ExitCode } from './violations.ts';
 
 export function formatDuration(ms: number): string {
@@ -28,6 +29,10 @@ function ms(value: number | undefined): string {
   return value === undefined ? '-' : `${Math.round(value)} ms`;
 }
 
+function timing(p: Percentiles): string {
+  return `p50 ${ms(p.p50)}, p99 ${ms(p.p99)}, max ${ms(p.max)}`;
+}
+
 function count(n: number): string {
   return n.toLocaleString('en-US');
 }
@@ -43,8 +48,9 @@ export function summaryRows(r: SimResult): Array<[string, string]> {
     ['run', `nodes ${o.nodes}, channels ${o.channels}${o.privateChannels ? ` (${o.privateChannels} private)` : ''}, ${formatDuration(o.durationMs)} virtual, faults ${o.faults}, pdu interval ${o.pduIntervalMs} ms, seed ${o.seed}`],
     ['wall time', `${(r.wallMs / 1000).toFixed(1)} s (${(r.endMs / Math.max(1, r.wallMs)).toFixed(1)}x real time)${r.aborted ? ' - ABORTED at the first crash' : ''}`],
     ['failovers', `${m.takeovers} takeovers, ${m.memberFailovers} member failovers, ${m.splitBrainsResolved} split brains resolved, ${m.orphaned} orphaned`],
-    ['detection time', `p50 ${ms(m.detectionMs.p50)}, p99 ${ms(m.detectionMs.p99)}, max ${ms(m.detectionMs.max)} (fault -> member suspects its host; ${m.detectionMs.count} episodes, ${m.episodesWithoutCause} without an injected cause)`],
-    ['failover time', `p50 ${ms(m.failoverMs.p50)}, p99 ${ms(m.failoverMs.p99)}, max ${ms(m.failoverMs.max)} (fault -> member joined a new host; ${m.failoverMs.count} episodes)`],
+    ['detection time', `${timing(m.detectionMs)} (host crashed, frozen or cut off -> member suspects it; ${m.detectionMs.count} episodes)`],
+    ['failover time', `${timing(m.failoverMs)} (host crashed, frozen or cut off -> member joined a new host; ${m.failoverMs.count} episodes)`],
+    ['in loss bursts', `detection ${timing(m.lossBurst.detectionMs)}, failover ${timing(m.lossBurst.failoverMs)} (from the burst's start; ${m.lossBurst.detectionMs.count} episodes; ${m.episodesWithoutCause} more without an injected cause)`],
     ['messages', `sent ${count(d.sent)}, acknowledged ${count(d.acknowledged)}, delivered ${count(d.delivered)}, duplicated ${count(d.duplicated)}, lost ${count(d.lost)}`],
     ['delivery check', `required ${count(d.required)}, missing ${count(d.missing)}, unacknowledged ${count(d.unacknowledged)}, excused ${count(d.excused)} (disturbed beyond the histories), repaired late ${count(d.lateRepairs)}`],
     ['network', `${count(r.network.datagramsDelivered)} PDU deliveries (${count(Math.round(pduPerWallSecond))} per wall second), ${count(r.network.connectionsOpened)} connections, ${count(r.network.streamBytesDelivered)} stream bytes`],
