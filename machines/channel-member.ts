@@ -100,7 +100,7 @@ export type ChannelMemberEmitted =
   | { type: 'connect'; gen: number; hostId: string; timeoutMs: number }
   | { type: 'disconnect'; gen: number }
   | { type: 'send'; gen: number; commands: readonly ClientCommand[] }
-  | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean }
+  | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean; relayed: boolean }
   | {
       type: 'requestHost';
       epoch: number;
@@ -212,7 +212,7 @@ export const channelMemberMachine = setup({
           // message is the de-duplication window's business, not the history's.
           if (!fromHistory) enqueue.assign({ history: ({ context }) => mirrorLive(context.history, entry, context.settings.historyLimit) });
           if (!context.seen.add(key)) return;
-          enqueue.emit({ type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory });
+          enqueue.emit({ type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory, relayed: entry.relayed === true });
           return;
         }
       }

@@ -49,6 +49,12 @@ export interface ChatLine {
   text: string;
   msgId: string;
   fromHistory: boolean;
+  /**
+   * Merged by the host from a member's relay after a failover or split
+   * brain: it may come after a newer message of its author that the host
+   * accepted before the merge (docs/protocol.md 5.5).
+   */
+  relayed: boolean;
 }
 
 export interface PeerSummary {
@@ -649,7 +655,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         return m.link.send(effect.gen, effect.commands);
       case 'deliver':
         this.stats.chatDelivered++;
-        this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory });
+        this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory, relayed: effect.relayed });
         return;
       case 'requestHost':
         return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost, effect.seen);
