@@ -28,7 +28,9 @@
 //        began before the one so far had ended (the repair cannot begin
 //        while the node is still cut off) or before M joined a host again
 //        after it, at most graceMs later (the repair was cut short:
-//        repairOver). After it, the protocol promises
+//        repairOver); a loss burst under way before the repair is over
+//        delays the repair up to M's joining a host again (at most to the
+//        burst's end). After it, the protocol promises
 //        to repair what M missed through histories (WELCOME history, RELAY
 //        after a split brain), and histories are bounded (historyLimit). So a
 //        disturbed M is excused only if, when the disturbance ended (the
@@ -41,7 +43,8 @@
 // - Every membership that stayed for m must deliver m once (missing = a
 //   violation). No membership may deliver any message twice (duplicate =
 //   a violation, disturbed or not). Of the messages a membership had to
-//   deliver, those of one author arrive in the order the author said them.
+//   deliver, those of one author arrive in the order the author said them,
+//   but for a late repair and a relay merged late (checkOrder).
 // - A message whose author's membership lasted to the end of the run (no
 //   exit, no crash) must be acknowledged by then (unacknowledged = a
 //   violation): the settle time is enough for any outbox to drain, and a
