@@ -33,6 +33,8 @@ export interface ChannelHostInput {
   loads: PeerLoads;
   /** How long relays are gathered before they are merged (docs/protocol.md 5.5). */
   relayWindowMs: number;
+  /** Taken over from a failed host: its members are on their way here (see `hosting.starting`). */
+  takeover?: boolean;
 }
 
 export interface ChannelHostContext extends ChannelHostInput {
@@ -148,6 +150,7 @@ export const channelHostMachine = setup({
   },
   guards: {
     heldFull: ({ context }) => context.held.length >= maxHeld(context),
+    tookOver: ({ context }) => context.takeover === true,
     isMember: ({ context, event }) => 'connId' in event && memberOf(context, event.connId) !== undefined,
     noMembersLeft: ({ context }) => context.members.length === 0,
     rivalWins: ({ context, event }) =>
@@ -220,13 +223,19 @@ export const channelHostMachine = setup({
     }),
 
     releaseHeld: enqueueActions(({ context, enqueue }) => {
-      const relays = context.held.filter((m) => m.relayedSeq !== undefined || m.relayed);
-      const says = context.held.filter((m) => !(m.relayedSeq !== undefined || m.relayed));
+      const relays = context.held.filter((m) => m.relayed);
+      const says = context.held.filter((m) => !m.relayed);
       // A stable sort: relays without a seq (older peers) keep arrival order.
       const ordered = [...relays].sort((a, b) => (a.relayedSeq ?? Infinity) - (b.relayedSeq ?? Infinity));
       const { nextSeq, history, sends } = accept(context, inAuthorOrder([...ordered, ...says]));
       enqueue.assign({ nextSeq, history, held: [] });
       for (const send of sends) enqueue.emit(send);
+      // After what it accepted, each member that relayed learns that its
+      // relays are decided: the ones it did not get back were turned down.
+      // Only this answer tells it so; a SAY sent before its relays arrived
+      // may reach it after it sent them (history.ts mirrorLive).
+      const relayers = [...new Set(relays.map((m) => m.connId))].filter((connId) => memberOf(context, connId) !== undefined);
+      if (relayers.length > 0) enqueue.emit({ type: 'send', to: relayers, commands: [{ type: 'MERGED' }] });
     }),
 
     /** EXIT (draft table 5) or a closed connection: the member is gone. */
@@ -335,8 +344,19 @@ export const channelHostMachine = setup({
       // (it leaves the PeerPDU and its history is dropped); a later JOIN
       // creates it afresh.
       always: { guard: 'noMembersLeft', target: 'closed' },
-      initial: 'live',
+      initial: 'starting',
       states: {
+        // A takeover host merges from its first JOIN on, relays or not: the
+        // old host's members rejoin within moments of each other (they
+        // suspect it within a PDU interval), and each one re-sends its
+        // outbox. Taken at once, a burst of re-sends can push a message out
+        // of the history before the last member's WELCOME; held, every
+        // member that is back by then gets it live (seed 3 with --history
+        // 10 --rate 50: 11 re-sends in 6 ms, and the member that rejoined
+        // 4 ms after them never got the first).
+        starting: {
+          always: [{ guard: 'tookOver', target: 'merging' }, { target: 'live' }],
+        },
         live: {
           on: {
             SAY: { guard: 'isMember', actions: 'say' },

@@ -16,7 +16,7 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, historyWindowMax, inHostOrder, messageKey, mirrorLive, msgIdOf, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, historyWindowMax, inHostOrder, messageKey, mirrorLive, msgIdOf, withoutPending, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost } from './rules.ts';
 
 export interface ChannelMemberInput {
@@ -191,6 +191,9 @@ export const channelMemberMachine = setup({
           enqueue.assign({ members: command.peerIds });
           return;
         case 'MOVED':
+          return;
+        case 'MERGED':
+          enqueue.assign({ history: ({ context }) => withoutPending(context.history) });
           return;
         case 'SAY': {
           const entry = historyEntryOf(command, context.history.length + 1)!;

@@ -53,9 +53,9 @@
 //   that delivered m. If a membership that stayed lacks m and every holder
 //   has crashed or left the channel by the end, m is *lost* (counted and
 //   explained, not a violation). A holder that left and joined again holds
-//   only what its new host's history gave it; an acknowledging host that
-//   did not deliver m (its user had left) holds it until its hosting of
-//   the channel closes.
+//   only what its new host's history gave it; the acknowledging host holds
+//   it until its hosting of the channel closes, whether or not its user
+//   delivered it (or left since).
 import type { ChatLine } from '../lib/node/node.ts';
 import type { CutState, SimCluster, SimNode } from './cluster.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
@@ -347,7 +347,7 @@ export class DeliveryChecker {
           // A membership that ended before the repair could finish cannot be repaired.
           const lastedRepair = m.endedAt === undefined || m.endedAt >= Math.min(repairAt + this.graceMs, endMs);
           const repairable = lastedRepair && msg.holding.some(
-            (h) => h !== m && (h.endedAt === undefined || h.endedAt > repairAt) && !this.frozenAt(h.node, repairAt) && laterDeliveries(h, msg, repairAt) < coverage,
+            (h) => h !== m && (h.endedAt === undefined || h.endedAt > repairAt) && !this.frozenBetween(h.node, h.deliveredAt[h.deliveredSet.get(msg)!]!, repairAt) && laterDeliveries(h, msg, repairAt) < coverage,
           );
           if (!repairable) {
             if (!m.deliveredSet.has(msg)) this.stats.excused++;
@@ -524,15 +524,19 @@ export class DeliveryChecker {
   }
 
   /**
-   * Whether `node` was frozen at `at`. A frozen holder gives nothing then,
-   * and its few deliveries since m say nothing of its window: thawed, it
-   * first takes in what its host sent meanwhile, and with it its host's
-   * window, which may have moved past m (seed 167, 10 nodes, 5x chat: the
-   * one holder with m among its last deliveries was frozen; thawed, its
-   * window was its host's, 136 messages on).
+   * Whether `node` was frozen at some time from `from` (when it got m) to
+   * `to`. A frozen holder gives nothing, and its few deliveries since m say
+   * nothing of its window: thawed, it first takes in what its host sent
+   * meanwhile, and with it its host's window, which may have moved past m
+   * (seed 167, 10 nodes, 5x chat: the one holder with m among its last
+   * deliveries was frozen; thawed, its window was its host's, 136 messages
+   * on). So it does not count even when it thawed before the repair began:
+   * a host that acknowledged m, frozen, thawed 150 ms before a heal, lost
+   * the split brain, and its member joined the winner, whose window had
+   * moved past m (seed 95, 10 nodes, --history 20 --private 2 --churn 1).
    */
-  private frozenAt(node: SimNode, at: number): boolean {
-    return (this.freezes.get(node) ?? []).some((span) => span.from <= at && at < span.to);
+  private frozenBetween(node: SimNode, from: number, to: number): boolean {
+    return (this.freezes.get(node) ?? []).some((span) => span.from <= to && from < span.to);
   }
 
   /** Why every holder of `msg` is gone, or undefined if one is still there. */
@@ -547,24 +551,18 @@ export class DeliveryChecker {
       // that left and joined again starts over from its new host's history,
       // which need not have m.
       const m = lastWhere(msg.holding, (h) => h.node === holder);
-      if (m === undefined) {
-        // The acknowledging host, whose user had left: it holds m in its
-        // hosting, until that closes (the last member left, or it yielded
-        // to a rival, whose members relay what they hold; seed 7 of the
-        // 10-node campaign with churn and a private channel: the host's
-        // side of a partition all left before the split brain was seen,
-        // and the host closed the channel, the last copy of what they had
-        // said).
-        const closedAt = this.hostingsClosed.get(holder)?.get(msg.channel)?.find((at) => at >= msg.ackAt! && at <= endMs);
-        if (closedAt !== undefined) {
-          reasons.push(`${holder.id} closed the channel at ${formatVt(closedAt)}`);
-          continue;
-        }
-      } else if (m.endedAt !== undefined && m.endedAt <= endMs) {
-        reasons.push(`${holder.id} left at ${formatVt(m.endedAt)}`);
-        continue;
-      }
-      return undefined;
+      if (m !== undefined && (m.endedAt === undefined || m.endedAt > endMs)) return undefined;
+      if (m !== undefined) reasons.push(`${holder.id} left at ${formatVt(m.endedAt!)}`);
+      if (holder.id !== msg.ackHost) continue;
+      // The acknowledging host holds m in its hosting, whatever its user
+      // did, until the hosting closes (the last member left, or it yielded
+      // to a rival, whose members relay what they hold; seed 7 of the
+      // 10-node campaign with churn and a private channel: the host's side
+      // of a partition all left before the split brain was seen, and the
+      // host closed the channel, the last copy of what they had said).
+      const closedAt = this.hostingsClosed.get(holder)?.get(msg.channel)?.find((at) => at >= msg.ackAt! && at <= endMs);
+      if (closedAt === undefined) return undefined;
+      reasons.push(`${holder.id} closed the channel at ${formatVt(closedAt)}`);
     }
     return `every holder is gone: ${reasons.join(', ') || 'none known'}`;
   }

@@ -592,6 +592,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         // Long enough for every member of a failover or a split-brain move to
         // rejoin and relay (they do within tens of ms), short for chat.
         relayWindowMs: this.config.pduIntervalMs,
+        takeover: previousHost !== undefined,
       },
     });
     this.hosts.set(channel, actor);

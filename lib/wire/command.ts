@@ -34,7 +34,9 @@ export type ServerCommand =
   | { type: 'STANDBY'; peerIds: string[] }
   | { type: 'WELCOME'; channel: string; epoch: number; count: number }
   | { type: 'MEMBERS'; peerIds: string[] }
-  | { type: 'MOVED'; hostId: string; epoch: number };
+  | { type: 'MOVED'; hostId: string; epoch: number }
+  /** chanmesh: every RELAY this connection sent before it is decided; one not sent back was turned down (protocol 5.5). */
+  | { type: 'MERGED' };
 
 // ---------------------------------------------------------------- encoding
 
@@ -102,6 +104,8 @@ export function encodeServerCommand(c: ServerCommand): Buffer {
     case 'MOVED':
       requireId(c.hostId, 'MOVED hostId');
       return encodeFrame(['MOVED', c.hostId, formatNumber(c.epoch, 'MOVED epoch')]);
+    case 'MERGED':
+      return encodeFrame(['MERGED']);
     default:
       return unknownType(c);
   }
@@ -196,6 +200,8 @@ export function decodeServerCommand(body: Buffer): ServerCommand {
       return { type: 'MEMBERS', peerIds: idList(fields, 1, 0, MAX_MEMBERS) };
     case 'MOVED':
       return { type: 'MOVED', hostId: idField(fields, 1), epoch: numberField(fields, 2) };
+    case 'MERGED':
+      return { type: 'MERGED' };
     default:
       throw new DecodeError('unknown_command', `unknown server command ${preview(name)}`);
   }

@@ -15,12 +15,12 @@ const loads = new Map<string, PeerLoad>([
   ['d', load()],
 ]);
 
-function host(history: HistoryEntry[] = [], standbyCount = 2, epoch = 1) {
+function host(history: HistoryEntry[] = [], standbyCount = 2, epoch = 1, takeover = false) {
   const emitted: ChannelHostEmitted[] = [];
   const clock = new ManualClock();
   const actor = createActor(channelHostMachine, {
     clock,
-    input: { channel: '#x', hostId: 'h', epoch, standbyCount, historyLimit: 3, history, loads, relayWindowMs: 100 },
+    input: { channel: '#x', hostId: 'h', epoch, standbyCount, historyLimit: 3, history, loads, relayWindowMs: 100, takeover },
   });
   actor.on('*', (e) => emitted.push(e as ChannelHostEmitted));
   actor.start();
@@ -101,11 +101,47 @@ t.test('SAY: one seq per message, standbys first in the fan-out, de-duplicated b
   h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: 'lost', msgId: 'z9' });
   t.same(h.sends(), [], 'relays wait for the merge window');
   h.clock.advance(100);
-  t.same(h.sends().map((s) => s.commands), [[{ type: 'SAY', authorId: 'z', text: 'lost', msgId: 'z9', seq: 2, relayed: true }]], 'a relayed unknown message is delivered, marked as merged; a known one dropped');
+  t.same(
+    h.sends().map((s) => s.commands),
+    [[{ type: 'SAY', authorId: 'z', text: 'lost', msgId: 'z9', seq: 2, relayed: true }], [{ type: 'MERGED' }]],
+    'a relayed unknown message is delivered, marked as merged; a known one dropped',
+  );
+  t.same(h.sends().at(-1)!.to, ['c-a'], 'then the relaying member learns that its relays are decided');
   h.actor.send({ type: 'SAY', connId: 'c-a', text: 'legacy' });
   t.equal((h.sends().at(-1)!.commands[0] as { msgId: string }).msgId, '~1.3', 'a SAY without msgId is named by the host');
   for (let i = 0; i < 5; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `n${i}`, msgId: `a${i}` });
   t.same(h.ctx().history.map((e) => e.text), ['n2', 'n3', 'n4'], 'history keeps the last --history messages');
+});
+
+/** What a send carries, for order assertions: a SAY's text, or MERGED and to whom. */
+function sendLabel(send: Extract<ChannelHostEmitted, { type: 'send' }>): string {
+  const command = send.commands[0]!;
+  return command.type === 'MERGED' ? `MERGED to ${send.to.join(',')}` : (command as { text: string }).text;
+}
+
+t.test("a takeover host holds what it is sent for one relay window from its first JOIN: a burst of re-sent outboxes reaches every member back by then live, not through a WELCOME that is too short for it", async (t) => {
+  // Seed 3, 8 nodes, --history 10 --rate 50: 11 re-sends in 6 ms, and the
+  // member that rejoined 4 ms after them never got the first.
+  const h = host([{ seq: 7, authorId: 'z', text: 'old', msgId: 'z1' }], 2, 2, true);
+  h.join('a');
+  for (let i = 0; i < 4; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `re-sent ${i}`, msgId: `a${i}` });
+  t.same(h.sends().filter((s) => s.commands[0]!.type === 'SAY'), [], 'nothing accepted yet');
+  h.join('b');
+  const welcome = h.sends().find((s) => s.to[0] === 'c-b' && s.commands[0]!.type === 'WELCOME')!;
+  t.same(welcome.commands.filter((c) => c.type === 'SAY').map((c) => (c as { text: string }).text), ['old'], "b's WELCOME: the inherited history");
+  h.clear();
+  h.clock.advance(100);
+  const says = h.sends().filter((s) => s.commands[0]!.type === 'SAY');
+  t.same(says.map(sendLabel), ['re-sent 0', 're-sent 1', 're-sent 2', 're-sent 3'], 'then all four, in order');
+  t.ok(says.every((s) => s.to.includes('c-b')), 'to b as well');
+  t.same(h.sends().filter((s) => s.commands[0]!.type === 'MERGED'), [], 'no relays: no MERGED');
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-b', text: 'live', msgId: 'b1' });
+  t.equal(h.sends().length, 1, 'after the window SAYs go out at once');
+  const fresh = host();
+  fresh.join('a');
+  fresh.actor.send({ type: 'SAY', connId: 'c-a', text: 'first', msgId: 'a1' });
+  t.ok(fresh.sends().some((s) => s.commands[0]!.type === 'SAY'), 'a new channel holds nothing');
 });
 
 t.test('a takeover host continues the seq of its history and knows its messages', async (t) => {
@@ -183,11 +219,7 @@ t.test('relays from several members merge in the order of the seq they had; SAYs
   h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: 'two', msgId: 'z2', seq: 12 });
   t.same(h.sends(), [], 'held during the window');
   h.clock.advance(100);
-  t.same(
-    h.sends().map((s) => (s.commands[0] as { text: string }).text),
-    ['one', 'two', 'newer'],
-    "z's order kept, the SAY after the relays, the duplicate dropped",
-  );
+  t.same(h.sends().map(sendLabel), ['one', 'two', 'newer', 'MERGED to c-b,c-a'], "z's order kept, the SAY after the relays, the duplicate dropped");
   h.clear();
   h.actor.send({ type: 'SAY', connId: 'c-d', text: 'live again', msgId: 'd6' });
   t.equal(h.sends().length, 1, 'after the window SAYs go out at once');
@@ -203,11 +235,7 @@ t.test("relays numbered by different hosts still merge in each author's order (t
   h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'y', text: 'other author', msgId: 'y7', seq: 284 });
   h.actor.send({ type: 'RELAY', connId: 'c-b', authorId: 'z', text: 'earlier', msgId: '5.1-48', seq: 304 });
   h.clock.advance(100);
-  t.same(
-    h.sends().map((s) => (s.commands[0] as { text: string }).text),
-    ['earlier', 'other author', 'later'],
-    "z's messages swap places; y's stays where its seq put it",
-  );
+  t.same(h.sends().map(sendLabel), ['earlier', 'other author', 'later', 'MERGED to c-a,c-b'], "z's messages swap places; y's stays where its seq put it");
 });
 
 t.test('the relay window holds at most 4 x max(history, 64) messages; the next one merges at once', async (t) => {
@@ -221,6 +249,6 @@ t.test('the relay window holds at most 4 x max(history, 64) messages; the next o
   t.same(h.sends(), []);
   h.actor.send({ type: 'SAY', connId: 'c-a', text: 'over', msgId: 'a1' });
   t.equal(h.ctx().held.length, 0, 'one over: everything merged now');
-  t.equal(h.sends().length, 257);
-  t.equal((h.sends().at(-1)!.commands[0] as { text: string }).text, 'over', 'in order, the SAY last');
+  t.equal(h.sends().length, 258);
+  t.same(h.sends().slice(-2).map(sendLabel), ['over', 'MERGED to c-a'], 'in order, the SAY last, then MERGED');
 });

@@ -145,7 +145,7 @@ t.test('after rejoining, messages the new host lacks are relayed, in order, befo
   t.equal(m.of('joined').at(-1)!.relayed, 2);
 });
 
-t.test('a relay the host turned down is not relayed again at the next failover; one to a host that died first is (F11)', async (t) => {
+t.test('a relay the host turned down (MERGED without it) is not relayed again at the next failover; one to a host that died first is (F11)', async (t) => {
   const m = member();
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
   m.joinHost('h', 1, [['a', 'one', 'a1'], ['b', 'two', 'b1']], ['s1', 's2']);
@@ -160,9 +160,13 @@ t.test('a relay the host turned down is not relayed again at the next failover; 
   m.clear();
   m.joinHost('s2', 3, [['a', 'one', 'a1']], ['s3']);
   t.same(relays(), ['b1'], 'relayed again: s1 may have died before it accepted it');
-  // s2 turns it down (it had seen it) and goes on with a new message: b1 leaves our history.
+  // A new message from s2 may have been on its way before our relay reached it: b1 still waits.
   m.frame({ type: 'SAY', authorId: 'c', text: 'new', msgId: 'c1', seq: 2 });
+  t.ok(m.actor.getSnapshot().context.history.some((h) => h.msgId === 'b1' && h.pending), 'a SAY is no answer to our relay');
+  // s2 turns it down (it had seen it): its MERGED says so, and b1 leaves our history.
+  m.frame({ type: 'MERGED' });
   t.notOk(m.actor.getSnapshot().context.history.some((h) => h.msgId === 'b1'), 'the turned-down relay is gone from our history');
+  t.same(m.actor.getSnapshot().context.history.map((h) => h.msgId), ['a1', 'c1'], "the host's window, nothing else");
   m.actor.send({ type: 'PEER_DOWN', peerId: 's2' });
   m.clear();
   m.joinHost('s3', 4, [['a', 'one', 'a1']]);

@@ -176,15 +176,70 @@ t.test('delivery: a loss burst under way when a repair should begin delays it (s
   t.same(violationKinds(result), []);
 });
 
-t.test('delivery: the merge-order exception in a run (seed 6, 10 nodes, 10x chat)', async (t) => {
-  // After a split brain the winner merged an author's messages acknowledged
-  // on the other side behind one it had taken live; its members got them in
-  // that order (docs/protocol.md 5.5). Seed 98 with faults every 500 ms did
-  // the same until the loss-burst rule above took those messages out of
-  // what its member had to get.
-  const result = await simulate({ seed: 6, nodes: 10, channels: 3, durationMs: 120_000, faults: 'random', chatPerSecond: 100, keepLog: false });
-  t.same(violationKinds(result), []);
-  t.ok(result.delivery.mergedLate > 0, `merged late: ${result.delivery.mergedLate}`);
+t.test('delivery: seeds 6 (10x chat) and 98 (faults every 500 ms) replay without violations', async (t) => {
+  // Both showed the merge-order exception of docs/protocol.md 5.5 (after a
+  // split brain the winner merged an author's messages acknowledged on the
+  // other side behind one it had taken live), counted as order violations
+  // until the eighth session. Since the ninth session's takeover hold (F17)
+  // their runs take other paths; the scripted tests below show the rule.
+  const six = await simulate({ seed: 6, nodes: 10, channels: 3, durationMs: 120_000, faults: 'random', chatPerSecond: 100, keepLog: false });
+  t.same(violationKinds(six), []);
+  const ninetyEight = await simulate({ seed: 98, nodes: 12, channels: 4, privateChannels: 1, durationMs: 180_000, faults: 'random', chatPerSecond: 30, churnPerSecond: 1, membersPerChannel: 4, faultGapMs: 500, keepLog: false });
+  t.same(violationKinds(ninetyEight), []);
+});
+
+/**
+ * n1 hosts #c0 for n2, cut off with it from n3 and n4, which take the
+ * channel over; n2 says "side", n1's user leaves, the partition heals, and
+ * `thenClose` decides whether n2 leaves too at once (n1's hosting, empty,
+ * closes before the split brain is seen) or stays.
+ */
+const hostAloneWithItsSide = (thenClose: boolean) =>
+  simulate({
+    nodes: 4,
+    durationMs: 40_000,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3', 'n4']));
+      at('5s', (c) => c.partition([['n1', 'n2'], ['n3', 'n4']]));
+      at('5500ms', (c) => c.say('n2', '#c0', 'side'));
+      at('6s', (c) => c.exit('n1', '#c0'));
+      at('10s', (c) => c.heal());
+      // Before the split brain is seen (the next PDUs), after the heal.
+      if (thenClose) at('10050ms', (c) => c.exit('n2', '#c0'));
+    },
+  });
+
+t.test("delivery: the acknowledging host holds a message while its hosting is open, even after its own user left; closed, it holds nothing (seed 7, --churn 2 --private 1)", async (t) => {
+  const closed = await hostAloneWithItsSide(true);
+  t.ok(eventsOf(closed, 'channel.closed', (r) => r.node === 'n1' && r.reason === 'empty').length > 0, "n1's hosting closed, empty");
+  t.same(violationKinds(closed), [], 'n3 and n4 lack "side", but nobody holds it any more');
+  t.equal(closed.delivery.lost, 1, 'counted lost');
+  t.match(closed.lostReasons[0], /n1 left at 6\.\d+s, n1 closed the channel at 10\.\d+s/, 'with the host that closed the channel among the reasons');
+  // The other way: a message a member lacks while the host that
+  // acknowledged it still hosts the channel is missing, not lost, though
+  // the host's user and the author both left.
+  const stillHosted = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      at('1s', joinAll(['n1']));
+      at('2s', joinAll(['n2', 'n3']));
+      at('3s', (c) => {
+        const node = c.node('n3')!.node;
+        const emit = node.emit.bind(node) as (event: string, ...args: unknown[]) => boolean;
+        (node as { emit: typeof emit }).emit = (event, ...args) =>
+          event === 'chat' && (args[0] as { text: string }).text === 'kept' ? false : emit(event, ...args);
+        c.say('n2', '#c0', 'kept');
+      });
+      at('5s', (c) => c.exit('n1', '#c0'));
+      at('6s', (c) => c.exit('n2', '#c0'));
+    },
+  });
+  t.same(violationKinds(stillHosted), ['delivery/missing@n3,n2,n1'], "n1's hosting still holds it");
+  t.equal(stillHosted.delivery.lost, 0);
+  const open = await hostAloneWithItsSide(false);
+  t.same(violationKinds(open), [], 'with n1 hosting until the merge, n3 and n4 get "side" (n2 relays it)');
+  t.equal(open.delivery.lost, 0);
 });
 
 /**

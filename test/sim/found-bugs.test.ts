@@ -7,7 +7,7 @@ import { eventsOf, simulate, violationLines } from './helpers.ts';
 /** The random-plan run that found a bug, which now passes. */
 async function replayPasses(
   t: Test,
-  run: { seed: number; nodes: number; channels: number; durationMs: number; chatPerSecond?: number; churnPerSecond?: number; privateChannels?: number; pduIntervalMs?: number; settleMs?: number },
+  run: { seed: number; nodes: number; channels: number; durationMs: number; chatPerSecond?: number; churnPerSecond?: number; privateChannels?: number; pduIntervalMs?: number; settleMs?: number; membersPerChannel?: number; historyLimit?: number },
 ): Promise<SimResult> {
   const result = await simulate({ ...run, faults: 'random', keepLog: false });
   t.same(violationLines(result), [], 'no violations');
@@ -237,10 +237,11 @@ t.test('a three-way merge keeps both other sides\' relays (F14, found by seed 13
 // through a one-way partition of its host moved to the other side, whose
 // window had dropped a message it missed, and got that message after the
 // heal from the host that had kept it, behind newer ones.
+// Since the ninth session's takeover hold (F17) the seed's run takes
+// another path and repairs nothing late; the checker tests script the rule.
 t.test('a message repaired late, from the host that kept it, behind newer ones another host gave, is no order violation (seed 99, 10 nodes, 2 min, --rate 50)', async (t) => {
   const result = await simulate({ seed: 99, nodes: 10, channels: 3, durationMs: 120_000, chatPerSecond: 50, faults: 'random', keepLog: false });
   t.same(violationLines(result), [], 'no violations');
-  t.ok(result.delivery.lateRepairs > 0, `repaired late: ${result.delivery.lateRepairs}`);
 });
 
 // F15, fixed in machines/channel-host.ts (a takeover keeps its member's
@@ -271,14 +272,28 @@ t.test('a member that leaves its host in a loss burst because it was promoted is
 // the channel. Its side of a partition (the host and one member) was alone
 // in it; the member left just after the heal, before the split brain was
 // seen, and the host closed the now empty channel: what that member had said
-// on its side was nowhere any more. docs/protocol.md 5.5 names the case.
+// on its side was nowhere any more. docs/protocol.md 5.5 names the case; a
+// checker test (checkers.test.ts) scripts it, as the ninth session's
+// takeover hold changed this seed's run (its 4 messages are now lost with
+// their host's crash).
 t.test('a host that closed the channel holds none of its messages any more (seed 7, 10 nodes, 2 min, --churn 2 --private 1)', async (t) => {
   const result = await replayPasses(t, { seed: 7, nodes: 10, channels: 3, durationMs: 120_000, churnPerSecond: 2, privateChannels: 1 });
-  t.equal(result.delivery.lost, 4, 'four messages of the side that all left are counted lost');
-  t.ok(result.lostReasons.every((r) => r.includes('n3 closed the channel at 45.477s')), 'each with the host that closed the channel among its reasons');
+  t.ok(result.lostReasons.every((r) => r.includes('every holder is gone')), 'what is lost is lost with every holder');
 });
 
 t.test('a newcomer orphaned by a live host that closed the channel creates it again (F16, found by seed 35, 10 nodes, 4 min, --pdu-interval 1000 --churn 1)', async (t) => {
   const result = await replayPasses(t, { seed: 35, nodes: 10, channels: 3, durationMs: 240_000, pduIntervalMs: 1000, settleMs: 40_000, churnPerSecond: 1 });
   t.same(result.hosting.filter((h) => h.channel === '#c2').map((h) => h.host !== undefined), [true], '#c2 has a host at the end');
+});
+
+// F17, fixed in machines/channel-host.ts (hosting.starting: a takeover host
+// holds what it is sent for one relay window). Its members came back within
+// 10 ms, each re-sending its outbox: 11 re-sends against a history of 10,
+// and the member that rejoined 4 ms after them never got the first. Found
+// by seeds 3, 21 and 62 (and 14 more of 100) with --history 10 --rate 50.
+// F18 (MERGED) showed in seed 167 of the 5x-chat campaign, replayed above.
+t.test('a burst of re-sends after a takeover reaches every returning member (F17, found by seeds 3, 21, 62, 8 nodes, 2 min, --history 10 --rate 50)', async (t) => {
+  for (const seed of [3, 21, 62]) {
+    await replayPasses(t, { seed, nodes: 8, channels: 3, durationMs: 120_000, chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10 });
+  }
 });
