@@ -2,12 +2,19 @@
 // on purpose (a fake chat line, a fake log line, a fault, an exit at the
 // very end) and must be reported with its time and nodes.
 import t from 'tap';
+import type { ChanmeshNode, ChatLine } from '../../lib/node/node.ts';
 import { ExitCode } from '../../sim/violations.ts';
 import { eventsOf, simulate, violationKinds } from './helpers.ts';
 
 const joinAll = (ids: string[]) => (c: { join: (id: string, ch: string) => boolean }) => {
   for (const id of ids) c.join(id, '#c0');
 };
+
+/** The node's 'chat' event is the user's screen: from now on it swallows the lines `swallowed` picks. */
+function swallowChat(node: ChanmeshNode, swallowed: (line: ChatLine & { repair?: boolean }) => boolean): void {
+  const emit = node.emit.bind(node) as (event: string, ...args: unknown[]) => boolean;
+  (node as { emit: typeof emit }).emit = (event, ...args) => (event === 'chat' && swallowed(args[0] as ChatLine) ? false : emit(event, ...args));
+}
 
 t.test('a clean scripted run passes', async (t) => {
   const result = await simulate({
@@ -34,10 +41,7 @@ t.test('delivery: a duplicate, and a message a member never shows', async (t) =>
       at('4s', (c) => c.node('n3')!.node.emit('chat', { channel: '#c0', authorId: 'n2', text: 'twice', msgId: 'x', fromHistory: false, relayed: false }));
       // n1's screen swallows one line.
       at('5s', (c) => {
-        const node = c.node('n1')!.node;
-        const emit = node.emit.bind(node) as (event: string, ...args: unknown[]) => boolean;
-        (node as { emit: typeof emit }).emit = (event, ...args) =>
-          event === 'chat' && (args[0] as { text: string }).text === 'swallowed' ? false : emit(event, ...args);
+        swallowChat(c.node('n1')!.node, (line) => line.text === 'swallowed');
         c.say('n3', '#c0', 'swallowed');
       });
     },
@@ -225,10 +229,7 @@ t.test("delivery: the acknowledging host holds a message while its hosting is op
       at('1s', joinAll(['n1']));
       at('2s', joinAll(['n2', 'n3']));
       at('3s', (c) => {
-        const node = c.node('n3')!.node;
-        const emit = node.emit.bind(node) as (event: string, ...args: unknown[]) => boolean;
-        (node as { emit: typeof emit }).emit = (event, ...args) =>
-          event === 'chat' && (args[0] as { text: string }).text === 'kept' ? false : emit(event, ...args);
+        swallowChat(c.node('n3')!.node, (line) => line.text === 'kept');
         c.say('n2', '#c0', 'kept');
       });
       at('5s', (c) => c.exit('n1', '#c0'));
@@ -259,10 +260,7 @@ const lateRepair = (repairHost: { hostId: string; epoch: number } | 'its own hos
         // disturbs n3 for what n2 says.
         c.partitionOneWay(['n2'], ['n3']);
         // n3's screen swallows "older": it stands for a copy the cut cost n3.
-        const node = c.node('n3')!.node;
-        const emit = node.emit.bind(node) as (event: string, ...args: unknown[]) => boolean;
-        (node as { emit: typeof emit }).emit = (event, ...args) =>
-          event === 'chat' && (args[0] as { text: string }).text === 'older' && !(args[0] as { repair?: boolean }).repair ? false : emit(event, ...args);
+        swallowChat(c.node('n3')!.node, (line) => line.text === 'older' && !line.repair);
       });
       at('5500ms', (c) => c.say('n2', '#c0', 'older'));
       at('8s', (c) => c.say('n2', '#c0', 'newer'));
