@@ -60,6 +60,7 @@ const serverArb: fc.Arbitrary<ServerCommand> = fc.oneof(
   fc.record({ type: fc.constant('WELCOME' as const), channel: channelArb, epoch: wireNumberArb, count: wireNumberArb }),
   fc.record({ type: fc.constant('MEMBERS' as const), peerIds: fc.array(idArb, { maxLength: 100 }) }),
   fc.record({ type: fc.constant('MOVED' as const), hostId: idArb, epoch: wireNumberArb }),
+  fc.constant({ type: 'MERGED' as const }),
 );
 
 // ------------------------------------------------------------------ round trips
@@ -90,6 +91,7 @@ t.test('every server command round-trips', async (t) => {
     { type: 'MEMBERS', peerIds: [] },
     { type: 'MEMBERS', peerIds: ids(MAX_MEMBERS).map((id) => id.padEnd(64, '.')) },
     { type: 'MOVED', hostId: 'h2', epoch: 7 },
+    { type: 'MERGED' },
   ];
   for (const c of examples) t.strictSame(decodeServerCommand(body(encodeServerCommand(c))), c, c.type);
 });
@@ -135,6 +137,7 @@ t.test('unknown fields at the end of a known command are ignored (2.3)', async (
   t.throws(() => encodeServerCommand({ type: 'SAY', authorId: 'a', text: 't', msgId: 'm', relayed: true }), /needs a seq/);
   t.strictSame(decodeServerCommand(raw('WELCOME', '#a', '1', '2', 'x')), { type: 'WELCOME', channel: '#a', epoch: 1, count: 2 });
   t.strictSame(decodeServerCommand(raw('MOVED', 'h', '1', 'x')), { type: 'MOVED', hostId: 'h', epoch: 1 });
+  t.strictSame(decodeServerCommand(raw('MERGED', 'x')), { type: 'MERGED' }, 'MERGED: a later field is ignored');
 });
 
 t.test('a legacy JOIN without peer id and a legacy SAY without msgId are valid', async (t) => {
@@ -311,7 +314,7 @@ t.test('property: mutated valid frames never throw anything but DecodeError', as
 t.test('fuzz: 100,000 random frames through FrameDecoder and a command decoder throw only DecodeError', async (t) => {
   const random = prng(0x5eed);
   const below = (n: number): number => Math.floor(random() * n);
-  const names = ['JOIN', 'SAY', 'EXIT', 'INVITE', 'RELAY', 'STANDBY', 'WELCOME', 'MEMBERS', 'MOVED', 'X', ''].map((n) => Buffer.from(n));
+  const names = ['JOIN', 'SAY', 'EXIT', 'INVITE', 'RELAY', 'STANDBY', 'WELCOME', 'MEMBERS', 'MOVED', 'MERGED', 'X', ''].map((n) => Buffer.from(n));
   const pool = [
     ...['#chat', '@p', 'p1', '0', '9007199254740991', '9007199254740992', '-1', 'ü', '', 'x'.repeat(70), 'a b'].map((f) => Buffer.from(f)),
     Buffer.from([0xff]), // never valid in UTF-8
