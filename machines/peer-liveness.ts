@@ -20,6 +20,11 @@ export type LivenessState = 'timerAlive' | 'maybeDisconnected' | 'disconnected';
 /** Expiries of X in maybeDisconnected before the peer is disconnected (figure 6). */
 export const FAIL_TIMER_MAX = 3;
 
+/** How long a peer that went silent takes to be disconnected: X, then FAIL_TIMER_MAX more (4X). */
+export function detectionTimeMs(timeoutMs: number): number {
+  return (FAIL_TIMER_MAX + 1) * timeoutMs;
+}
+
 export interface PeerLivenessInput {
   peerId: string;
   /** X: how long without a PDU before a timer run expires. */

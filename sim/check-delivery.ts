@@ -3,7 +3,8 @@
 // author's order, unless every holder of it died (then it is counted as
 // lost, with the reason).
 //
-// Words, precisely (docs/simulator.md repeats them):
+// Words (docs/simulator.md, Invariants (b), has them in full, with the
+// seeds that shaped each; the methods below say them again where they act):
 // - A *membership* is one join of one channel by one incarnation of a node,
 //   from the user's join to its exit, the process's crash, or the end of the
 //   run. It is *established* at its first `member.joined` line.
@@ -14,31 +15,13 @@
 //     1. M was established at or before s;
 //     2. M did not end (exit, crash) before min(a + graceMs, end of run);
 //     3. M was not *disturbed* around m beyond what the protocol can
-//        repair. A disturbance is a freeze of M's node, a cut of the
-//        network separating M's node from m's author or from m's
-//        acknowledging host (either direction; one that begins at most the
-//        longest one-way delay after a counts, as the host's copy to M may
-//        still be on its way), or a loss burst that made M's node suspect
-//        its host or leave it (promoted by a member that suspected it), or
-//        made another member leave the host M stayed with
-//        (from the suspicion to the burst's end: the loss split the channel
-//        as a cut does; the second kind only for messages another host
-//        acknowledged), that overlapped [s, a] once extended by graceMs
-//        after its end, together with every further disturbance of M that
-//        began before the one so far had ended (the repair cannot begin
-//        while the node is still cut off) or before M joined a host again
-//        after it, at most graceMs later (the repair was cut short:
-//        repairOver); a loss burst under way before the repair is over
-//        delays the repair up to M's joining a host again (at most to the
-//        burst's end). After it, the protocol promises
-//        to repair what M missed through histories (WELCOME history, RELAY
-//        after a split brain), and histories are bounded (historyLimit). So a
-//        disturbed M is excused only if, when the disturbance ended (the
-//        repair begins), no other live membership of a node not frozen then
-//        had delivered m by then and still had it among its last
-//        historyLimit / 2 deliveries: m may have left every
-//        history by then, or if M itself ended (exit, crash) before the
-//        disturbance ended plus graceMs.
+//        repair. A disturbance (disturbedUntil) is a freeze of M's node, a
+//        cut between M's side and m's author or acknowledging host, or a
+//        loss burst that split the channel with M on another side, around
+//        [s, a]. After it the protocol repairs through bounded histories,
+//        from when M joins a host again (repairBegins); M is excused if by
+//        then no holder that can repair it still had m among its last
+//        historyLimit / 2 deliveries (finish), or if M ended before.
 //   The author's own membership is not counted (its echo is the ack).
 // - Every membership that stayed for m must deliver m once (missing = a
 //   violation). No membership may deliver any message twice (duplicate =
@@ -87,6 +70,8 @@ interface Membership {
   host?: string;
   /** When it joined a host (member.joined, failover.finished), in order. */
   joinedAt: number[];
+  /** Which host each of those joins was with. */
+  joinedHosts: Array<string | undefined>;
 }
 
 interface Message {
@@ -157,6 +142,8 @@ export class DeliveryChecker {
   private burst?: Span;
   /** Every loss burst, in order (a new one cuts the one running short). */
   private readonly bursts: Span[] = [];
+  /** `channel host` -> the end of the burst in which a member left that host, or that host created the channel (who joins it then is split off). */
+  private readonly leftBehind = new Map<string, number>();
   private openCut?: CutSpan;
   readonly lostReasons: string[] = [];
   readonly stats: DeliveryStats = {
@@ -181,6 +168,8 @@ export class DeliveryChecker {
     private readonly historyLimit: number,
     /** The longest a copy can travel one way (latency + reorder delay + 1 ms): how long after the ack M's copy may still be on its way. */
     private readonly inFlightMs = 0,
+    /** How long after a disturbance its repair may take to begin: one detection time (4 X of figure 6). */
+    private readonly repairStartMs = 0,
   ) {
     const now = () => cluster.scheduler.now();
     cluster.observe({
@@ -224,12 +213,19 @@ export class DeliveryChecker {
    * during a burst splits its member off its host too, whether it suspected
    * the host or was promoted by a member that did (seed 23 at 10x chat: a
    * standby promoted by a JOIN left its host 10 ms before the host's own
-   * user said what it never got).
+   * user said what it never got), and leaves the memberships still with
+   * that host behind as a suspicion does (seed 77 at 5x chat, --history 10:
+   * a member sent to a host it could not reach in a 55% burst failed over
+   * to a third node, which took the channel over, and the member left with
+   * the host never had what was said there). A membership that joins a host left
+   * behind so, before the burst ends, is split off with it (seed 2 at 5x
+   * chat, --history 10: a newcomer joined the old host of a split 11 ms
+   * after the first member left it).
    */
   onRecord(record: LogRecord, source: LogSource): void {
     const { event, channel } = record;
     if (typeof channel !== 'string') return;
-    if (event !== 'member.joined' && event !== 'failover.finished' && event !== 'host.suspected' && event !== 'failover.started' && event !== 'channel.closed') return;
+    if (event !== 'member.joined' && event !== 'failover.finished' && event !== 'host.suspected' && event !== 'failover.started' && event !== 'channel.closed' && event !== 'channel.created') return;
     const node = this.cluster.node(source.id);
     if (!node || node.incarnation !== source.incarnation) return;
     if (event === 'channel.closed') {
@@ -240,18 +236,35 @@ export class DeliveryChecker {
       byChannel.set(channel, closed);
       return;
     }
+    if (event === 'channel.created') {
+      // Created in a loss burst, it may be a second host of a channel whose
+      // host the creator did not hear: who joins it then is split off from
+      // that host's members (seed 39 at 5x chat, --history 10: a node
+      // restarted in a 63% burst found no host and created the channel
+      // again; when it yielded a second later, the real host had said more
+      // than a history).
+      const burst = this.burst;
+      if (burst !== undefined && burst.to > record.vt) this.leftBehind.set(`${channel} ${node.id}`, burst.to);
+      return;
+    }
     const m = this.current.get(node)?.get(channel);
     if (!m) return;
     if (event === 'member.joined' || event === 'failover.finished') {
       if (event === 'member.joined') m.establishedAt ??= record.vt;
-      if (typeof record.host === 'string') m.host = record.host;
+      if (typeof record.host === 'string') {
+        m.host = record.host;
+        const splitUntil = this.leftBehind.get(`${channel} ${record.host}`);
+        if (splitUntil !== undefined && splitUntil > record.vt) m.lossSplits.push({ from: record.vt, to: splitUntil, stayedWith: record.host });
+      }
       m.joinedAt.push(record.vt);
+      m.joinedHosts.push(typeof record.host === 'string' ? record.host : undefined);
       return;
     }
     const burst = this.burst;
     if (burst === undefined || burst.to <= record.vt) return;
     m.lossSplits.push({ from: record.vt, to: burst.to });
-    if (event === 'failover.started' || typeof record.host !== 'string') return;
+    if (typeof record.host !== 'string') return;
+    this.leftBehind.set(`${channel} ${record.host}`, burst.to);
     for (const byChannel of this.current.values()) {
       const stayed = byChannel.get(channel);
       if (stayed && stayed !== m && stayed.endedAt === undefined && stayed.host === record.host) {
@@ -261,7 +274,7 @@ export class DeliveryChecker {
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
-    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [] };
+    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [] };
     this.memberships.push(m);
     let byChannel = this.current.get(node);
     if (!byChannel) this.current.set(node, (byChannel = new Map()));
@@ -342,12 +355,28 @@ export class DeliveryChecker {
         if (m.establishedAt === undefined || m.establishedAt > msg.saidAt) continue;
         if (m.endedAt !== undefined && m.endedAt < Math.min(msg.ackAt + this.graceMs, endMs)) continue;
         const disturbedUntil = this.disturbedUntil(m, msg);
-        const repairAt = disturbedUntil === undefined ? undefined : Math.min(disturbedUntil, endMs);
+        const repairAt = disturbedUntil === undefined ? undefined : Math.min(this.repairBegins(m, disturbedUntil), endMs);
         if (repairAt !== undefined) {
           // A membership that ended before the repair could finish cannot be repaired.
           const lastedRepair = m.endedAt === undefined || m.endedAt >= Math.min(repairAt + this.graceMs, endMs);
+          // A relay repairs only a host that has not seen m. When the host M
+          // is with once the repair has begun has seen m (it acknowledged m
+          // or delivered it), only that host's window can repair M, and a
+          // holder with that host mirrors it (seed 63 at 5x chat, --history
+          // 10: a member thawed and rejoined the acknowledging host, whose
+          // window had moved on 13 messages, and the holder with m among its
+          // last deliveries was cut off from everyone; seed 23 with
+          // --history 20 --private 2: a member thawed, took over for 70 ms,
+          // and yielded to the author's hosting, 22 messages on).
+          const repairHost = hostAt(m, repairAt + this.repairStartMs);
+          const onlyItsWindow = repairHost !== undefined && seenBy(repairHost, msg, repairAt);
           const repairable = lastedRepair && msg.holding.some(
-            (h) => h !== m && (h.endedAt === undefined || h.endedAt > repairAt) && !this.frozenBetween(h.node, h.deliveredAt[h.deliveredSet.get(msg)!]!, repairAt) && laterDeliveries(h, msg, repairAt) < coverage,
+            (h) =>
+              h !== m &&
+              (h.endedAt === undefined || h.endedAt > repairAt) &&
+              !this.frozenBetween(h.node, h.deliveredAt[h.deliveredSet.get(msg)!]!, repairAt) &&
+              laterDeliveries(h, msg, repairAt) < coverage &&
+              (!onlyItsWindow || hostAt(h, repairAt) === repairHost),
           );
           if (!repairable) {
             if (!m.deliveredSet.has(msg)) this.stats.excused++;
@@ -469,12 +498,21 @@ export class DeliveryChecker {
     const to = msg.ackAt!;
     const id = m.node.id;
     const spans: Span[] = [...(this.freezes.get(m.node) ?? []), ...m.lossSplits.filter((s) => s.stayedWith === undefined || s.stayedWith !== msg.ackHost)];
+    // M's host is M's side too: a cut that keeps the host M was with from the
+    // message's author or acknowledging host cuts M off as one between them
+    // would (seed 96 at 5x chat, --history 10: a one-way cut put a member
+    // and its host on different sides; the member still heard its host and
+    // stayed with it, while a node on its own side took the channel over
+    // and acknowledged what the member got only from a WELCOME 3.7 s later).
+    const hostThen = hostAt(m, to);
+    const sides = hostThen !== undefined && hostThen !== id && hostThen !== msg.ackHost ? [id, hostThen] : [id];
+    const separated = (cut: CutState, other: string): boolean => sides.some((side) => cut.separates(side, other));
     for (const span of this.cuts) {
       // A cut that begins while the host's copy to M may still be on its way
       // (sent with the author's echo, so at most inFlightMs after the ack)
       // disturbs M as one before the ack does (seed 32 at 5x chat: a
       // partition 3 ms after the ack kept the copy from a member).
-      if (span.cut.separates(id, msg.author.id) || (msg.ackHost !== undefined && span.cut.separates(id, msg.ackHost))) {
+      if (separated(span.cut, msg.author.id) || (msg.ackHost !== undefined && separated(span.cut, msg.ackHost))) {
         spans.push({ from: span.from - this.inFlightMs, to: span.to });
       }
     }
@@ -507,6 +545,22 @@ export class DeliveryChecker {
       }
     }
     return until;
+  }
+
+  /**
+   * When the repair after a disturbance of `m` that ended at `until`
+   * begins: when `m` joined a host again, at the latest one detection time
+   * later (a member whose host stayed with it is repaired by its host's
+   * merge). Finding the other side again takes PDUs: a member cut off from
+   * its host that failed over to itself took over 310 ms after the heal,
+   * and by then the side that had acknowledged m had said 10 more, a whole
+   * history (seed 69, 8 nodes, --history 10 --rate 50). With the default
+   * history a window spans many detection times, so this costs the check
+   * nothing there.
+   */
+  private repairBegins(m: Membership, until: number): number {
+    const rejoined = m.joinedAt.find((at) => at >= until);
+    return Math.min(rejoined ?? Number.POSITIVE_INFINITY, until + this.repairStartMs);
   }
 
   /**
@@ -566,6 +620,17 @@ export class DeliveryChecker {
     }
     return `every holder is gone: ${reasons.join(', ') || 'none known'}`;
   }
+}
+
+/** Whether node `id` had seen `msg` by `at`: it acknowledged it as host, or a membership of it delivered it. */
+function seenBy(id: string, msg: Message, at: number): boolean {
+  return msg.ackHost === id || msg.holding.some((h) => h.node.id === id && h.deliveredAt[h.deliveredSet.get(msg)!]! <= at);
+}
+
+/** The host `m` was with at `at` (its last join by then). */
+function hostAt(m: Membership, at: number): string | undefined {
+  for (let i = m.joinedAt.length - 1; i >= 0; i--) if (m.joinedAt[i]! <= at) return m.joinedHosts[i];
+  return undefined;
 }
 
 function lastWhere<T>(items: readonly T[], match: (item: T) => boolean): T | undefined {

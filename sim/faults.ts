@@ -15,6 +15,7 @@
 import ms from 'ms';
 import type { SeededRandom } from '../lib/random.ts';
 import { hostingWins } from '../machines/rules.ts';
+import { detectionTimeMs } from '../machines/peer-liveness.ts';
 import type { SimCluster, SimNode } from './cluster.ts';
 import { formatVt } from './violations.ts';
 
@@ -260,7 +261,7 @@ export interface RandomPlanOptions {
  */
 export function randomPlan(random: SeededRandom, options: RandomPlanOptions): Step[] {
   const { nodeIds, channels, livenessTimeoutMs } = options;
-  const detectMs = 4 * livenessTimeoutMs;
+  const detectMs = detectionTimeMs(livenessTimeoutMs);
   const steps: Step[] = [];
   const uniform = (lo: number, hi: number) => lo + random.next() * (hi - lo);
   const pickNode = () => nodeIds[Math.floor(random.next() * nodeIds.length)]!;

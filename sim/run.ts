@@ -7,6 +7,7 @@
 //   -> at quietAt: heal every cut, thaw every frozen node, users stop
 //   -> settle -> end: hosting check, delivery judgement, metrics, hash.
 import { resolveConfig } from '../lib/node/config.ts';
+import { detectionTimeMs } from '../machines/peer-liveness.ts';
 import { SeededRandom } from '../lib/random.ts';
 import { DeliveryChecker, type DeliveryStats } from './check-delivery.ts';
 import { checkHosting, type HostingSnapshot } from './check-hosting.ts';
@@ -199,7 +200,8 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   /** The longest a copy travels one way: the slack of the liveness and delivery checks. */
   const oneWayMaxMs = seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1;
   const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, oneWayMaxMs);
-  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit }).historyLimit, oneWayMaxMs);
+  const nodeConfig = resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit });
+  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, nodeConfig.historyLimit, oneWayMaxMs, detectionTimeMs(nodeConfig.livenessTimeoutMs));
   const timeline = new Timeline();
   const metrics = new MetricsRecorder(options.pduIntervalMs);
   log.subscribe((record, source) => {

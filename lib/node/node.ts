@@ -18,7 +18,7 @@ import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
-import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
+import { detectionTimeMs, peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import { msgIdPrefix, type HistoryEntry } from '../../machines/history.ts';
@@ -724,7 +724,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         if (rest.length > 0) this.awaitingPeer.set(hostId, rest);
         else this.awaitingPeer.delete(hostId);
       }
-    }, 4 * this.config.livenessTimeoutMs);
+    }, detectionTimeMs(this.config.livenessTimeoutMs));
   }
 
   private peerResolved(peerId: string): void {
