@@ -239,12 +239,15 @@ export class DeliveryChecker {
     if (event === 'channel.created') {
       // Created in a loss burst, it may be a second host of a channel whose
       // host the creator did not hear: who joins it then is split off from
-      // that host's members (seed 39 at 5x chat, --history 10: a node
-      // restarted in a 63% burst found no host and created the channel
-      // again; when it yielded a second later, the real host had said more
-      // than a history).
+      // that host's members, and they from it (seed 39 at 5x chat,
+      // --history 10: a node restarted in a 63% burst found no host and
+      // created the channel again; when it yielded a second later, the real
+      // host had said more than a history; seed 154, the same the other way
+      // round: what the creator said never reached the real host's members).
       const burst = this.burst;
-      if (burst !== undefined && burst.to > record.vt) this.leftBehind.set(`${channel} ${node.id}`, burst.to);
+      if (burst === undefined || burst.to <= record.vt) return;
+      this.leftBehind.set(`${channel} ${node.id}`, burst.to);
+      this.splitOff(channel, { from: record.vt, to: burst.to }, (host) => host !== node.id);
       return;
     }
     const m = this.current.get(node)?.get(channel);
@@ -265,10 +268,15 @@ export class DeliveryChecker {
     m.lossSplits.push({ from: record.vt, to: burst.to });
     if (typeof record.host !== 'string') return;
     this.leftBehind.set(`${channel} ${record.host}`, burst.to);
+    this.splitOff(channel, { from: record.vt, to: burst.to }, (host) => host === record.host, m);
+  }
+
+  /** Split every current membership of `channel` with a host that `withHost` picks (but `except`) off the rest, for messages other hosts acknowledge. */
+  private splitOff(channel: string, span: Span, withHost: (host: string) => boolean, except?: Membership): void {
     for (const byChannel of this.current.values()) {
       const stayed = byChannel.get(channel);
-      if (stayed && stayed !== m && stayed.endedAt === undefined && stayed.host === record.host) {
-        stayed.lossSplits.push({ from: record.vt, to: burst.to, stayedWith: record.host });
+      if (stayed && stayed !== except && stayed.endedAt === undefined && stayed.host !== undefined && withHost(stayed.host)) {
+        stayed.lossSplits.push({ ...span, stayedWith: stayed.host });
       }
     }
   }
