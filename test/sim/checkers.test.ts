@@ -181,13 +181,13 @@ t.test('delivery: a loss burst under way when a repair should begin delays it (s
 });
 
 t.test('delivery: the ninth session\'s corrections of the bounded-history excuse (8 nodes, --history 10 --rate 50; 10 nodes, --history 20 --private 2 --churn 1 --rate 30)', async (t) => {
-  // Each seed failed the check until one rule (docs/simulator.md, Invariants (b)):
-  // 2 a newcomer joined the old host of a loss-burst split; 39 a node created the
-  // channel again in a burst (154: the other way round); 63 and 23 the repair came from a host that had
-  // seen the message; 69 the repair began 310 ms after the heal; 77 a member
-  // left its host in a burst by failover.started alone; 96 a cut kept a
-  // member's host from the acknowledging host; 95 a holder thawed just before
-  // the heal.
+  // Each seed failed the check until one rule (docs/simulator.md,
+  // Invariants (b)): 2 a newcomer joined the old host of a loss-burst split;
+  // 39 a node created the channel again in a burst (154: the other way
+  // round); 63 and 23 the repair came from a host that had seen the
+  // message; 69 the repair began 310 ms after the heal; 77 a member left its
+  // host in a burst by failover.started alone; 96 a cut kept a member's host
+  // from the acknowledging host; 95 a holder thawed just before the heal.
   for (const seed of [2, 39, 63, 69, 77, 96, 154]) {
     const result = await simulate({ seed, nodes: 8, channels: 3, durationMs: 120_000, faults: 'random', chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10, keepLog: false });
     t.same(violationKinds(result), [], `seed ${seed}`);
