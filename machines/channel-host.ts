@@ -106,8 +106,13 @@ function incoming(context: ChannelHostContext, event: Extract<ChannelHostEvent, 
 /**
  * Accept messages in order: de-duplicate by (author, msgId), give each the
  * next seq, keep it in the history, send it to every member, standbys
- * first. A copy of a known message is not sent again, except a SAY back to
- * its author, whose outbox waits for that echo.
+ * first. A copy of a known message is not sent again, but a SAY's author,
+ * whose outbox waits for the echo, gets it back: the history's copy, or
+ * SEEN when the history no longer holds it. Without SEEN an author that
+ * re-sent a message others had relayed in, and that had left the history
+ * since, kept it in its outbox for good, re-sent it at every join, and once
+ * the de-duplication window had forgotten it, everyone got it twice (seed
+ * 181, 8 nodes, --history 10 --rate 50: 61 s later).
  */
 function accept(context: ChannelHostContext, messages: readonly IncomingMessage[]) {
   let nextSeq = context.nextSeq;
@@ -120,7 +125,7 @@ function accept(context: ChannelHostContext, messages: readonly IncomingMessage[
     if (!context.seen.add(messageKey(m.authorId, msgId))) {
       if (!m.relayed) {
         const known = history.find((h) => h.authorId === m.authorId && h.msgId === msgId);
-        if (known) sends.push({ type: 'send', to: [m.connId], commands: [sayCommand(known)] });
+        sends.push({ type: 'send', to: [m.connId], commands: [known ? sayCommand(known) : { type: 'SEEN', msgId }] });
       }
       continue;
     }

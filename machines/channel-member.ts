@@ -195,6 +195,16 @@ export const channelMemberMachine = setup({
         case 'MERGED':
           enqueue.assign({ history: ({ context }) => withoutPending(context.history) });
           return;
+        case 'SEEN': {
+          // The host accepted it before (relayed in by others while we were
+          // away) and has no copy left to echo: settled all the same.
+          const mine = context.outbox.find((o) => o.msgId === command.msgId);
+          if (!mine) return;
+          enqueue.assign({ outbox: ({ context }) => context.outbox.filter((o) => o !== mine) });
+          if (!context.seen.add(messageKey(context.settings.selfId, mine.msgId))) return;
+          enqueue.emit({ type: 'deliver', authorId: context.settings.selfId, text: mine.text, msgId: mine.msgId, fromHistory: false, relayed: false });
+          return;
+        }
         case 'SAY': {
           const entry = historyEntryOf(command, context.history.length + 1)!;
           const welcome = context.welcome;

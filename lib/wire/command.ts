@@ -36,7 +36,9 @@ export type ServerCommand =
   | { type: 'MEMBERS'; peerIds: string[] }
   | { type: 'MOVED'; hostId: string; epoch: number }
   /** chanmesh: every RELAY this connection sent before it is decided; one not sent back was turned down (protocol 5.5). */
-  | { type: 'MERGED' };
+  | { type: 'MERGED' }
+  /** chanmesh: the host accepted this SAY of yours before and keeps it no more (no echo to give); settle your outbox (protocol 5.5). */
+  | { type: 'SEEN'; msgId: string };
 
 // ---------------------------------------------------------------- encoding
 
@@ -106,6 +108,9 @@ export function encodeServerCommand(c: ServerCommand): Buffer {
       return encodeFrame(['MOVED', c.hostId, formatNumber(c.epoch, 'MOVED epoch')]);
     case 'MERGED':
       return encodeFrame(['MERGED']);
+    case 'SEEN':
+      requireId(c.msgId, 'SEEN msgId');
+      return encodeFrame(['SEEN', c.msgId]);
     default:
       return unknownType(c);
   }
@@ -202,6 +207,8 @@ export function decodeServerCommand(body: Buffer): ServerCommand {
       return { type: 'MOVED', hostId: idField(fields, 1), epoch: numberField(fields, 2) };
     case 'MERGED':
       return { type: 'MERGED' };
+    case 'SEEN':
+      return { type: 'SEEN', msgId: idField(fields, 1) };
     default:
       throw new DecodeError('unknown_command', `unknown server command ${preview(name)}`);
   }

@@ -144,6 +144,19 @@ t.test("a takeover host holds what it is sent for one relay window from its firs
   t.ok(fresh.sends().some((s) => s.commands[0]!.type === 'SAY'), 'a new channel holds nothing');
 });
 
+t.test('a re-sent SAY the host has seen but no longer holds is answered SEEN, to its author only (F19)', async (t) => {
+  const h = host(); // history 3
+  for (const p of ['a', 'b']) h.join(p);
+  for (let i = 0; i < 5; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `n${i}`, msgId: `a${i}` });
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'n4', msgId: 'a4' });
+  t.same(h.sends(), [{ type: 'send', to: ['c-a'], commands: [{ type: 'SAY', authorId: 'a', text: 'n4', msgId: 'a4', seq: 5 }] }], 'still in the history: its copy');
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'n0', msgId: 'a0' });
+  t.same(h.sends(), [{ type: 'send', to: ['c-a'], commands: [{ type: 'SEEN', msgId: 'a0' }] }], 'out of the history: SEEN');
+  t.same(h.ctx().history.map((e) => e.msgId), ['a2', 'a3', 'a4'], 'nothing accepted again');
+});
+
 t.test('a takeover host continues the seq of its history and knows its messages', async (t) => {
   const h = host([{ seq: 41, authorId: 'a', text: 'x', msgId: 'a1' }], 2, 5);
   h.join('a');

@@ -76,6 +76,20 @@ t.test('SAY: queued in the outbox until the host echoes it; a duplicate echo is 
   t.equal(m.of('deliver').length, 1, 'delivered exactly once');
 });
 
+t.test('SEEN: the host accepted our message before and has no copy to echo; the outbox is settled and the user sees it once (F19)', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1);
+  m.actor.send({ type: 'USER_SAY', text: 'relayed in while we were away' });
+  m.frame({ type: 'SEEN', msgId: 'p-1' });
+  t.equal(m.actor.getSnapshot().context.outbox.length, 0, 'settled');
+  t.same(m.of('deliver').map((d) => [d.authorId, d.text]), [['m', 'relayed in while we were away']], 'shown as the echo would be');
+  t.same(m.actor.getSnapshot().context.history, [], 'no history entry: the host keeps none');
+  m.frame({ type: 'SEEN', msgId: 'p-1' });
+  m.frame({ type: 'SEEN', msgId: 'not ours' });
+  t.equal(m.of('deliver').length, 1, 'again, or for another msgId: nothing');
+});
+
 t.test('fast path: the connection closes, one quick reconnect is refused, the first standby is joined', async (t) => {
   const m = member();
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });

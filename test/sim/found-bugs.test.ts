@@ -297,3 +297,13 @@ t.test('a burst of re-sends after a takeover reaches every returning member (F17
     await replayPasses(t, { seed, nodes: 8, channels: 3, durationMs: 120_000, chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10 });
   }
 });
+
+// F19, fixed in machines/channel-host.ts (accept: SEEN) and
+// machines/channel-member.ts. An author away while others relayed its
+// messages into a host re-sent them when it came back; the host had seen
+// them, but they had left its history, so it gave no echo, and the author
+// kept them in its outbox for good. 61 s later a host whose de-duplication
+// window had forgotten them took them for new: every member got them twice.
+t.test('an author whose re-sent message the host has seen but no longer holds is answered SEEN, and nobody gets it twice (F19, found by seed 181, 8 nodes, 2 min, --history 10 --rate 50)', async (t) => {
+  await replayPasses(t, { seed: 181, nodes: 8, channels: 3, durationMs: 120_000, chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10 });
+});

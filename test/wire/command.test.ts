@@ -61,6 +61,7 @@ const serverArb: fc.Arbitrary<ServerCommand> = fc.oneof(
   fc.record({ type: fc.constant('MEMBERS' as const), peerIds: fc.array(idArb, { maxLength: 100 }) }),
   fc.record({ type: fc.constant('MOVED' as const), hostId: idArb, epoch: wireNumberArb }),
   fc.constant({ type: 'MERGED' as const }),
+  fc.record({ type: fc.constant('SEEN' as const), msgId: idArb }),
 );
 
 // ------------------------------------------------------------------ round trips
@@ -92,6 +93,7 @@ t.test('every server command round-trips', async (t) => {
     { type: 'MEMBERS', peerIds: ids(MAX_MEMBERS).map((id) => id.padEnd(64, '.')) },
     { type: 'MOVED', hostId: 'h2', epoch: 7 },
     { type: 'MERGED' },
+    { type: 'SEEN', msgId: 'm-7' },
   ];
   for (const c of examples) t.strictSame(decodeServerCommand(body(encodeServerCommand(c))), c, c.type);
 });
@@ -138,6 +140,7 @@ t.test('unknown fields at the end of a known command are ignored (2.3)', async (
   t.strictSame(decodeServerCommand(raw('WELCOME', '#a', '1', '2', 'x')), { type: 'WELCOME', channel: '#a', epoch: 1, count: 2 });
   t.strictSame(decodeServerCommand(raw('MOVED', 'h', '1', 'x')), { type: 'MOVED', hostId: 'h', epoch: 1 });
   t.strictSame(decodeServerCommand(raw('MERGED', 'x')), { type: 'MERGED' }, 'MERGED: a later field is ignored');
+  t.strictSame(decodeServerCommand(raw('SEEN', 'm', 'x')), { type: 'SEEN', msgId: 'm' });
 });
 
 t.test('a legacy JOIN without peer id and a legacy SAY without msgId are valid', async (t) => {
@@ -190,6 +193,8 @@ t.test('table: every command decode error code', async (t) => {
     ['RELAY without msgId', 'client', raw('RELAY', 'a', 'text'), 'missing_field'],
     ['WELCOME without count', 'server', raw('WELCOME', '#a', '1'), 'missing_field'],
     ['MOVED without epoch', 'server', raw('MOVED', 'h'), 'missing_field'],
+    ['SEEN without msgId', 'server', raw('SEEN'), 'missing_field'],
+    ['SEEN with an empty msgId', 'server', raw('SEEN', ''), 'bad_id'],
     ['SAY without text', 'server', raw('SAY', 'a'), 'missing_field'],
     ['INVITE of 65 peers', 'client', raw('INVITE', ...ids(65)), 'too_many_fields'],
     ['invalid UTF-8', 'client', Buffer.from([0x53, 0x41, 0x59, 0x00, 0xfe, 0x00]), 'bad_utf8'],
@@ -314,7 +319,7 @@ t.test('property: mutated valid frames never throw anything but DecodeError', as
 t.test('fuzz: 100,000 random frames through FrameDecoder and a command decoder throw only DecodeError', async (t) => {
   const random = prng(0x5eed);
   const below = (n: number): number => Math.floor(random() * n);
-  const names = ['JOIN', 'SAY', 'EXIT', 'INVITE', 'RELAY', 'STANDBY', 'WELCOME', 'MEMBERS', 'MOVED', 'MERGED', 'X', ''].map((n) => Buffer.from(n));
+  const names = ['JOIN', 'SAY', 'EXIT', 'INVITE', 'RELAY', 'STANDBY', 'WELCOME', 'MEMBERS', 'MOVED', 'MERGED', 'SEEN', 'X', ''].map((n) => Buffer.from(n));
   const pool = [
     ...['#chat', '@p', 'p1', '0', '9007199254740991', '9007199254740992', '-1', 'ü', '', 'x'.repeat(70), 'a b'].map((f) => Buffer.from(f)),
     Buffer.from([0xff]), // never valid in UTF-8
