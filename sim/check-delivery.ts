@@ -375,17 +375,21 @@ export class DeliveryChecker {
           // window had moved on 13 messages, and the holder with m among its
           // last deliveries was cut off from everyone; seed 23 with
           // --history 20 --private 2: a member thawed, took over for 70 ms,
-          // and yielded to the author's hosting, 22 messages on).
+          // and yielded to the author's hosting, 22 messages on), unless a
+          // cut kept it from that host since it got m: then its window
+          // stood still (seed 37, 6 nodes, --history 5 --rate 20).
           const repairHost = hostAt(m, repairAt + this.repairStartMs);
           const onlyItsWindow = repairHost !== undefined && seenBy(repairHost, msg, repairAt);
-          const repairable = lastedRepair && msg.holding.some(
-            (h) =>
+          const repairable = lastedRepair && msg.holding.some((h) => {
+            const gotItAt = h.deliveredAt[h.deliveredSet.get(msg)!]!;
+            return (
               h !== m &&
               (h.endedAt === undefined || h.endedAt > repairAt) &&
-              !this.frozenBetween(h.node, h.deliveredAt[h.deliveredSet.get(msg)!]!, repairAt) &&
+              !this.frozenBetween(h.node, gotItAt, repairAt) &&
               laterDeliveries(h, msg, repairAt) < coverage &&
-              (!onlyItsWindow || hostAt(h, repairAt) === repairHost),
-          );
+              (!onlyItsWindow || (hostAt(h, repairAt) === repairHost && !this.cutBetween(h.node.id, repairHost, gotItAt, repairAt)))
+            );
+          });
           if (!repairable) {
             if (!m.deliveredSet.has(msg)) this.stats.excused++;
             continue;
@@ -599,6 +603,11 @@ export class DeliveryChecker {
    */
   private frozenBetween(node: SimNode, from: number, to: number): boolean {
     return (this.freezes.get(node) ?? []).some((span) => span.from <= to && from < span.to);
+  }
+
+  /** Whether a cut separated nodes `a` and `b` at some time from `from` to `to`. */
+  private cutBetween(a: string, b: string, from: number, to: number): boolean {
+    return this.cuts.some((span) => span.from <= to && from < span.to && span.cut.separates(a, b));
   }
 
   /** Why every holder of `msg` is gone, or undefined if one is still there. */

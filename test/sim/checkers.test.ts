@@ -192,6 +192,9 @@ t.test('delivery: the ninth session\'s corrections of the bounded-history excuse
     const result = await simulate({ seed, nodes: 8, channels: 3, durationMs: 120_000, faults: 'random', chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10, keepLog: false });
     t.same(violationKinds(result), [], `seed ${seed}`);
   }
+  // 37: the holder with the repair host had been cut off from it.
+  const thirtySeven = await simulate({ seed: 37, nodes: 6, channels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 20, membersPerChannel: 4, historyLimit: 5, keepLog: false });
+  t.same(violationKinds(thirtySeven), [], 'seed 37');
   for (const seed of [23, 95]) {
     const result = await simulate({ seed, nodes: 10, channels: 3, privateChannels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 30, churnPerSecond: 1, membersPerChannel: 4, historyLimit: 20, keepLog: false });
     t.same(violationKinds(result), [], `seed ${seed}`);
