@@ -142,6 +142,8 @@ export class DeliveryChecker {
   private burst?: Span;
   /** Every loss burst, in order (a new one cuts the one running short). */
   private readonly bursts: Span[] = [];
+  /** The longest loss burst: no loss split lasts longer (they end with their burst). */
+  private longestBurstMs = 0;
   /** `channel host` -> the end of the burst in which a member left that host, or that host created the channel (who joins it then is split off). */
   private readonly leftBehind = new Map<string, number>();
   private openCut?: CutSpan;
@@ -194,6 +196,7 @@ export class DeliveryChecker {
         if (this.burst !== undefined && this.burst.to > now()) this.burst.to = now();
         this.burst = { from: now(), to: now() + durationMs };
         this.bursts.push(this.burst);
+        this.longestBurstMs = Math.max(this.longestBurstMs, durationMs);
       },
       said: (node, channel, text) => this.said(node, channel, text, now()),
       chat: (node, line) => this.chat(node, line, now()),
@@ -509,7 +512,15 @@ export class DeliveryChecker {
     const from = msg.saidAt;
     const to = msg.ackAt!;
     const id = m.node.id;
-    const spans: Span[] = [...(this.freezes.get(m.node) ?? []), ...m.lossSplits.filter((s) => s.stayedWith === undefined || s.stayedWith !== msg.ackHost)];
+    const spans: Span[] = [...(this.freezes.get(m.node) ?? [])];
+    // M's loss splits, in the order they began, each over by its burst's
+    // end: only those from the first that can reach [s, a] on can count,
+    // and a scan stops at the first that begins too late (a membership
+    // through an hour of faults gathers thousands: scanned whole for every
+    // message it had, they made the check quadratic in the run's length).
+    const splits = m.lossSplits;
+    const counts = (split: LossSplit): boolean => split.stayedWith === undefined || split.stayedWith !== msg.ackHost;
+    const firstSplit = firstIndex(0, splits.length, (i) => splits[i]!.from >= from - this.graceMs - this.longestBurstMs);
     // M's host is M's side too: a cut that keeps the host M was with from the
     // message's author or acknowledging host cuts M off as one between them
     // would (seed 96 at 5x chat, --history 10: a one-way cut put a member
@@ -530,12 +541,23 @@ export class DeliveryChecker {
     }
     let until: number | undefined;
     for (const span of spans) if (span.from <= to && span.to + this.graceMs >= from) until = Math.max(until ?? span.to, span.to);
+    for (let i = firstSplit; i < splits.length && splits[i]!.from <= to; i++) {
+      const split = splits[i]!;
+      if (counts(split) && split.to + this.graceMs >= from) until = Math.max(until ?? split.to, split.to);
+    }
     for (let grew = until !== undefined; grew; ) {
       grew = false;
       const repairOver = this.repairOver(m, until!);
       for (const span of spans) {
         if (span.from <= repairOver && span.to > until!) {
           until = span.to;
+          grew = true;
+        }
+      }
+      for (let i = firstSplit; i < splits.length && splits[i]!.from <= repairOver; i++) {
+        const split = splits[i]!;
+        if (counts(split) && split.to > until!) {
+          until = split.to;
           grew = true;
         }
       }
@@ -549,7 +571,7 @@ export class DeliveryChecker {
       // winner's history had moved on by more than it holds).
       for (const burst of this.bursts) {
         if (burst.from > repairOver || burst.to <= until!) continue;
-        const delayedTo = Math.min(burst.to, m.joinedAt.find((at) => at >= until!) ?? Number.POSITIVE_INFINITY);
+        const delayedTo = Math.min(burst.to, joinedSince(m, until!));
         if (delayedTo > until!) {
           until = delayedTo;
           grew = true;
@@ -571,8 +593,7 @@ export class DeliveryChecker {
    * nothing there.
    */
   private repairBegins(m: Membership, until: number): number {
-    const rejoined = m.joinedAt.find((at) => at >= until);
-    return Math.min(rejoined ?? Number.POSITIVE_INFINITY, until + this.repairStartMs);
+    return Math.min(joinedSince(m, until), until + this.repairStartMs);
   }
 
   /**
@@ -585,8 +606,7 @@ export class DeliveryChecker {
    * was cut off again by a partition 0.6 s later, before its WELCOME).
    */
   private repairOver(m: Membership, until: number): number {
-    const rejoined = m.joinedAt.find((at) => at >= until);
-    return Math.min(rejoined ?? Number.POSITIVE_INFINITY, until + this.graceMs);
+    return Math.min(joinedSince(m, until), until + this.graceMs);
   }
 
   /**
@@ -646,8 +666,24 @@ function seenBy(id: string, msg: Message, at: number): boolean {
 
 /** The host `m` was with at `at` (its last join by then). */
 function hostAt(m: Membership, at: number): string | undefined {
-  for (let i = m.joinedAt.length - 1; i >= 0; i--) if (m.joinedAt[i]! <= at) return m.joinedHosts[i];
-  return undefined;
+  const next = firstIndex(0, m.joinedAt.length, (i) => m.joinedAt[i]! > at);
+  return next > 0 ? m.joinedHosts[next - 1] : undefined;
+}
+
+/** When `m` first joined a host at or after `at` (Infinity if it did not). */
+function joinedSince(m: Membership, at: number): number {
+  const i = firstIndex(0, m.joinedAt.length, (j) => m.joinedAt[j]! >= at);
+  return i < m.joinedAt.length ? m.joinedAt[i]! : Number.POSITIVE_INFINITY;
+}
+
+/** The first index in [lo, hi) for which the monotone `isAtOrPast` holds (hi if none): a binary search. */
+function firstIndex(lo: number, hi: number, isAtOrPast: (i: number) => boolean): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (isAtOrPast(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function lastWhere<T>(items: readonly T[], match: (item: T) => boolean): T | undefined {
@@ -660,12 +696,5 @@ function laterDeliveries(h: Membership, msg: Message, until: number): number {
   const index = h.deliveredSet.get(msg)!;
   const times = h.deliveredAt;
   if (times[index]! > until) return Number.POSITIVE_INFINITY;
-  let lo = index + 1;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (times[mid]! <= until) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - (index + 1);
+  return firstIndex(index + 1, times.length, (i) => times[i]! > until) - (index + 1);
 }
