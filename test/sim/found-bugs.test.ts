@@ -290,7 +290,7 @@ t.test('a newcomer orphaned by a live host that closed the channel creates it ag
 // holds what it is sent for one relay window). Its members came back within
 // 10 ms, each re-sending its outbox: 11 re-sends against a history of 10,
 // and the member that rejoined 4 ms after them never got the first. Found
-// by seeds 3, 21 and 62 (and 14 more of 100) with --history 10 --rate 50.
+// by seeds 3, 21 and 62 of 100 with --history 10 --rate 50.
 // F18 (MERGED) showed in seed 167 of the 5x-chat campaign, replayed above.
 t.test('a burst of re-sends after a takeover reaches every returning member (F17, found by seeds 3, 21, 62, 8 nodes, 2 min, --history 10 --rate 50)', async (t) => {
   for (const seed of [3, 21, 62]) {
