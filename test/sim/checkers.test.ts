@@ -192,6 +192,9 @@ t.test('delivery: the ninth session\'s corrections of the bounded-history excuse
     const result = await simulate({ seed, nodes: 8, channels: 3, durationMs: 120_000, faults: 'random', chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10, keepLog: false });
     t.same(violationKinds(result), [], `seed ${seed}`);
   }
+  // 46: the member's own takeover was no repair (12 nodes, --history 10 --rate 60 --fault-gap 1s).
+  const fortySix = await simulate({ seed: 46, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, keepLog: false });
+  t.same(violationKinds(fortySix), [], 'seed 46');
   // 37: the holder with the repair host had been cut off from it.
   const thirtySeven = await simulate({ seed: 37, nodes: 6, channels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 20, membersPerChannel: 4, historyLimit: 5, keepLog: false });
   t.same(violationKinds(thirtySeven), [], 'seed 37');
