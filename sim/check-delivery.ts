@@ -72,6 +72,8 @@ interface Membership {
   joinedAt: number[];
   /** Which host each of those joins was with. */
   joinedHosts: Array<string | undefined>;
+  /** When it joined another node's hosting (not its own takeover), in order. */
+  rejoinedAt: number[];
 }
 
 interface Message {
@@ -264,6 +266,7 @@ export class DeliveryChecker {
       }
       m.joinedAt.push(record.vt);
       m.joinedHosts.push(typeof record.host === 'string' ? record.host : undefined);
+      if (record.host !== node.id) m.rejoinedAt.push(record.vt);
       return;
     }
     const burst = this.burst;
@@ -285,7 +288,7 @@ export class DeliveryChecker {
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
-    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [] };
+    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [], rejoinedAt: [] };
     this.memberships.push(m);
     let byChannel = this.current.get(node);
     if (!byChannel) this.current.set(node, (byChannel = new Map()));
@@ -678,10 +681,8 @@ function hostAt(m: Membership, at: number): string | undefined {
  * heal, froze 130 ms later, and the merge came 16 s after that).
  */
 function joinedSince(m: Membership, at: number): number {
-  for (let i = firstIndex(0, m.joinedAt.length, (j) => m.joinedAt[j]! >= at); i < m.joinedAt.length; i++) {
-    if (m.joinedHosts[i] !== m.node.id) return m.joinedAt[i]!;
-  }
-  return Number.POSITIVE_INFINITY;
+  const i = firstIndex(0, m.rejoinedAt.length, (j) => m.rejoinedAt[j]! >= at);
+  return i < m.rejoinedAt.length ? m.rejoinedAt[i]! : Number.POSITIVE_INFINITY;
 }
 
 /** The first index in [lo, hi) for which the monotone `isAtOrPast` holds (hi if none): a binary search. */
