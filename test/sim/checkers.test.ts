@@ -4,11 +4,7 @@
 import t from 'tap';
 import type { ChanmeshNode, ChatLine } from '../../lib/node/node.ts';
 import { ExitCode } from '../../sim/violations.ts';
-import { eventsOf, simulate, violationKinds } from './helpers.ts';
-
-const joinAll = (ids: string[]) => (c: { join: (id: string, ch: string) => boolean }) => {
-  for (const id of ids) c.join(id, '#c0');
-};
+import { eventsOf, hostWithMembers, simulate, violationKinds } from './helpers.ts';
 
 /** The node's 'chat' event is the user's screen: from now on it swallows the lines `swallowed` picks. */
 function swallowChat(node: ChanmeshNode, swallowed: (line: ChatLine & { repair?: boolean }) => boolean): void {
@@ -20,8 +16,7 @@ t.test('a clean scripted run passes', async (t) => {
   const result = await simulate({
     nodes: 3,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3']));
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('3s', (c) => c.say('n2', '#c0', 'hello'));
     },
   });
@@ -34,8 +29,7 @@ t.test('delivery: a duplicate, and a message a member never shows', async (t) =>
   const result = await simulate({
     nodes: 3,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3']));
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('3s', (c) => c.say('n2', '#c0', 'twice'));
       // The node's 'chat' event is the user's screen: show the line again.
       at('4s', (c) => c.node('n3')!.node.emit('chat', { channel: '#c0', authorId: 'n2', text: 'twice', msgId: 'x', fromHistory: false, relayed: false }));
@@ -87,8 +81,7 @@ t.test('hosting: a member that is not joined at the end', async (t) => {
   const result = await simulate({
     nodes: 3,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3']));
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
     },
     // Leaving at the very end, behind the simulator's back: n3 is `leaving`, not `joined`.
     inspect: (c) => c.node('n3')!.node.exit('#c0'),
@@ -104,8 +97,7 @@ t.test('delivery: a member frozen when a message is said, then cut off by a part
   const result = await simulate({
     nodes: 3,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3']));
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('5s', (c) => c.freeze('n3'));
       at('5500ms', (c) => c.say('n1', '#c0', 'while frozen'));
       at('6s', (c) => c.partition([['n3'], ['n1', 'n2']]));
@@ -132,8 +124,7 @@ const burstThenCut = (speaker: string, text: string, cutOff: string) =>
     nodes: 3,
     durationMs: 40_000,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3']));
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('5s', (c) => c.lossBurst(1, 4000));
       at('6500ms', (c) => c.say(speaker, '#c0', text));
       at('7s', (c) => c.partition([[cutOff], ['n1', 'n2', 'n3'].filter((id) => id !== cutOff)]));
@@ -226,8 +217,7 @@ const hostAloneWithItsSide = () =>
     nodes: 4,
     durationMs: 40_000,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3', 'n4']));
+      hostWithMembers(at, 'n1', ['n2', 'n3', 'n4']);
       at('5s', (c) => c.partition([['n1', 'n2'], ['n3', 'n4']]));
       at('5500ms', (c) => c.say('n2', '#c0', 'side'));
       at('6s', (c) => c.exit('n1', '#c0'));
@@ -244,8 +234,7 @@ const swallowedThenLeft = (text: string, n3ExitsAt?: string) =>
   simulate({
     nodes: 3,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3']));
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('3s', (c) => {
         swallowChat(c.node('n3')!.node, (line) => line.text === text);
         c.say('n2', '#c0', text);
@@ -287,8 +276,7 @@ const lateRepair = (repairHost: { hostId: string; epoch: number } | 'its own hos
   simulate({
     nodes: 3,
     script: ({ at }) => {
-      at('1s', joinAll(['n1']));
-      at('2s', joinAll(['n2', 'n3']));
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('5s', (c) => {
         // Only n2's datagrams to n3 are lost: both stay with n1, but the cut
         // disturbs n3 for what n2 says.

@@ -2,7 +2,7 @@
 // tests. Each one names the seed or script that found it.
 import t, { type Test } from 'tap';
 import type { SimResult } from '../../sim/run.ts';
-import { eventsOf, simulate, violationLines } from './helpers.ts';
+import { eventsOf, hostWithMembers, simulate, violationLines } from './helpers.ts';
 
 /** The random-plan run that found a bug, which now passes. */
 async function replayPasses(
@@ -23,11 +23,7 @@ t.test('msgIds stay unique when a member leaves a channel and joins it again (fo
   const result = await simulate({
     nodes: 3,
     script: ({ at }) => {
-      at('1s', (c) => c.join('n1', '#c0'));
-      at('2s', (c) => {
-        c.join('n2', '#c0');
-        c.join('n3', '#c0');
-      });
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('3s', (c) => c.say('n2', '#c0', 'first membership'));
       at('4s', (c) => c.exit('n2', '#c0'));
       at('6s', (c) => c.join('n2', '#c0'));
@@ -49,10 +45,7 @@ t.test("after a split brain the loser's members relay what the winner lacks, eve
   const result = await simulate({
     nodes: 4,
     script: ({ at }) => {
-      at('1s', (c) => c.join('n1', '#c0'));
-      at('2s', (c) => {
-        for (const id of ['n2', 'n3', 'n4']) c.join(id, '#c0');
-      });
+      hostWithMembers(at, 'n1', ['n2', 'n3', 'n4']);
       at('3s', (c) => c.partition([['n1', 'n4'], ['n2', 'n3']]));
       at('6s', (c) => c.say('n4', '#c0', 'from the minority'));
       for (let i = 0; i < 120; i++) at(5000 + i * 50, (c) => c.say(`n${2 + (i % 2)}`, '#c0', `majority ${i}`));
@@ -72,10 +65,7 @@ t.test('a MOVED naming a host this member has not rediscovered yet is waited for
   const result = await simulate({
     nodes: 4,
     script: ({ at }) => {
-      at('1s', (c) => c.join('n1', '#c0'));
-      at('2s', (c) => {
-        for (const id of ['n2', 'n3', 'n4']) c.join(id, '#c0');
-      });
+      hostWithMembers(at, 'n1', ['n2', 'n3', 'n4']);
       at('3s', (c) => c.partition([['n1', 'n4'], ['n2', 'n3']]));
       at('6s', (c) => c.say('n4', '#c0', 'minority'));
       at('7s', (c) => c.say('n3', '#c0', 'majority'));
@@ -106,10 +96,7 @@ t.test('a restarted member cut off from the host waits instead of hosting an emp
   const result = await simulate({
     nodes: 4,
     script: ({ at }) => {
-      at('1s', (c) => c.join('n1', '#c0'));
-      at('2s', (c) => {
-        for (const id of ['n2', 'n3', 'n4']) c.join(id, '#c0');
-      });
+      hostWithMembers(at, 'n1', ['n2', 'n3', 'n4']);
       for (let i = 0; i < 110; i++) at(3000 + i * 40, (c) => c.say(`n${1 + (i % 3)}`, '#c0', `before ${i}`));
       at('8s', (c) => c.crash('n4'));
       at('9s', (c) => c.partitionOneWay(['n4'], ['n1', 'n2', 'n3']));
@@ -212,8 +199,7 @@ t.test('a JOIN to a standby that is leaving the channel is answered by closing t
   const result = await simulate({
     nodes: 4,
     script: ({ at }) => {
-      at('1s', (c) => c.join('n1', '#c0'));
-      at('2s', (c) => ['n2', 'n3', 'n4'].forEach((id) => c.join(id, '#c0')));
+      hostWithMembers(at, 'n1', ['n2', 'n3', 'n4']);
       for (let i = 0; i < 20; i++) at(4000 + i * 500, (c) => c.say(i % 2 ? 'n3' : 'n4', '#c0', `m${i}`));
       at('8s', (c) => c.freeze('n1'));
       at('8600ms', (c) => c.exit('n2', '#c0')); // n2 is the first standby; its EXIT goes to the frozen host

@@ -1,7 +1,7 @@
 // Shared by the simulator's tests: small runs with scripted users or named
 // scenarios, and readers of the run's event log.
 import type { LogRecord } from '../../sim/event-log.ts';
-import { DEFAULTS, defaultMembersPerChannel, runSimulation, type SimOptions, type SimResult } from '../../sim/run.ts';
+import { DEFAULTS, defaultMembersPerChannel, runSimulation, type SimOptions, type SimResult, type UserScript } from '../../sim/run.ts';
 import { formatViolation } from '../../sim/violations.ts';
 
 /** A small, quick run: 5 nodes, 1 channel, 30 virtual seconds, no faults, unless told otherwise. */
@@ -17,6 +17,16 @@ export function simulate(options: Partial<SimOptions> = {}): Promise<SimResult> 
     membersPerChannel: defaultMembersPerChannel(nodes),
     keepLog: true,
     ...options,
+  });
+}
+
+type At = Parameters<UserScript>[0]['at'];
+
+/** The start most scripts share: at 1 s `host` creates #c0 (and so hosts it), at 2 s `members` join it. */
+export function hostWithMembers(at: At, host: string, members: string[]): void {
+  at('1s', (c) => c.join(host, '#c0'));
+  at('2s', (c) => {
+    for (const id of members) c.join(id, '#c0');
   });
 }
 
