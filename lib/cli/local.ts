@@ -191,6 +191,9 @@ class LocalCluster {
       CHANNEL,
       '--log-format',
       'json',
+      // Debug, for the peers' suspicions (peer.state maybeDisconnected) in the view.
+      '--log-level',
+      'debug',
     ];
     if (node.chatter) args.push('--chatter', `${this.options.chatter}ms`);
     if (this.options.pduInterval !== undefined) args.push('--pdu-interval', `${this.options.pduInterval}ms`);

@@ -353,8 +353,14 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.intake.setSteady(effect.peer.peerId, true);
         this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: true });
         return;
-      case 'peerLiveness':
-        this.log.info({ event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer });
+      case 'peerLiveness': {
+        // A suspicion and its end are routine: one lost datagram makes one
+        // on its receiver, and at N^2 datagrams an interval a lossy network
+        // makes thousands (in the simulator four lines in five were these).
+        // The state change an operator needs is the disconnection.
+        const record = { event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer };
+        if (effect.state === 'disconnected') this.log.warn(record);
+        else this.log.debug(record);
         this.intake.setSteady(effect.peerId, effect.state === 'timerAlive');
         if (effect.state === 'disconnected') {
           this.directory.remove(effect.peerId);
@@ -363,6 +369,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
           for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
         }
         return;
+      }
       case 'peerRemoved':
         this.log.info({ event: 'peer.removed', peer: effect.peerId });
         this.intake.forget(effect.peerId);
