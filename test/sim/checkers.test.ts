@@ -206,6 +206,42 @@ t.test('delivery: a node that takes a channel over in a loss burst is a second h
   t.ok(result.delivery.required > 0, `the check still requires deliveries (${result.delivery.required})`);
 });
 
+t.test('delivery: a message said after a disturbance, once the repair began, is required like any other', async (t) => {
+  // n3 is frozen for 600 ms; its repair begins at the latest a detection
+  // time after the thaw. A message said later is no repair's business: n3
+  // gets it live. Until the tenth session the check judged it at the
+  // repair's beginning, when no holder had it yet, and excused it.
+  const result = await simulate({
+    nodes: 3,
+    script: ({ at }) => {
+      hostWithMembers(at, 'n1', ['n2', 'n3']);
+      at('5s', (c) => c.freeze('n3'));
+      at('5600ms', (c) => c.thaw('n3'));
+      at('8s', (c) => {
+        swallowChat(c.node('n3')!.node, (line) => line.text === 'after the thaw');
+        c.say('n2', '#c0', 'after the thaw');
+      });
+    },
+  });
+  t.same(violationKinds(result), ['delivery/missing@n3,n2,n1']);
+  t.equal(result.delivery.excused, 0);
+});
+
+t.test('delivery: the tenth session\'s corrections (a frozen host on either side of a split; a history of one)', async (t) => {
+  // 103: the members' host was frozen and a restarted node created the
+  // channel again (10 nodes, --history 3 --rate 20); 30 and 177: a member
+  // left the acknowledging host while it was frozen (177: a millisecond
+  // after the thaw), and the thawed host took SAYs queued in its socket
+  // before it yielded; 186: a history of one promises no repair
+  // (6 nodes, 2 channels, --history 1).
+  const oneOhThree = await simulate({ seed: 103, nodes: 10, channels: 3, durationMs: 120_000, faults: 'random', chatPerSecond: 20, membersPerChannel: 4, historyLimit: 3, keepLog: false });
+  t.same(violationKinds(oneOhThree), [], 'seed 103');
+  for (const seed of [30, 177, 186]) {
+    const result = await simulate({ seed, nodes: 6, channels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 10, membersPerChannel: 4, historyLimit: 1, keepLog: false });
+    t.same(violationKinds(result), [], `seed ${seed}`);
+  }
+});
+
 t.test('delivery: seeds 6 (10x chat) and 98 (faults every 500 ms) replay without violations', async (t) => {
   // Both showed the merge-order exception of docs/protocol.md 5.5 (after a
   // split brain the winner merged an author's messages acknowledged on the
