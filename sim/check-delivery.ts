@@ -549,23 +549,27 @@ export class DeliveryChecker {
     const splits = m.lossSplits;
     const counts = (split: LossSplit): boolean => split.stayedWith === undefined || split.stayedWith !== msg.ackHost;
     const firstSplit = firstIndex(0, splits.length, (i) => splits[i]!.from >= from - this.graceMs - this.longestBurstMs);
-    // M's host is M's side too: a cut that keeps the host M was with from the
-    // message's author or acknowledging host cuts M off as one between them
-    // would (seed 96 at 5x chat, --history 10: a one-way cut put a member
-    // and its host on different sides; the member still heard its host and
-    // stayed with it, while a node on its own side took the channel over
-    // and acknowledged what the member got only from a WELCOME 3.7 s later).
-    const hostThen = hostAt(m, to);
-    const sides = hostThen !== undefined && hostThen !== id && hostThen !== msg.ackHost ? [id, hostThen] : [id];
+    // M's host is M's side too: a cut that keeps the host M was with (when m
+    // was said or acknowledged) from the message's author or acknowledging
+    // host cuts M off as one between them would (seed 96 at 5x chat,
+    // --history 10: a one-way cut put a member and its host on different
+    // sides; the member still heard its host and stayed with it, while a
+    // node on its own side took the channel over and acknowledged what the
+    // member got only from a WELCOME 3.7 s later; seed 212 of `--nodes 6
+    // --channels 2 --history 1`: a member with a host cut off alone when m
+    // was said failed over to the acknowledging host 0.3 ms after it had
+    // released its takeover hold, and its WELCOME had only the last).
+    const sides = [id];
+    for (const host of [hostAt(m, from), hostAt(m, to)]) {
+      if (host !== undefined && host !== msg.ackHost && !sides.includes(host)) sides.push(host);
+    }
     const separated = (cut: CutState, other: string): boolean => sides.some((side) => cut.separates(side, other));
-    // And a freeze of that host cuts M off as one of its own node would:
+    // And a freeze of such a host cuts M off as one of its own node would:
     // everything reaches M through its host (seed 103 of `--nodes 10
     // --history 3 --rate 20`: a restarted node did not hear the frozen host
     // and created the channel again, took five messages of its user, and
     // yielded to the members' takeover with the last three).
-    if (sides.length > 1) {
-      for (const [node, frozen] of this.freezes) if (node.id === hostThen) spans.push(...frozen);
-    }
+    for (const [node, frozen] of this.freezes) if (node.id !== id && sides.includes(node.id)) spans.push(...frozen);
     // A member that left the acknowledging host while it was frozen (or
     // before its first PDU after the thaw could arrive) is on the other side
     // of a split brain until the host yields: what the host acknowledges on
