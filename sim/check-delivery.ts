@@ -140,6 +140,8 @@ export class DeliveryChecker {
   private readonly current = new Map<SimNode, Map<string, Membership>>();
   private readonly orderCounters = new Map<string, number>();
   private readonly freezes = new Map<SimNode, Span[]>();
+  /** The same spans by node id, every incarnation's (a host is known by its id). */
+  private readonly freezesById = new Map<string, Span[]>();
   /** node incarnation -> channel -> when its hostings of it closed (channel.closed), in order. */
   private readonly hostingsClosed = new Map<SimNode, Map<string, number[]>>();
   private readonly cuts: CutSpan[] = [];
@@ -187,8 +189,13 @@ export class DeliveryChecker {
       },
       frozen: (node, frozen) => {
         const spans = this.freezes.get(node) ?? [];
-        if (frozen) spans.push({ from: now(), to: Number.POSITIVE_INFINITY });
-        else if (spans.length > 0) spans[spans.length - 1]!.to = now();
+        if (frozen) {
+          const span = { from: now(), to: Number.POSITIVE_INFINITY };
+          spans.push(span);
+          const ofId = this.freezesById.get(node.id) ?? [];
+          ofId.push(span);
+          this.freezesById.set(node.id, ofId);
+        } else if (spans.length > 0) spans[spans.length - 1]!.to = now();
         this.freezes.set(node, spans);
       },
       reachability: (cut) => {
@@ -569,7 +576,7 @@ export class DeliveryChecker {
     // --history 3 --rate 20`: a restarted node did not hear the frozen host
     // and created the channel again, took five messages of its user, and
     // yielded to the members' takeover with the last three).
-    for (const [node, frozen] of this.freezes) if (node.id !== id && sides.includes(node.id)) spans.push(...frozen);
+    for (const host of sides) if (host !== id) spans.push(...(this.freezesById.get(host) ?? []));
     // A member that left the acknowledging host while it was frozen (or
     // before its first PDU after the thaw could arrive) is on the other side
     // of a split brain until the host yields: what the host acknowledges on
@@ -577,14 +584,11 @@ export class DeliveryChecker {
     // 2 --history 1`: the thawed host took two SAYs queued in its socket,
     // then yielded to the takeover with the last; seed 177, the member's
     // timer ran out a millisecond after the thaw).
-    if (msg.ackHost !== undefined) {
-      for (const [node, frozen] of this.freezes) {
-        if (node.id !== msg.ackHost) continue;
-        for (const freeze of frozen) {
-          const heardAgain = freeze.to + this.inFlightMs;
-          for (let i = firstIndex(0, m.leftAt.length, (j) => m.leftAt[j]! >= freeze.from); i < m.leftAt.length && m.leftAt[i]! <= heardAgain; i++) {
-            if (m.leftHosts[i] === msg.ackHost) spans.push({ from: m.leftAt[i]!, to: Math.max(freeze.to, m.leftAt[i]!) });
-          }
+    if (msg.ackHost !== undefined && m.leftAt.length > 0) {
+      for (const freeze of this.freezesById.get(msg.ackHost) ?? []) {
+        const heardAgain = freeze.to + this.inFlightMs;
+        for (let i = firstIndex(0, m.leftAt.length, (j) => m.leftAt[j]! >= freeze.from); i < m.leftAt.length && m.leftAt[i]! <= heardAgain; i++) {
+          if (m.leftHosts[i] === msg.ackHost) spans.push({ from: m.leftAt[i]!, to: Math.max(freeze.to, m.leftAt[i]!) });
         }
       }
     }
