@@ -186,6 +186,10 @@ export class DeliveryChecker {
       exitCalled: (node, channel) => this.endMembership(node, channel, now(), 'exit'),
       crashed: (node) => {
         for (const channel of this.current.get(node)?.keys() ?? []) this.endMembership(node, channel, now(), 'crash');
+        // A frozen process that is killed stays frozen no longer: its span
+        // ends, or the next incarnation of its id would seem frozen for good.
+        const last = this.freezes.get(node)?.at(-1);
+        if (last !== undefined && last.to === Number.POSITIVE_INFINITY) last.to = now();
       },
       frozen: (node, frozen) => {
         const spans = this.freezes.get(node) ?? [];
