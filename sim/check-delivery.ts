@@ -42,6 +42,7 @@
 import type { ChatLine } from '../lib/node/node.ts';
 import type { CutState, SimCluster, SimNode } from './cluster.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
+import { Freezes, type Span } from './freezes.ts';
 import { formatVt, type Violations } from './violations.ts';
 
 interface Membership {
@@ -94,11 +95,6 @@ interface Message {
   deliveries: number;
 }
 
-interface Span {
-  from: number;
-  to: number;
-}
-
 interface CutSpan extends Span {
   cut: CutState;
 }
@@ -139,9 +135,7 @@ export class DeliveryChecker {
   /** node incarnation -> channel -> its current membership. */
   private readonly current = new Map<SimNode, Map<string, Membership>>();
   private readonly orderCounters = new Map<string, number>();
-  private readonly freezes = new Map<SimNode, Span[]>();
-  /** The same spans by node id, every incarnation's (a host is known by its id). */
-  private readonly freezesById = new Map<string, Span[]>();
+  private readonly freezes = new Freezes();
   /** node incarnation -> channel -> when its hostings of it closed (channel.closed), in order. */
   private readonly hostingsClosed = new Map<SimNode, Map<string, number[]>>();
   private readonly cuts: CutSpan[] = [];
@@ -186,22 +180,9 @@ export class DeliveryChecker {
       exitCalled: (node, channel) => this.endMembership(node, channel, now(), 'exit'),
       crashed: (node) => {
         for (const channel of this.current.get(node)?.keys() ?? []) this.endMembership(node, channel, now(), 'crash');
-        // A frozen process that is killed stays frozen no longer: its span
-        // ends, or the next incarnation of its id would seem frozen for good.
-        const last = this.freezes.get(node)?.at(-1);
-        if (last !== undefined && last.to === Number.POSITIVE_INFINITY) last.to = now();
+        this.freezes.ended(node, now());
       },
-      frozen: (node, frozen) => {
-        const spans = this.freezes.get(node) ?? [];
-        if (frozen) {
-          const span = { from: now(), to: Number.POSITIVE_INFINITY };
-          spans.push(span);
-          const ofId = this.freezesById.get(node.id) ?? [];
-          ofId.push(span);
-          this.freezesById.set(node.id, ofId);
-        } else if (spans.length > 0) spans[spans.length - 1]!.to = now();
-        this.freezes.set(node, spans);
-      },
+      frozen: (node, frozen) => (frozen ? this.freezes.frozen(node, now()) : this.freezes.ended(node, now())),
       reachability: (cut) => {
         if (this.openCut) this.openCut.to = now();
         this.openCut = undefined;
@@ -551,7 +532,7 @@ export class DeliveryChecker {
     const from = msg.saidAt;
     const to = msg.ackAt!;
     const id = m.node.id;
-    const spans: Span[] = [...(this.freezes.get(m.node) ?? [])];
+    const spans: Span[] = [...this.freezes.of(m.node)];
     // M's loss splits, in the order they began, each over by its burst's
     // end: only those from the first that can reach [s, a] on can count,
     // and a scan stops at the first that begins too late (a membership
@@ -580,7 +561,7 @@ export class DeliveryChecker {
     // --history 3 --rate 20`: a restarted node did not hear the frozen host
     // and created the channel again, took five messages of its user, and
     // yielded to the members' takeover with the last three).
-    for (const host of sides) if (host !== id) spans.push(...(this.freezesById.get(host) ?? []));
+    for (const host of sides) if (host !== id) spans.push(...this.freezes.ofId(host));
     // A member that left the acknowledging host while it was frozen (or
     // before its first PDU after the thaw could arrive) is on the other side
     // of a split brain until the host yields: what the host acknowledges on
@@ -589,7 +570,7 @@ export class DeliveryChecker {
     // then yielded to the takeover with the last; seed 177, the member's
     // timer ran out a millisecond after the thaw).
     if (msg.ackHost !== undefined && m.leftAt.length > 0) {
-      for (const freeze of this.freezesById.get(msg.ackHost) ?? []) {
+      for (const freeze of this.freezes.ofId(msg.ackHost)) {
         const heardAgain = freeze.to + this.inFlightMs;
         for (let i = firstIndex(0, m.leftAt.length, (j) => m.leftAt[j]! >= freeze.from); i < m.leftAt.length && m.leftAt[i]! <= heardAgain; i++) {
           if (m.leftHosts[i] === msg.ackHost) spans.push({ from: m.leftAt[i]!, to: Math.max(freeze.to, m.leftAt[i]!) });
@@ -688,7 +669,7 @@ export class DeliveryChecker {
    * moved past m (seed 95, 10 nodes, --history 20 --private 2 --churn 1).
    */
   private frozenBetween(node: SimNode, from: number, to: number): boolean {
-    return (this.freezes.get(node) ?? []).some((span) => span.from <= to && from < span.to);
+    return this.freezes.between(node, from, to);
   }
 
   /** Whether a cut separated nodes `a` and `b` at some time from `from` to `to`. */
