@@ -5,17 +5,19 @@
 //   after anything we announce changed, the state is re-entered, which
 //   announces again (changes within a few ms are coalesced into one PDU).
 // - Listen: one peer-liveness actor per discovered peer (figure 6); a new
-//   incarnation replaces the entry; the table is bounded. Datagrams reach
-//   this machine through the node's PDU intake (lib/node/peer-intake.ts),
-//   which drops stale ones and passes on only news of the peer itself: its
-//   first datagram, a new incarnation, address, nick or port, and every
-//   datagram while it is not in timerAlive. What a peer announces (its
-//   channels, memberships, invites) goes from the intake to the node's
-//   directory: this machine decides who is there, not what they say.
+//   incarnation replaces the entry; a disconnected peer leaves it; the table
+//   is bounded. Datagrams reach this machine through the node's PDU intake
+//   (lib/node/peer-intake.ts), which drops stale ones and passes on only news
+//   of the peer itself: its first datagram, a new incarnation, address, nick
+//   or port. The intake's silence watch tells a peer's liveness actor when
+//   the peer is heard after a silence (machines/peer-liveness.ts); what a
+//   peer announces (its channels, memberships, invites) goes from the intake
+//   to the node's directory: this machine decides who is there, not what
+//   they say.
 import { assign, enqueueActions, fromCallback, setup, stopChild, type ActorRefFrom, type EventObject } from 'xstate';
 import type { Endpoint } from '../lib/net/transport.ts';
 import type { PeerPduPart } from '../lib/wire/peer-pdu.ts';
-import { peerLivenessMachine, type LivenessState, type PeerLivenessChanged } from './peer-liveness.ts';
+import { peerLivenessMachine, type PeerDisconnected } from './peer-liveness.ts';
 
 export interface DiscoveryInput {
   peerId: string;
@@ -42,7 +44,7 @@ export interface PeerRecord {
   address: string;
   nick: string;
   port: number;
-  liveness: LivenessState;
+  /** Its liveness actor (figure 6): the record lives as long as it does. */
   ref: ActorRefFrom<typeof peerLivenessMachine>;
 }
 
@@ -58,7 +60,7 @@ export interface DiscoveryContext extends DiscoveryInput {
 
 export type DiscoveryEvent =
   | { type: 'PDU_RECEIVED'; part: PeerPduPart; from: Endpoint }
-  | PeerLivenessChanged
+  | PeerDisconnected
   | { type: 'ANNOUNCE' };
 
 export type PeerView = Omit<PeerRecord, 'ref'>;
@@ -66,7 +68,7 @@ export type PeerView = Omit<PeerRecord, 'ref'>;
 export type DiscoveryEmitted =
   | { type: 'peerDiscovered'; peer: PeerView }
   | { type: 'peerRestarted'; peer: PeerView; previousIncarnation: number }
-  | { type: 'peerLiveness'; peerId: string; state: LivenessState; failTimer: number }
+  | { type: 'peerDisconnected'; peerId: string; failTimer: number }
   | { type: 'peerRemoved'; peerId: string }
   | { type: 'peerRejected'; peerId: string; address: string; reason: 'table full' | 'id conflict' };
 
@@ -125,30 +127,26 @@ export const discoveryMachine = setup({
         }));
         enqueue.emit(({ context }) => ({ type: 'peerDiscovered' as const, peer: view(context.peers.get(part.peerId)!) }));
       } else {
-        // In timerAlive the intake's silence watch has been refreshed by
-        // this very datagram; only a suspected peer needs the PDU event.
-        if (record.liveness !== 'timerAlive') record.ref.send({ type: 'PDU' });
+        // A new address, nick or port. (Liveness is not this machine's
+        // business: the intake's silence watch has heard this datagram.)
         record.address = from.address;
         record.nick = part.nick;
         record.port = part.port;
       }
     }),
 
-    livenessChanged: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'PEER_LIVENESS') return;
+    // Figure 6: a disconnected peer "may be deleted from the peer list".
+    disconnected: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'PEER_DISCONNECTED') return;
       const record = context.peers.get(event.peerId);
       if (!record) return;
-      record.liveness = event.state;
-      enqueue.emit({ type: 'peerLiveness', peerId: event.peerId, state: event.state, failTimer: event.failTimer });
-      if (event.state === 'disconnected') {
-        // Figure 6: a disconnected peer "may be deleted from the peer list".
-        enqueue(stopChild(record.ref));
-        enqueue.assign(({ context }) => {
-          context.peers.delete(event.peerId);
-          return {};
-        });
-        enqueue.emit({ type: 'peerRemoved', peerId: event.peerId });
-      }
+      enqueue.emit({ type: 'peerDisconnected', peerId: event.peerId, failTimer: event.failTimer });
+      enqueue(stopChild(record.ref));
+      enqueue.assign(({ context }) => {
+        context.peers.delete(event.peerId);
+        return {};
+      });
+      enqueue.emit({ type: 'peerRemoved', peerId: event.peerId });
     }),
   },
 }).createMachine({
@@ -156,7 +154,7 @@ export const discoveryMachine = setup({
   context: ({ input }) => ({ ...input, peers: new Map() }),
   on: {
     PDU_RECEIVED: { actions: 'receivePdu' },
-    PEER_LIVENESS: { actions: 'livenessChanged' },
+    PEER_DISCONNECTED: { actions: 'disconnected' },
   },
   initial: 'announcing',
   states: {
@@ -187,7 +185,6 @@ function withRecord(context: DiscoveryContext, part: PeerPduPart, from: Endpoint
     address: from.address,
     nick: part.nick,
     port: part.port,
-    liveness: 'timerAlive',
     ref,
   };
   return context.peers.set(part.peerId, record);

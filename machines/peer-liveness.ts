@@ -9,10 +9,18 @@
 //
 // Figure 6's timer is the invoked `silence` service, one per peer for the
 // actor's life: it sends SILENT each time X passes without the peer being
-// heard (timer <= 0), and a PDU event forwarded to it sets timer = X. A node
-// provides it from its PDU intake (lib/node/peer-intake.ts), which hears
-// every datagram and so needs no forwarded PDU: at N^2 datagrams per
-// interval, a machine event per datagram is what a cluster cannot afford.
+// heard (timer <= 0), and PDU when the peer is heard again after that (a
+// PeerPDU arriving in maybeDisconnected); a PDU event forwarded to it sets
+// timer = X. A node provides it from its PDU intake
+// (lib/node/peer-intake.ts), which hears every datagram and so needs no
+// forwarded PDU: at N^2 datagrams per interval, a machine event per datagram
+// is what a cluster cannot afford. So a lost datagram costs two events here
+// (SILENT, then the next datagram's PDU), and none elsewhere.
+//
+// A suspicion and its end change nothing but this machine: they go to the
+// `report` action, which the node provides (it logs them). Only the
+// disconnection goes to the parent, the discovery machine, which drops the
+// peer (figure 6: it "may be deleted from the peer list").
 import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type EventObject } from 'xstate';
 
 export type LivenessState = 'timerAlive' | 'maybeDisconnected' | 'disconnected';
@@ -37,22 +45,28 @@ export interface PeerLivenessContext extends PeerLivenessInput {
 
 export type PeerLivenessEvent = { type: 'PDU' } | { type: 'SILENT' };
 
+/** A change of figure-6 state, as this machine tells it. */
+export interface PeerLivenessChange {
+  peerId: string;
+  state: LivenessState;
+  failTimer: number;
+}
+
 /** Input of the `silence` service. */
 export interface SilenceInput {
   peerId: string;
   timeoutMs: number;
 }
 
-/** The service a node must provide: send back SILENT each time the peer was silent for timeoutMs; a PDU event restarts the count. */
+/** The service a node must provide: send back SILENT each time the peer was silent for timeoutMs, PDU when it is heard after that; a PDU event restarts the count. */
 export const silenceService = fromCallback<EventObject, SilenceInput>(() => {
   throw new Error('peerLivenessMachine: provide the silence service (see lib/node/peer-intake.ts)');
 });
 
-/** What a liveness actor tells its parent (the discovery machine). */
-export interface PeerLivenessChanged {
-  type: 'PEER_LIVENESS';
+/** What a liveness actor tells its parent (the discovery machine): the peer is disconnected. */
+export interface PeerDisconnected {
+  type: 'PEER_DISCONNECTED';
   peerId: string;
-  state: LivenessState;
   failTimer: number;
 }
 
@@ -64,14 +78,11 @@ export const peerLivenessMachine = setup({
   },
   actors: { silence: silenceService },
   actions: {
-    notifyParent: sendParent(
-      ({ context }, params: { state: LivenessState }): PeerLivenessChanged => ({
-        type: 'PEER_LIVENESS',
-        peerId: context.peerId,
-        state: params.state,
-        failTimer: params.state === 'timerAlive' ? 0 : context.failTimer,
-      }),
-    ),
+    /** A suspicion (maybeDisconnected) or its end (timerAlive again): the node provides what is done with it. */
+    report: (_, _change: PeerLivenessChange) => {
+      throw new Error('peerLivenessMachine: provide the report action (see lib/node/node.ts)');
+    },
+    notifyParent: sendParent(({ context }): PeerDisconnected => ({ type: 'PEER_DISCONNECTED', peerId: context.peerId, failTimer: context.failTimer })),
   },
   guards: {
     failTimerExhausted: ({ context }) => context.failTimer >= FAIL_TIMER_MAX,
@@ -83,10 +94,10 @@ export const peerLivenessMachine = setup({
   initial: 'timerAlive',
   states: {
     timerAlive: {
-      // Back from maybeDisconnected is a state change worth a log line;
+      // Back from maybeDisconnected is a state change worth a report;
       // the routine refresh (failTimer already 0) is not.
       entry: enqueueActions(({ context, enqueue }) => {
-        if (context.failTimer > 0) enqueue({ type: 'notifyParent', params: { state: 'timerAlive' } });
+        if (context.failTimer > 0) enqueue({ type: 'report', params: { peerId: context.peerId, state: 'timerAlive', failTimer: 0 } });
         enqueue(assign({ failTimer: 0 }));
       }),
       on: { SILENT: { target: 'maybeDisconnected' }, PDU: { target: 'timerRefresh' } },
@@ -98,7 +109,10 @@ export const peerLivenessMachine = setup({
     },
     maybeDisconnected: {
       // entry: timer = X (the service counts X again from this expiry); failTimer++.
-      entry: [assign({ failTimer: ({ context }) => context.failTimer + 1 }), { type: 'notifyParent', params: { state: 'maybeDisconnected' } }],
+      entry: [
+        assign({ failTimer: ({ context }) => context.failTimer + 1 }),
+        { type: 'report', params: ({ context }) => ({ peerId: context.peerId, state: 'maybeDisconnected' as const, failTimer: context.failTimer }) },
+      ],
       on: {
         SILENT: [
           { guard: 'failTimerExhausted', target: 'disconnected' },
@@ -109,7 +123,7 @@ export const peerLivenessMachine = setup({
     },
     disconnected: {
       type: 'final',
-      entry: { type: 'notifyParent', params: { state: 'disconnected' } },
+      entry: 'notifyParent',
     },
   },
 });

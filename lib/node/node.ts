@@ -18,7 +18,7 @@ import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
-import { detectionTimeMs, peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
+import { detectionTimeMs, peerLivenessMachine, type PeerLivenessChange, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import { msgIdPrefix, type HistoryEntry } from '../../machines/history.ts';
@@ -125,11 +125,14 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     this.invitesOut = new InvitesOut(this.config.inviteTtlMs);
     const intake = (this.intake = new PeerIntake(env.clock));
     const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
-      intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' })),
+      intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' }), () => sendBack({ type: 'PDU' })),
     );
     const services = {
       announcer: announcer(env.clock, env.random, () => this.announce()),
-      peerLiveness: peerLivenessMachine.provide({ actors: { silence } }),
+      peerLiveness: peerLivenessMachine.provide({
+        actors: { silence },
+        actions: { report: (_, change: PeerLivenessChange) => this.onSuspicion(change) },
+      }),
     };
     this.discovery = createActor(discoveryMachine.provide({ actors: services }), {
       clock: env.clock,
@@ -270,7 +273,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       nick: p.nick,
       address: p.address,
       port: p.port,
-      state: p.liveness,
+      state: p.ref.getSnapshot().value,
       incarnation: p.incarnation,
     }));
   }
@@ -337,11 +340,21 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     this.log.debug({ event: 'decode.error', transport: 'udp', remote: from, code, detail });
   }
 
+  /**
+   * A peer suspected (maybeDisconnected) or heard again (timerAlive): routine.
+   * One lost datagram makes a suspicion on its receiver, and at N^2
+   * datagrams an interval a lossy network makes thousands (in the simulator
+   * four lines in five were these). The state change an operator needs is
+   * the disconnection (onDiscovery); these are debug lines.
+   */
+  private onSuspicion(change: PeerLivenessChange): void {
+    this.log.debug({ event: 'peer.state', peer: change.peerId, state: change.state, failTimer: change.failTimer });
+  }
+
   private onDiscovery(effect: DiscoveryEmitted): void {
     switch (effect.type) {
       case 'peerDiscovered': {
         const p = effect.peer;
-        this.intake.setSteady(p.peerId, true);
         this.log.info({ event: 'peer.discovered', peer: p.peerId, nick: p.nick, address: p.address, port: p.port, incarnation: p.incarnation });
         this.forEachMember((m) => m.actor.send({ type: 'PEER_UP', peerId: p.peerId }));
         this.directory.set({ peerId: p.peerId, port: p.port, alive: true });
@@ -350,24 +363,14 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       }
       case 'peerRestarted':
         this.log.info({ event: 'peer.restarted', peer: effect.peer.peerId, incarnation: effect.peer.incarnation, previousIncarnation: effect.previousIncarnation });
-        this.intake.setSteady(effect.peer.peerId, true);
         this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: true });
         return;
-      case 'peerLiveness': {
-        // A suspicion and its end are routine: one lost datagram makes one
-        // on its receiver, and at N^2 datagrams an interval a lossy network
-        // makes thousands (in the simulator four lines in five were these).
-        // The state change an operator needs is the disconnection.
-        const record = { event: 'peer.state', peer: effect.peerId, state: effect.state, failTimer: effect.failTimer };
-        if (effect.state === 'disconnected') this.log.warn(record);
-        else this.log.debug(record);
-        this.intake.setSteady(effect.peerId, effect.state === 'timerAlive');
-        if (effect.state === 'disconnected') {
-          this.directory.remove(effect.peerId);
-          this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
-          const loads = this.directory.loads;
-          for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
-        }
+      case 'peerDisconnected': {
+        this.log.warn({ event: 'peer.state', peer: effect.peerId, state: 'disconnected', failTimer: effect.failTimer });
+        this.directory.remove(effect.peerId);
+        this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
+        const loads = this.directory.loads;
+        for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
         return;
       }
       case 'peerRemoved':
@@ -744,7 +747,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private endpointOf(peerId: string): Endpoint | undefined {
     if (peerId === this.id) return { address: this.config.iface ?? '127.0.0.1', port: this.port };
     const p = this.discovery.getSnapshot().context.peers.get(peerId);
-    if (!p || p.port === 0 || p.liveness === 'disconnected') return undefined;
+    if (!p || p.port === 0) return undefined;
     return { address: p.address, port: p.port };
   }
 

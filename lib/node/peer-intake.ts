@@ -10,9 +10,7 @@
 // - stale: an older incarnation or an older round (protocol section 4) is
 //   dropped here, the one place that rule lives;
 // - peer news, for the discovery machine: the first datagram of a peer or of
-//   a new incarnation, a new address, nick or port, and every datagram of a
-//   peer whose liveness is not timerAlive (figure 6 needs the PDU to come
-//   back);
+//   a new incarnation, a new address, nick or port;
 // - an announcement, for the directory: a complete PDU of another `rev`
 //   than the last (what the sender announces changed);
 // - routine: anything else. It still counts: it refreshes the peer's
@@ -20,7 +18,10 @@
 //   figure 6 without a machine event.
 //
 // The silence watch is the timer of figure 6, the service each liveness
-// machine invokes: "tell me each time this peer has been silent for X".
+// machine invokes: "tell me each time this peer has been silent for X, and
+// when it is heard again after that" (the PeerPDU that ends a suspicion is
+// the one datagram a liveness machine must see; after it the machine is in
+// timerAlive again).
 // Hearing a peer writes the time into its watch and moves the watch to the
 // back of a queue kept in the order the peers were last heard (a doubly
 // linked list per X, so the move is four pointer writes): the front is the
@@ -40,7 +41,7 @@ export const SILENCE_SLACK = 1 / 16;
 export interface Intake {
   /** An older incarnation or round: dropped. */
   stale: boolean;
-  /** For the discovery machine: a new peer or incarnation, a new address, nick or port, or a peer not in timerAlive. */
+  /** For the discovery machine: a new peer or incarnation, a new address, nick or port. */
   peerNews: boolean;
   /** A complete PDU of another `rev` than the last one: what the peer announces changed. */
   announcement: PeerPdu | undefined;
@@ -58,8 +59,6 @@ interface Heard {
   rev: number;
   nick: string;
   port: number;
-  /** The machine has the peer in timerAlive: its routine datagrams are not news. */
-  steady: boolean;
   watch: SilenceWatch | undefined;
 }
 
@@ -69,6 +68,9 @@ interface SilenceWatch {
   since: number;
   /** Undefined once cancelled (and out of the queue). */
   onSilent: (() => void) | undefined;
+  onHeard: () => void;
+  /** Reported silent and not heard since: the machine is in maybeDisconnected. */
+  silent: boolean;
   readonly queue: SilenceQueue;
   /** Neighbours in the queue: heard earlier, heard later. */
   earlier: SilenceWatch | undefined;
@@ -101,7 +103,7 @@ export class PeerIntake {
     if (peer === undefined || part.incarnation > peer.incarnation) {
       this.assembler.forget(part.peerId);
       const watch = peer?.watch;
-      peer = { incarnation: part.incarnation, lastSeq: part.seq, address: from.address, rev: -1, nick: part.nick, port: part.port, steady: false, watch };
+      peer = { incarnation: part.incarnation, lastSeq: part.seq, address: from.address, rev: -1, nick: part.nick, port: part.port, watch };
       this.heard.set(part.peerId, peer);
       peerNews = true;
     } else if (part.seq < peer.lastSeq) {
@@ -125,14 +127,7 @@ export class PeerIntake {
         peerNews = true;
       }
     }
-    if (!peer.steady) peerNews = true;
     return peerNews || announcement !== undefined ? { stale: false, peerNews, announcement } : ROUTINE;
-  }
-
-  /** The machine's view of the peer's liveness (timerAlive = steady). */
-  setSteady(peerId: string, steady: boolean): void {
-    const peer = this.heard.get(peerId);
-    if (peer !== undefined) peer.steady = steady;
   }
 
   /** The machine dropped the peer (removed or rejected): its next datagram is news again. */
@@ -143,14 +138,18 @@ export class PeerIntake {
     this.assembler.forget(peerId);
   }
 
-  /** Call `onSilent` each time `peerId` has sent nothing for `timeoutMs` (counting again from each call); returns the cancel function. */
-  watchSilence(peerId: string, timeoutMs: number, onSilent: () => void): () => void {
+  /**
+   * Call `onSilent` each time `peerId` has sent nothing for `timeoutMs`
+   * (counting again from each call), and `onHeard` when it is heard after
+   * that; returns the cancel function.
+   */
+  watchSilence(peerId: string, timeoutMs: number, onSilent: () => void, onHeard: () => void): () => void {
     let queue = this.queues.get(timeoutMs);
     if (queue === undefined) {
       queue = { timeoutMs, slotMs: timeoutMs * SILENCE_SLACK, first: undefined, last: undefined };
       this.queues.set(timeoutMs, queue);
     }
-    const watch: SilenceWatch = { since: this.clock.now(), onSilent, queue, earlier: undefined, later: undefined };
+    const watch: SilenceWatch = { since: this.clock.now(), onSilent, onHeard, silent: false, queue, earlier: undefined, later: undefined };
     append(queue, watch);
     const peer = this.heard.get(peerId);
     if (peer !== undefined) peer.watch = watch;
@@ -163,13 +162,18 @@ export class PeerIntake {
     };
   }
 
-  /** The peer was heard: its silence counts from now, and it goes to the back of its queue. */
+  /** The peer was heard: its silence counts from now, it goes to the back of its queue, and a silence reported ends. */
   private heardNow(watch: SilenceWatch): void {
     watch.since = this.clock.now();
     const queue = watch.queue;
-    if (queue.last === watch) return;
-    unlink(queue, watch);
-    append(queue, watch);
+    if (queue.last !== watch) {
+      unlink(queue, watch);
+      append(queue, watch);
+    }
+    if (watch.silent) {
+      watch.silent = false;
+      watch.onHeard();
+    }
   }
 
   /** Make sure the timer fires no later than `at`. */
@@ -192,6 +196,7 @@ export class PeerIntake {
       const stop = queue.last;
       for (let watch = queue.first; watch !== undefined && dueAt(watch) <= now; watch = queue.first) {
         silent.push(watch.onSilent!);
+        watch.silent = true;
         watch.since = now;
         unlink(queue, watch);
         append(queue, watch);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
 import { createActor, fromCallback, type EventObject } from 'xstate';
-import { peerLivenessMachine, type SilenceInput } from '../../machines/peer-liveness.ts';
+import { peerLivenessMachine, type PeerLivenessChange, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { announcer } from '../../lib/node/announcer.ts';
 import { PeerIntake } from '../../lib/node/peer-intake.ts';
 import { SeededRandom } from '../../lib/random.ts';
@@ -24,13 +24,15 @@ function harness(maxPeers = 1024) {
   const announced: number[] = [];
   /** revs of the announcements the intake passed to the node (the directory's side). */
   const announcements: number[] = [];
+  /** What the liveness actors report (the node logs it): suspicions and their end. */
+  const reports: PeerLivenessChange[] = [];
   const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
-    intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' })),
+    intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' }), () => sendBack({ type: 'PDU' })),
   );
   const machine = discoveryMachine.provide({
     actors: {
       announcer: announcer(clock, new SeededRandom(7), () => announced.push(clock.now())),
-      peerLiveness: peerLivenessMachine.provide({ actors: { silence } }),
+      peerLiveness: peerLivenessMachine.provide({ actors: { silence }, actions: { report: (_, change: PeerLivenessChange) => reports.push(change) } }),
     },
   });
   const actor = createActor(machine, {
@@ -41,8 +43,6 @@ function harness(maxPeers = 1024) {
     const effect = e as DiscoveryEmitted;
     emitted.push(effect);
     // What the node tells its intake (lib/node/node.ts onDiscovery).
-    if (effect.type === 'peerDiscovered' || effect.type === 'peerRestarted') intake.setSteady(effect.peer.peerId, true);
-    if (effect.type === 'peerLiveness') intake.setSteady(effect.peerId, effect.state === 'timerAlive');
     if (effect.type === 'peerRemoved' || effect.type === 'peerRejected') intake.forget(effect.peerId);
   });
   actor.start();
@@ -54,7 +54,7 @@ function harness(maxPeers = 1024) {
     if (intake_.peerNews) actor.send({ type: 'PDU_RECEIVED', part, from });
     if (intake_.announcement) announcements.push(intake_.announcement.rev);
   };
-  return { clock, actor, emitted, of, receive, announced, announcements, peers: () => actor.getSnapshot().context.peers };
+  return { clock, actor, emitted, reports, of, receive, announced, announcements, peers: () => actor.getSnapshot().context.peers };
 }
 
 t.test('announces at once, then every interval jittered into [0.8, 1.0] x interval', async (t) => {
@@ -95,7 +95,7 @@ t.test('discovers a peer once, ignores its own PDUs, learns a new nick; announce
     h.clock.advance(INTERVAL - 10);
     h.receive({ peerId: 'p1', seq: 4 + i, rev: 2, nick: 'renamed' });
   }
-  t.same(h.of('peerLiveness'), [], 'no liveness change');
+  t.same(h.reports, [], 'no liveness change');
   t.same(h.announcements, [1, 2]);
 });
 
@@ -104,11 +104,29 @@ t.test('a silent peer goes maybeDisconnected, disconnected, and is removed', asy
   h.receive({ peerId: 'p1' });
   // 4X, each expiry reported up to X/16 late by the intake's silence watch.
   h.clock.advance(4 * INTERVAL + (4 * INTERVAL) / 16);
-  t.same(h.of('peerLiveness').map((e) => [e.state, e.failTimer]), [['maybeDisconnected', 1], ['maybeDisconnected', 2], ['maybeDisconnected', 3], ['disconnected', 3]]);
+  t.same(h.reports.map((e) => [e.state, e.failTimer]), [['maybeDisconnected', 1], ['maybeDisconnected', 2], ['maybeDisconnected', 3]], 'suspicions are reported');
+  t.same(h.of('peerDisconnected'), [{ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 }], 'the disconnection is the peer table\'s business');
   t.same(h.of('peerRemoved'), [{ type: 'peerRemoved', peerId: 'p1' }]);
   t.equal(h.peers().size, 0);
   h.receive({ peerId: 'p1', seq: 9 });
   t.equal(h.of('peerDiscovered').length, 2, 'a removed peer that speaks again is discovered again');
+});
+
+t.test('a suspected peer heard again is back in timerAlive, without a discovery event', async (t) => {
+  const h = harness();
+  h.receive({ peerId: 'p1' });
+  h.clock.advance(2 * INTERVAL + (2 * INTERVAL) / 16);
+  t.same(h.reports.map((e) => [e.state, e.failTimer]), [['maybeDisconnected', 1], ['maybeDisconnected', 2]]);
+  const emitted = h.emitted.length;
+  h.receive({ peerId: 'p1', seq: 2 });
+  t.same(h.reports.at(-1), { peerId: 'p1', state: 'timerAlive', failTimer: 0 }, 'figure 6: PeerPDU arrives, timerRefresh, timerAlive');
+  t.equal(h.peers().get('p1')!.ref.getSnapshot().value, 'timerAlive');
+  h.receive({ peerId: 'p1', seq: 3 });
+  t.equal(h.reports.length, 3, 'the next datagram is routine again');
+  t.equal(h.emitted.length, emitted, 'the discovery machine was not involved');
+  h.clock.advance(4 * INTERVAL + (4 * INTERVAL) / 16);
+  t.same(h.of('peerRemoved').map((e) => e.peerId), ['p1'], 'silent again: the count starts from failTimer 0, disconnected after 4X');
+  t.same(h.reports.slice(3).map((e) => e.failTimer), [1, 2, 3]);
 });
 
 t.test('a new incarnation is a restart; a late datagram of the old one and an old round are dropped', async (t) => {

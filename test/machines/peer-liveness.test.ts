@@ -1,20 +1,33 @@
 // Figure 6 of the draft, timer by timer, on an injected clock.
 import t from 'tap';
 import { createActor, setup } from 'xstate';
-import { peerLivenessMachine, type PeerLivenessChanged } from '../../machines/peer-liveness.ts';
+import { peerLivenessMachine, type PeerDisconnected, type PeerLivenessChange } from '../../machines/peer-liveness.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { timerSilence } from '../helpers/services.ts';
 
 const X = 100;
 
-/** A liveness actor under a parent that records what it is told. */
+/** What the actor tells, and whom: suspicions and their end to its `report` action (the node), the disconnection to its parent. */
+type Told = PeerLivenessChange & { to: 'report' | 'parent' };
+
+/** A liveness actor under a parent, both recording what they are told. */
 function harness() {
   const clock = new ManualClock();
-  const told: PeerLivenessChanged[] = [];
-  const liveness = peerLivenessMachine.provide({ actors: { silence: timerSilence(clock) } });
+  const told: Told[] = [];
+  const liveness = peerLivenessMachine.provide({
+    actors: { silence: timerSilence(clock) },
+    actions: { report: (_, change: PeerLivenessChange) => told.push({ ...change, to: 'report' }) },
+  });
   const parent = setup({ actors: { liveness } }).createMachine({
     invoke: { id: 'liveness', src: 'liveness', input: { peerId: 'p1', timeoutMs: X } },
-    on: { PEER_LIVENESS: { actions: ({ event }) => told.push(event as PeerLivenessChanged) } },
+    on: {
+      PEER_DISCONNECTED: {
+        actions: ({ event }) => {
+          const { peerId, failTimer } = event as PeerDisconnected;
+          told.push({ peerId, state: 'disconnected', failTimer, to: 'parent' });
+        },
+      },
+    },
   });
   const actor = createActor(parent, { clock });
   actor.start();
@@ -40,7 +53,7 @@ t.test('timer <= 0 in timerAlive: maybeDisconnected with failTimer 1', async (t)
   t.equal(h.state(), 'timerAlive');
   h.clock.advance(1);
   t.equal(h.state(), 'maybeDisconnected');
-  t.same(h.told, [{ type: 'PEER_LIVENESS', peerId: 'p1', state: 'maybeDisconnected', failTimer: 1 }]);
+  t.same(h.told, [{ peerId: 'p1', state: 'maybeDisconnected', failTimer: 1, to: 'report' }]);
 });
 
 t.test('a PDU in maybeDisconnected goes through timerRefresh back to timerAlive, failTimer reset', async (t) => {
@@ -49,12 +62,12 @@ t.test('a PDU in maybeDisconnected goes through timerRefresh back to timerAlive,
   t.equal(h.state(), 'maybeDisconnected');
   h.pdu();
   t.equal(h.state(), 'timerAlive');
-  t.same(h.told.at(-1), { type: 'PEER_LIVENESS', peerId: 'p1', state: 'timerAlive', failTimer: 0 });
+  t.same(h.told.at(-1), { peerId: 'p1', state: 'timerAlive', failTimer: 0, to: 'report' });
   // The timer restarted at the PDU: X more of silence before the next suspicion.
   h.clock.advance(X - 1);
   t.equal(h.state(), 'timerAlive');
   h.clock.advance(1);
-  t.same(h.told.at(-1), { type: 'PEER_LIVENESS', peerId: 'p1', state: 'maybeDisconnected', failTimer: 1 });
+  t.same(h.told.at(-1), { peerId: 'p1', state: 'maybeDisconnected', failTimer: 1, to: 'report' });
 });
 
 t.test('three expiries in maybeDisconnected: disconnected after 4X of silence, final', async (t) => {
@@ -66,7 +79,7 @@ t.test('three expiries in maybeDisconnected: disconnected after 4X of silence, f
   t.equal(h.state(), 'maybeDisconnected', 'not yet at 4X - 1');
   h.clock.advance(1);
   t.equal(h.state(), 'disconnected');
-  t.same(h.told.at(-1), { type: 'PEER_LIVENESS', peerId: 'p1', state: 'disconnected', failTimer: 3 });
+  t.same(h.told.at(-1), { peerId: 'p1', state: 'disconnected', failTimer: 3, to: 'parent' });
   t.equal(h.actor.getSnapshot().children.liveness!.getSnapshot().status, 'done', 'disconnected is final');
   h.clock.advance(10 * X);
   t.equal(h.told.length, 4, 'no timer runs after the end');

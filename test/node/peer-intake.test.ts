@@ -1,5 +1,6 @@
 // The PeerPDU intake: which datagrams are news for the discovery machine,
-// and the silence watch that stands in for figure 6's timer refresh.
+// and the silence watch that stands in for figure 6's timer: its expiries,
+// and the PeerPDU that ends a suspicion.
 import t from 'tap';
 import { PeerIntake, SILENCE_SLACK, type Intake } from '../../lib/node/peer-intake.ts';
 import { decodePeerPduPart, encodePeerPdu, type PeerPduPart } from '../../lib/wire/peer-pdu.ts';
@@ -23,9 +24,8 @@ t.test('verdicts: peer news for the machine, announcements for the directory, ro
   const intake = new PeerIntake(new ManualClock());
   const verdict = (p: Partial<PeerPduPart>, from = FROM) => judged(intake.admit(part(p), from));
   t.equal(verdict({ seq: 1 }), 'peer+announcement', "a peer's first datagram");
-  t.equal(verdict({ seq: 2 }), 'peer', 'every datagram, until the machine has the peer in timerAlive');
-  intake.setSteady('p1', true);
-  t.equal(verdict({ seq: 3 }), 'routine', 'same rev, same address: routine');
+  t.equal(verdict({ seq: 2 }), 'routine', 'same rev, same address: routine');
+  t.equal(verdict({ seq: 3 }), 'routine');
   t.equal(verdict({ seq: 3 }), 'routine', 'a duplicate of the same round too');
   t.equal(verdict({ seq: 4, rev: 2 }), 'announcement', 'another rev: what the peer announces changed');
   t.equal(verdict({ seq: 5, rev: 2 }), 'routine');
@@ -34,10 +34,7 @@ t.test('verdicts: peer news for the machine, announcements for the directory, ro
   t.equal(verdict({ seq: 5, rev: 2 }), 'stale', 'an older round (reordered or replayed)');
   t.equal(verdict({ incarnation: 4, seq: 99 }), 'stale', 'a datagram of a dead incarnation');
   t.equal(verdict({ incarnation: 6, seq: 1, rev: 1 }), 'peer+announcement', 'a new incarnation, whatever its seq and rev');
-  intake.setSteady('p1', true);
   t.equal(verdict({ incarnation: 6, seq: 2, rev: 1 }), 'routine');
-  intake.setSteady('p1', false);
-  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'peer', 'a suspected peer: every datagram, so that figure 6 sees the PDU');
   intake.forget('p1');
   t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'forgotten (removed or rejected): news again');
 });
@@ -50,9 +47,8 @@ t.test('a multi-part round is news once, when it completes with a new rev', asyn
   const first = round(1, 1);
   t.ok(first.length > 2, `${first.length} parts`);
   const verdicts = first.map((p) => intake.admit(p, FROM));
-  t.same(verdicts.slice(0, -1).map(judged), Array(first.length - 1).fill('peer'), 'news for the machine while it has not got the peer');
-  t.equal(verdicts.at(-1)!.announcement?.channels[0]!.members.length, 200, 'the last part completes the announcement');
-  intake.setSteady('p1', true);
+  t.same(verdicts.map(judged), ['peer', ...Array(first.length - 2).fill('routine'), 'announcement'], 'the first part is a new peer; the last completes the announcement');
+  t.equal(verdicts.at(-1)!.announcement?.channels[0]!.members.length, 200);
   t.same(new Set(round(2, 1).map((p) => judged(intake.admit(p, FROM)))), new Set(['routine']), 'the same announcement again: routine');
   const changed = round(3, 2).map((p) => judged(intake.admit(p, FROM)));
   t.same(changed.slice(0, -1), Array(changed.length - 1).fill('routine'), 'parts before completion are not news');
@@ -63,14 +59,15 @@ t.test('the silence watch: reported each X of silence (at most X/16 late), defer
   const clock = new ManualClock();
   const intake = new PeerIntake(clock);
   intake.admit(part(), FROM);
-  intake.setSteady('p1', true);
   const reports: number[] = [];
-  const stopFirst = intake.watchSilence('p1', X, () => reports.push(clock.now()));
+  const heard: number[] = [];
+  const stopFirst = intake.watchSilence('p1', X, () => reports.push(clock.now()), () => heard.push(clock.now()));
   for (let seq = 2; seq < 20; seq++) {
     clock.advance(X - 1);
     t.equal(judged(intake.admit(part({ seq }), FROM)), 'routine');
   }
   t.same(reports, [], 'datagrams every X - 1 ms: never silent');
+  t.same(heard, [], 'and never heard "again"');
   const lastHeard = clock.now();
   clock.advance(4 * X + 4 * X * SILENCE_SLACK);
   t.equal(reports.length, 4, 'silent: reported every X (figure 6: timer = X again at each expiry)');
@@ -78,8 +75,11 @@ t.test('the silence watch: reported each X of silence (at most X/16 late), defer
     const since = i === 0 ? lastHeard : reports[i - 1]!;
     t.ok(at - since >= X && at - since <= X + X * SILENCE_SLACK, `expiry ${i + 1} after ${at - since} ms`);
   });
-  t.equal(judged(intake.admit(part({ seq: 30 }), FROM)), 'routine');
+  t.equal(judged(intake.admit(part({ seq: 30 }), FROM)), 'routine', 'for the discovery machine, a suspected peer heard is no news');
   const heardAgain = clock.now();
+  t.same(heard, [heardAgain], 'the first datagram after a silence report is told to the watch (figure 6: PeerPDU arrives)');
+  t.equal(judged(intake.admit(part({ seq: 31 }), FROM)), 'routine');
+  t.same(heard, [heardAgain], 'once: the machine is in timerAlive again');
   clock.advance(X / 2);
   t.equal(reports.length, 4, 'heard again: the count starts over');
   clock.advance(X);
@@ -87,7 +87,7 @@ t.test('the silence watch: reported each X of silence (at most X/16 late), defer
 
   stopFirst();
   const cancelled: number[] = [];
-  const cancel = intake.watchSilence('p1', X, () => cancelled.push(clock.now()));
+  const cancel = intake.watchSilence('p1', X, () => cancelled.push(clock.now()), () => cancelled.push(clock.now()));
   clock.advance(X / 2);
   cancel();
   clock.advance(3 * X);
@@ -103,8 +103,7 @@ t.test('one timer per node, however many peers', async (t) => {
   const reports = new Map<string, number>();
   for (const peerId of peers) {
     intake.admit(part({ peerId }), FROM);
-    intake.setSteady(peerId, true);
-    intake.watchSilence(peerId, X, () => reports.set(peerId, (reports.get(peerId) ?? 0) + 1));
+    intake.watchSilence(peerId, X, () => reports.set(peerId, (reports.get(peerId) ?? 0) + 1), () => {});
   }
   // 20 intervals of routine datagrams from everyone, spread over each interval.
   const before = timers;
