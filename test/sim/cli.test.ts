@@ -2,7 +2,9 @@
 // (which runs the simulator in a second process with a larger young
 // generation), its exit code and its printed hash.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,33 @@ t.test('a run passes with exit code 0 and prints its hash; the same seed prints 
   t.ok(hash, 'the hash is printed');
   t.equal(hashOf(sim(args).stdout), hash, 'a second run prints the same hash');
   t.not(hashOf(sim(['--nodes', '5', '--channels', '2', '--duration', '20s', '--faults', 'random', '--seed', '8']).stdout), hash, 'another seed, another run');
+});
+
+t.test('--log writes the bytes that are hashed; --report writes the HTML page', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chanmesh-sim-'));
+  const log = path.join(dir, 'run.jsonl');
+  const report = path.join(dir, 'run.html');
+  const run = sim(['--faults', 'host-crash', '--seed', '3', '--log', log, '--report', report]);
+  t.equal(run.status, 0, run.stderr);
+  t.equal(createHash('sha256').update(readFileSync(log)).digest('hex'), hashOf(run.stdout), "the log file's sha256 is the printed hash");
+  const html = readFileSync(report, 'utf8');
+  t.match(html, /^<!doctype html>/);
+  t.ok(html.includes(hashOf(run.stdout)!), 'the page names the run by its hash');
+  t.match(html, /<svg[^>]*aria-label="timeline"/, 'with its timeline');
+});
+
+/** `script` (util-linux) runs a command on a pseudo-terminal: how a user at a terminal sees `chanmesh sim`. */
+const script = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+t.test('a progress bar on a terminal only, and not with --no-progress', { skip: script ? false : 'needs script(1) (util-linux) for a pseudo-terminal' }, async (t) => {
+  const onTty = (args: string) =>
+    spawnSync('script', ['-qec', `${process.execPath} ${BIN} sim --faults none --nodes 4 --channels 1 --duration 20s --seed 1 ${args}`, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  const shown = onTty('');
+  t.equal(shown.status, 0, shown.stderr);
+  t.match(shown.stdout, /\r {2}\[#{30}\] 100% {2}t=\d+s\/\d+s {2}wall /, 'the bar, drawn to 100%');
+  t.match(shown.stdout, /result: PASS/);
+  t.notMatch(onTty('--no-progress').stdout, /\[#+\.*\]/, '--no-progress: none');
+  t.notMatch(sim(['--faults', 'none', '--nodes', '4', '--channels', '1', '--duration', '20s', '--seed', '1']).stderr, /\[#+\.*\]/, 'not a terminal: none');
 });
 
 t.test('a usage error exits with code 2 and says what is wrong', async (t) => {
