@@ -67,11 +67,9 @@ interface Membership {
    * and left it behind (the host's own membership among those).
    */
   lossSplits: LossSplit[];
-  /** The host it last joined (member.joined, failover.finished). */
-  host?: string;
   /** When it joined a host (member.joined, failover.finished), in order. */
   joinedAt: number[];
-  /** Which host each of those joins was with. */
+  /** Which host each of those joins was with (the last: its host now). */
   joinedHosts: Array<string | undefined>;
   /** When it joined another node's hosting (not its own takeover), in order. */
   rejoinedAt: number[];
@@ -260,7 +258,6 @@ export class DeliveryChecker {
     if (event === 'member.joined' || event === 'failover.finished') {
       if (event === 'member.joined') m.establishedAt ??= record.vt;
       if (typeof record.host === 'string') {
-        m.host = record.host;
         const splitUntil = this.leftBehind.get(`${channel} ${record.host}`);
         if (splitUntil !== undefined && splitUntil > record.vt) m.lossSplits.push({ from: record.vt, to: splitUntil, stayedWith: record.host });
       }
@@ -285,8 +282,9 @@ export class DeliveryChecker {
   private splitOff(channel: string, span: Span, withHost: (host: string) => boolean, except?: Membership): void {
     for (const byChannel of this.current.values()) {
       const stayed = byChannel.get(channel);
-      if (stayed && stayed !== except && stayed.endedAt === undefined && stayed.host !== undefined && withHost(stayed.host)) {
-        stayed.lossSplits.push({ ...span, stayedWith: stayed.host });
+      const host = stayed?.joinedHosts.at(-1);
+      if (stayed && stayed !== except && stayed.endedAt === undefined && host !== undefined && withHost(host)) {
+        stayed.lossSplits.push({ ...span, stayedWith: host });
       }
     }
   }
