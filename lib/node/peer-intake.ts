@@ -102,8 +102,10 @@ export class PeerIntake {
     let peerNews = false;
     if (peer === undefined || part.incarnation > peer.incarnation) {
       this.assembler.forget(part.peerId);
-      const watch = peer?.watch;
-      peer = { incarnation: part.incarnation, lastSeq: part.seq, address: from.address, rev: -1, nick: part.nick, port: part.port, watch };
+      // A new incarnation gets its own liveness actor, and so its own watch
+      // (watchSilence), as soon as the discovery machine has this datagram;
+      // the old one's is not refreshed by it (nor told it was heard).
+      peer = { incarnation: part.incarnation, lastSeq: part.seq, address: from.address, rev: -1, nick: part.nick, port: part.port, watch: undefined };
       this.heard.set(part.peerId, peer);
       peerNews = true;
     } else if (part.seq < peer.lastSeq) {

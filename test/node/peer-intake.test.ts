@@ -121,3 +121,18 @@ t.test('one timer per node, however many peers', async (t) => {
   const counts = [...reports.values()];
   t.ok(counts.every((n) => n >= 100 / (1 + SILENCE_SLACK) - 1 && n <= 100), `each once per X of silence (${Math.min(...counts)}..${Math.max(...counts)} in 100 X)`);
 });
+
+t.test("a new incarnation's datagram is not the old incarnation's PeerPDU", async (t) => {
+  const clock = new ManualClock();
+  const intake = new PeerIntake(clock);
+  intake.admit(part({ incarnation: 5 }), FROM);
+  const heard: number[] = [];
+  const silent: number[] = [];
+  intake.watchSilence('p1', X, () => silent.push(clock.now()), () => heard.push(clock.now()));
+  clock.advance(X + X * SILENCE_SLACK);
+  t.equal(silent.length, 1, 'the old incarnation went silent');
+  t.equal(judged(intake.admit(part({ incarnation: 6, seq: 1 }), FROM)), 'peer+announcement', 'the restart is news');
+  t.same(heard, [], 'its liveness actor (about to be replaced) is not told it was heard');
+  clock.advance(X + X * SILENCE_SLACK);
+  t.equal(silent.length, 2, 'nor is its watch refreshed: it runs until its actor stops it');
+});
