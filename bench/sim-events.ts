@@ -14,10 +14,9 @@
 //
 // Options: --nodes <n> (100), --duration <s> (240), --pdu-interval <ms>
 // (250), --seed <n> (1), --top <n> (20 rows). JSON goes to bench/results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Actor, createActor, createMachine, type AnyActorLogic, type AnyEventObject } from 'xstate';
+import { machineInfo, writeResult } from './lib/stats.ts';
 import { DEFAULTS, defaultMembersPerChannel, defaultSettleMs, runSimulation } from '../sim/run.ts';
 
 const { values: args } = parseArgs({
@@ -108,24 +107,15 @@ console.log(
     `${((perVirtualHour * floorUs) / 1e6).toFixed(0)} s for a virtual hour (bench:sim's target for it: 60 s)`,
 );
 
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const file = new URL(`./results/sim-events-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
 const rows = [...counts].sort((a, b) => b[1].ms - a[1].ms).map(([key, row]) => ({ key, events: row.events, ms: Math.round(row.ms) }));
-writeFileSync(
-  file,
-  JSON.stringify(
-    {
-      bench: 'sim-events',
-      date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
-      run: { nodes, durationMs, pduIntervalMs, seed, wallMs: Math.round(result.wallMs), pduDeliveries: result.network.datagramsDelivered, takeovers: result.metrics.takeovers, violations: result.violations.length },
-      machineEvents: total,
-      perVirtualHour: Math.round(perVirtualHour),
-      simplestTransitionUs: Number(floorUs.toFixed(3)),
-      rows,
-    },
-    null,
-    2,
-  ),
-);
-console.log(`  results: ${file.pathname}`);
+const file = writeResult('sim-events', {
+  bench: 'sim-events',
+  date: new Date().toISOString(),
+  machine: machineInfo(),
+  run: { nodes, durationMs, pduIntervalMs, seed, wallMs: Math.round(result.wallMs), pduDeliveries: result.network.datagramsDelivered, takeovers: result.metrics.takeovers, violations: result.violations.length },
+  machineEvents: total,
+  perVirtualHour: Math.round(perVirtualHour),
+  simplestTransitionUs: Number(floorUs.toFixed(3)),
+  rows,
+});
+console.log(`  results: ${file}`);

@@ -13,8 +13,8 @@
 //
 // Options: --quick (smaller probes), --budget <s> (wall budget per run,
 // default 60), --hour (run the 100-node hour for real, however long it takes).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { machineInfo, writeResult } from './lib/stats.ts';
 import { DEFAULTS, defaultMembersPerChannel, runSimulation, type SimResult } from '../sim/run.ts';
 import { formatDuration } from '../sim/summary.ts';
 
@@ -166,23 +166,14 @@ if (hundred.largestVirtualMsInBudget !== undefined) console.log(`  100 nodes: la
 console.log(`  10 virtual minutes under ${BUDGET_MS / 1000} s wall: ${largest !== undefined ? `${largest} nodes (measured)` : best !== undefined ? `${best} nodes (estimated from a ${fmt(PROBE_MS)} probe)` : 'not even 5 nodes'}`);
 console.log(`  bench wall time ${(totalMs / 1000).toFixed(0)} s`);
 
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const file = new URL(`./results/sim-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-writeFileSync(
-  file,
-  JSON.stringify(
-    {
-      bench: 'sim',
-      date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
-      budgetMs: BUDGET_MS,
-      seed: SEED,
-      hundredNodes: { probes: [shortProbe, longProbe], ...hundred },
-      tenMinutes: { probes, verified, largestNodesMeasured: largest, largestNodesEstimated: best },
-      totalWallMs: Math.round(totalMs),
-    },
-    null,
-    2,
-  ),
-);
-console.log(`  results: ${file.pathname}`);
+const file = writeResult('sim', {
+  bench: 'sim',
+  date: new Date().toISOString(),
+  machine: machineInfo(),
+  budgetMs: BUDGET_MS,
+  seed: SEED,
+  hundredNodes: { probes: [shortProbe, longProbe], ...hundred },
+  tenMinutes: { probes, verified, largestNodesMeasured: largest, largestNodesEstimated: best },
+  totalWallMs: Math.round(totalMs),
+});
+console.log(`  results: ${file}`);
