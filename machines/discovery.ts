@@ -14,7 +14,7 @@
 //   peer announces (its channels, memberships, invites) goes from the intake
 //   to the node's directory: this machine decides who is there, not what
 //   they say.
-import { assign, enqueueActions, fromCallback, setup, stopChild, type ActorRefFrom, type EventObject } from 'xstate';
+import { enqueueActions, fromCallback, setup, stopChild, type ActorRefFrom, type EventObject } from 'xstate';
 import type { Endpoint } from '../lib/net/transport.ts';
 import type { PeerPduPart } from '../lib/wire/peer-pdu.ts';
 import { peerLivenessMachine, type PeerDisconnected } from './peer-liveness.ts';

@@ -42,7 +42,7 @@
 import type { ChatLine } from '../lib/node/node.ts';
 import type { CutState, SimCluster, SimNode } from './cluster.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
-import { Freezes, type Span } from './freezes.ts';
+import { Freezes, overlaps, type Span } from './freezes.ts';
 import { formatVt, type Violations } from './violations.ts';
 
 interface Membership {
@@ -672,7 +672,7 @@ export class DeliveryChecker {
 
   /** Whether a cut separated nodes `a` and `b` at some time from `from` to `to`. */
   private cutBetween(a: string, b: string, from: number, to: number): boolean {
-    return this.cuts.some((span) => span.from <= to && from < span.to && span.cut.separates(a, b));
+    return this.cuts.some((span) => overlaps(span, from, to) && span.cut.separates(a, b));
   }
 
   /** Why every holder of `msg` is gone, or undefined if one is still there. */

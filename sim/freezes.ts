@@ -10,6 +10,11 @@ export interface Span {
   to: number;
 }
 
+/** Whether `span` covers some time from `from` to `to` (both included). */
+export function overlaps(span: Span, from: number, to: number): boolean {
+  return span.from <= to && from < span.to;
+}
+
 /** What identifies a frozen process: the incarnation itself (one object per start) and its node id. */
 export interface Incarnation {
   readonly id: string;
@@ -47,7 +52,7 @@ export class Freezes {
 
   /** Whether `node` was frozen at some time from `from` to `to`. */
   between(node: Incarnation, from: number, to: number): boolean {
-    return this.of(node).some((span) => span.from <= to && from < span.to);
+    return this.of(node).some((span) => overlaps(span, from, to));
   }
 }
 

@@ -3,15 +3,8 @@
 // self-contained HTML page that draws it.
 import t from 'tap';
 import { renderReport } from '../../sim/report.ts';
-import { findScenario } from '../../sim/scenarios.ts';
-import type { SimResult } from '../../sim/run.ts';
 import { formatVt } from '../../sim/violations.ts';
-import { eventsOf, simulate } from './helpers.ts';
-
-async function scenario(name: string): Promise<SimResult> {
-  const s = findScenario(name)!;
-  return simulate({ faults: name, nodes: s.nodes, channels: s.channels, durationMs: s.durationMs });
-}
+import { eventsOf, scenario } from './helpers.ts';
 
 t.test('partition and heal: the timeline has both hostings of the split brain, the cut, and the reactions', async (t) => {
   const result = await scenario('partition-heal');

@@ -3,15 +3,8 @@
 // expected reaction in the nodes' own log lines.
 import t from 'tap';
 import type { LogRecord } from '../../sim/event-log.ts';
-import { findScenario } from '../../sim/scenarios.ts';
-import { eventsOf, records, simulate, violationLines } from './helpers.ts';
+import { eventsOf, records, scenario, violationLines } from './helpers.ts';
 import type { SimResult } from '../../sim/run.ts';
-
-async function scenario(name: string, seed = 1): Promise<SimResult> {
-  const s = findScenario(name);
-  if (!s) throw new Error(`no scenario ${name}`);
-  return simulate({ faults: name, seed, nodes: s.nodes, channels: s.channels, durationMs: s.durationMs });
-}
 
 /** The sim's own line for a fault (who was crashed, frozen, cut off). */
 function simEvent(result: SimResult, event: string): LogRecord {
