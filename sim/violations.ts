@@ -81,7 +81,8 @@ export class Violations {
 
   add(v: Violation): void {
     if (this.list.length >= this.max) this.dropped++;
-    else this.list.push(v);
+    // A node may be involved twice (the author that is also the host): named once.
+    else this.list.push({ ...v, nodes: [...new Set(v.nodes)] });
   }
 
   get count(): number {

@@ -58,6 +58,30 @@ t.test('a progress bar on a terminal only, and not with --no-progress', { skip: 
   t.notMatch(sim(['--faults', 'none', '--nodes', '4', '--channels', '1', '--duration', '20s', '--seed', '1']).stderr, /\[#+\.*\]/, 'not a terminal: none');
 });
 
+// A settle time of 1 ms leaves the cluster no time to converge after the
+// last fault and the last SAYs: some seeds must fail, honestly, which is how
+// the failing paths of the command line are exercised without a planted bug.
+const UNSETTLED = ['--nodes', '6', '--channels', '3', '--duration', '20s', '--settle', '1ms'];
+
+t.test('a failing campaign lists its failing seeds with replay commands, and each replays its run', async (t) => {
+  const campaign = sim([...UNSETTLED, '--seeds', '1..12', '--no-progress']);
+  const failing = [...campaign.stdout.matchAll(/^ {2}seed (\d+) +FAIL (\d+) ([0-9a-f]{12}) /gm)].map((m) => ({ seed: m[1]!, code: Number(m[2]), hash: m[3]! }));
+  t.ok(failing.length > 0, `some seeds fail without a settle time (${failing.map((f) => f.seed).join(', ')})`);
+  t.not(campaign.status, 0, 'the campaign exits non-zero');
+  t.match(campaign.stdout, new RegExp(`12 seeds in [\\d.]+ s: ${12 - failing.length} passed, ${failing.length} failed`));
+  const replays = [...campaign.stdout.matchAll(/^ {4}replay: node bin\/chanmesh\.js sim (.+)$/gm)].map((m) => m[1]!);
+  t.equal(replays.length, failing.length, 'one replay command per failing seed');
+  for (const [i, { seed, code, hash }] of failing.entries()) {
+    const args = replays[i]!.split(' ');
+    t.equal(args[args.indexOf('--seed') + 1], seed, `seed ${seed}: its own replay command`);
+    const replay = sim([...args, '--no-progress']);
+    t.equal(replay.status, code, `seed ${seed}: the replay exits ${code} as in the campaign`);
+    t.equal(hashOf(replay.stdout)?.slice(0, 12), hash, `seed ${seed}: the replay has the campaign's hash`);
+    t.match(replay.stdout, /^violations \(\d+\):$/m, `seed ${seed}: and lists its violations`);
+    t.ok(replay.stdout.includes(`replay: node bin/chanmesh.js sim ${replays[i]}`), `seed ${seed}: and prints the same replay command`);
+  }
+});
+
 t.test('a usage error exits with code 2 and says what is wrong', async (t) => {
   const run = sim(['--nodes', '5', '--no-such-option']);
   t.equal(run.status, 2);
