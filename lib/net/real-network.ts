@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import DgramAsPromised from 'dgram-as-promised';
 import { KIT_PORT_MAX, KIT_PORT_MIN, type DatagramGroup, type Endpoint, type GroupOptions, type Network, type StreamConnection, type StreamListener } from './transport.ts';
 import { randomInt, type Random } from '../random.ts';
-import { clientOptions, serverOptions } from './tls-psk.ts';
+import { clientOptions, HANDSHAKE_TIMEOUT_MS, serverOptions } from './tls-psk.ts';
 
 export interface RealNetworkOptions {
   /** Channel traffic over TLS-PSK with this key (tls-psk.ts `channelKey`); plain TCP without. */
@@ -92,19 +92,13 @@ export class RealNetwork implements Network {
 function listenOn(port: number, host: string | undefined, options: RealNetworkOptions): Promise<StreamListener> {
   return new Promise((resolve, reject) => {
     let handler: (c: StreamConnection) => void = (c) => c.destroy();
-    const accept = (socket: net.Socket) => {
-      handler(wrapSocket(socket, remoteOf(socket)));
-    };
-    const server =
-      options.channelKey === undefined
-        ? net.createServer({ noDelay: true }, accept)
-        : tls.createServer({ noDelay: true, ...serverOptions(options.channelKey, options.handshakeTimeoutMs) }, accept);
-    // The node never sees a connection that fails the handshake; whoever
-    // made the network is told, and the socket is closed here: after a
-    // handshake timeout Node leaves it open (Node 20).
-    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-      options.onRejected?.(remoteOf(socket), error.code ?? error.message);
-      socket.destroy();
+    const key = options.channelKey;
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      // The address is read now: once a handshake has failed (a reset, most
+      // of all) the socket no longer knows it, and the rejection is logged with it.
+      const remote = remoteOf(socket);
+      if (key === undefined) handler(wrapSocket(socket, remote));
+      else secure(socket, remote, key, options, (tlsSocket) => handler(wrapSocket(tlsSocket, remote)));
     });
     server.once('error', reject);
     server.listen({ port, host, exclusive: true }, () => {
@@ -119,6 +113,31 @@ function listenOn(port: number, host: string | undefined, options: RealNetworkOp
         },
       });
     });
+  });
+}
+
+/**
+ * The server side of the TLS-PSK handshake on an accepted socket. The node
+ * never sees a connection that fails it (no key, another key, not TLS, too
+ * slow): whoever made the network is told, and the socket is closed.
+ */
+function secure(socket: net.Socket, remote: Endpoint, key: Buffer, options: RealNetworkOptions, onSecure: (tlsSocket: tls.TLSSocket) => void): void {
+  const tlsSocket = new tls.TLSSocket(socket, { isServer: true, ...serverOptions(key) });
+  let rejected = false;
+  const reject = (code: string): void => {
+    clearTimeout(timer);
+    if (rejected) return; // an error after the timeout's close: told once
+    rejected = true;
+    options.onRejected?.(remote, code);
+    tlsSocket.destroy();
+  };
+  const onError = (error: NodeJS.ErrnoException): void => reject(error.code ?? error.message);
+  const timer = setTimeout(() => reject('ERR_TLS_HANDSHAKE_TIMEOUT'), options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+  tlsSocket.on('error', onError);
+  tlsSocket.once('secure', () => {
+    clearTimeout(timer);
+    tlsSocket.removeListener('error', onError);
+    onSecure(tlsSocket);
   });
 }
 

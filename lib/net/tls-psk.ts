@@ -9,7 +9,7 @@
 // TLS 1.3 would be preferable, but Node's TLS does not offer external PSKs
 // for it; TLS 1.2 with this AEAD suite is what Node and OpenSSL provide.
 import { hkdfSync } from 'node:crypto';
-import type tls from 'node:tls';
+import tls, { createSecureContext } from 'node:tls';
 
 /** The one suite offered and accepted: forward secret, AEAD. */
 export const PSK_CIPHERS = 'ECDHE-PSK-CHACHA20-POLY1305';
@@ -35,11 +35,10 @@ const version = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export function serverOptions(key: Buffer, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): tls.TlsOptions {
+/** What a server-side TLSSocket needs (the handshake's deadline is real-network.ts's, HANDSHAKE_TIMEOUT_MS). */
+export function serverOptions(key: Buffer): { secureContext: tls.SecureContext; pskCallback: NonNullable<tls.TlsOptions['pskCallback']> } {
   return {
-    ...version,
-    handshakeTimeout: handshakeTimeoutMs,
-    ciphers: PSK_CIPHERS,
+    secureContext: createSecureContext({ ...version, ciphers: PSK_CIPHERS }),
     // An unknown identity gets no key: the handshake fails.
     pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? key : null),
   };

@@ -48,3 +48,19 @@ t.test('a client with another secret fails its connect, and the host reports the
   await new Promise((r) => setTimeout(r, 100));
   t.equal(server.rejected.length, 1);
 });
+
+t.test('a connection reset in the middle of its handshake is reported with its address', async (t) => {
+  // A reset socket no longer knows its peer: the address is read at accept.
+  const server = network('s');
+  const listener = await server.real.listen(0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  const reset = net.connect({ host: '127.0.0.1', port: listener.port });
+  reset.on('error', () => {});
+  await new Promise<void>((resolve) => reset.once('connect', () => resolve()));
+  const localPort = reset.localPort;
+  reset.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01])); // the start of a ClientHello
+  await new Promise((r) => setTimeout(r, 50));
+  reset.resetAndDestroy();
+  for (let waited = 0; server.rejected.length === 0 && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  t.same(server.rejected, [{ remote: { address: '127.0.0.1', port: localPort }, code: 'ECONNRESET' }]);
+});
