@@ -4,7 +4,7 @@
 // back what happened, tagged with the machine's connection generation.
 import type { Logger } from 'pino';
 import type { Endpoint, Network, StreamConnection } from '../net/transport.ts';
-import { decodeServerCommand, encodeClientCommand, type ClientCommand } from '../wire/command.ts';
+import { decodeServerCommand, encodeClientCommand, type ClientCommand, type ServerCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { FrameDecoder } from '../wire/frame.ts';
 import type { ChannelMemberEvent } from '../../machines/channel-member.ts';
@@ -73,10 +73,18 @@ export class MemberLink {
     let failed = false;
     stream.onData((chunk) => {
       if (failed) return;
+      // The chunk's frames go to the machine as one event (a WELCOME and its
+      // history come in one write); those before a bad frame are kept.
+      const commands: ServerCommand[] = [];
+      let error: DecodeError | undefined;
       try {
-        for (const body of decoder.push(chunk)) deliver({ type: 'FRAME', gen, command: decodeServerCommand(body) });
-      } catch (error) {
-        if (!(error instanceof DecodeError)) throw error;
+        for (const body of decoder.push(chunk)) commands.push(decodeServerCommand(body));
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        error = e;
+      }
+      if (commands.length > 0) deliver({ type: 'FRAMES', gen, commands });
+      if (error !== undefined) {
         failed = true;
         log.warn({ event: 'decode.error', transport: 'tcp', remote: stream.remote, channel, code: error.code, detail: error.message });
         stream.destroy();

@@ -1,5 +1,6 @@
 // channel-member: a member's view of one channel, its failover (draft
 // 2.3.2) and its exactly-once bookkeeping (outbox, de-duplication, relay).
+import fc from 'fast-check';
 import t from 'tap';
 import { createActor } from 'xstate';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
@@ -16,7 +17,7 @@ function member(selfId = 'm') {
   actor.start();
   const of = <T extends ChannelMemberEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<ChannelMemberEmitted, { type: T }>[];
   const gen = () => actor.getSnapshot().context.gen;
-  const frame = (command: ServerCommand) => actor.send({ type: 'FRAME', gen: gen(), command });
+  const frame = (command: ServerCommand) => actor.send({ type: 'FRAMES', gen: gen(), commands: [command] });
   const state = () => actor.getSnapshot().value as string;
   /** Connect to `hostId` and complete the JOIN with the given history. */
   const joinHost = (hostId: string, epoch: number, history: Array<[string, string, string]> = [], standbys: string[] = []) => {
@@ -203,6 +204,51 @@ t.test("what we relay at a join does not push the host's WELCOME out of our hist
   const after = m.actor.getSnapshot().context.history;
   t.same(after.map((h) => h.msgId), ['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', ...said('a', 8).map(([, , id]) => id), 'c1'], '9 said, 8 relayed: all within the window');
   t.notOk(after.some((h) => h.pending), 'nothing waits any more');
+});
+
+t.test('the frames of a chunk in one event: the same as one event per frame, however the stream was cut (property)', async (t) => {
+  // A WELCOME whose history count varies (0: joined at once; more than the
+  // SAYs after it: live ones taken for history, as the host said), own
+  // messages settled by echo and by SEEN, a duplicate, a merge, then MOVED
+  // and a frame after it that belongs to the old connection.
+  const frames = (count: number): ServerCommand[] => [
+    { type: 'WELCOME', channel: '#x', epoch: 2, count },
+    { type: 'SAY', authorId: 'a', text: 'one', msgId: 'a1', seq: 1 },
+    { type: 'SAY', authorId: 'm', text: 'mine', msgId: 'p-1', seq: 2 },
+    { type: 'STANDBY', peerIds: ['s1', 's2'] },
+    { type: 'SAY', authorId: 'b', text: 'two', msgId: 'b1', seq: 3 },
+    { type: 'MEMBERS', peerIds: ['m', 'a', 'b'] },
+    { type: 'SEEN', msgId: 'p-2' },
+    { type: 'SAY', authorId: 'a', text: 'one', msgId: 'a1', seq: 1 },
+    { type: 'MERGED' },
+    { type: 'SAY', authorId: 'c', text: 'three', msgId: 'c1', seq: 4, relayed: true },
+    { type: 'MOVED', hostId: 'w', epoch: 3 },
+    { type: 'SAY', authorId: 'z', text: 'late', msgId: 'z1', seq: 5 },
+  ];
+  const run = (commands: ServerCommand[], cuts: number[]) => {
+    const m = member();
+    m.actor.send({ type: 'USER_SAY', text: 'mine' });
+    m.actor.send({ type: 'USER_SAY', text: 'again' });
+    m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+    const gen = m.gen();
+    m.actor.send({ type: 'CONNECTED', gen });
+    const at = [0, ...new Set(cuts)].sort((x, y) => x - y);
+    at.forEach((from, i) => m.actor.send({ type: 'FRAMES', gen, commands: commands.slice(from, at[i + 1] ?? commands.length) }));
+    const { seen, ...context } = m.actor.getSnapshot().context;
+    return { state: m.state(), context, seen: seen.toArray(), emitted: m.emitted };
+  };
+  const n = frames(0).length;
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 5 }), fc.array(fc.integer({ min: 1, max: n - 1 }), { maxLength: n }), (count, cuts) => {
+      const oneByOne = run(frames(count), Array.from({ length: n - 1 }, (_, i) => i + 1));
+      t.same(run(frames(count), cuts), oneByOne);
+      return true;
+    }),
+    { numRuns: 200 },
+  );
+  const whole = run(frames(3), []);
+  t.equal(whole.context.hostId, 'w', 'in one chunk too, MOVED sends us to the winner');
+  t.same(whole.emitted.filter((e) => e.type === 'deliver').map((d) => d.type === 'deliver' && d.text), ['one', 'mine', 'two', 'again', 'three'], 'each message shown once, the late frame not at all');
 });
 
 t.test('MOVED: the split brain loser sends us to the winner', async (t) => {

@@ -52,7 +52,7 @@ t.test('channel member, in the middle of a WELCOME', async (t) => {
   actor.start();
   actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
   const gen = actor.getSnapshot().context.gen;
-  const frame = (command: ServerCommand) => actor.send({ type: 'FRAME', gen, command });
+  const frame = (command: ServerCommand) => actor.send({ type: 'FRAMES', gen, commands: [command] });
   actor.send({ type: 'CONNECTED', gen });
   actor.send({ type: 'USER_SAY', text: 'hi' });
   frame({ type: 'WELCOME', channel: '#x', epoch: 1, count: 2 });

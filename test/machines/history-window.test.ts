@@ -43,7 +43,8 @@ function run(historyLimit: number, steps: readonly Step[]) {
   host.on('send', (e: Extract<ChannelHostEmitted, { type: 'send' }>) => {
     for (const [id, member] of members) {
       if (!e.to.includes(`c-${id}`)) continue;
-      for (const command of e.commands) member.send({ type: 'FRAME', gen: member.getSnapshot().context.gen, command });
+      // One write of the host, one chunk of the member's stream.
+      member.send({ type: 'FRAMES', gen: member.getSnapshot().context.gen, commands: e.commands });
     }
   });
   const join = (id: string) => {
