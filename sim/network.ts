@@ -104,6 +104,7 @@ export class SimNetwork {
         streamBytesDelivered: 0,
         streamBytesDropped: 0,
         streamWritesAfterClose: 0,
+        streamWritesCut: 0,
         streamsClosed: { closed: 0, reset: 0, destroyed: 0 },
       },
       latencyMs: () => this.link.latencyMs(),

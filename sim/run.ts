@@ -49,6 +49,12 @@ export interface SimOptions {
   logLevel?: string;
   /** The nodes' --history (default: theirs for the PDU interval, lib/node/config.ts). */
   historyLimit?: number;
+  /**
+   * Cut every stream write at random points before delivery, so that the
+   * nodes' frame decoders and member machines see their frames in every
+   * chunking (a real TCP stream keeps no write boundaries either).
+   */
+  splitChunks?: boolean;
   /** Called after every virtual second. */
   onProgress?: (nowMs: number, endMs: number) => void;
   /** Called with the cluster once the run ended (before the final checks): tests and debugging look inside. */
@@ -190,7 +196,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     random: new SeededRandom(seeds.clusterSeed),
     nodeCount: options.nodes,
     pduIntervalMs: options.pduIntervalMs,
-    link: seeds.link,
+    link: options.splitChunks ? { ...seeds.link, splitChunks: true } : seeds.link,
     logLevel: options.logLevel,
     nodeConfig: options.historyLimit === undefined ? undefined : { historyLimit: options.historyLimit },
   });

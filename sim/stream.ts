@@ -31,6 +31,8 @@ export interface StreamCounters {
   streamBytesDropped: number;
   /** write() calls after end(), close or crash, which send nothing. */
   streamWritesAfterClose: number;
+  /** Writes cut into more than one piece (splitChunks). */
+  streamWritesCut: number;
   streamsClosed: Record<CloseReason, number>;
 }
 
@@ -213,7 +215,9 @@ export class SimStream implements StreamConnection {
     }
     world.counters.streamBytesWritten += chunk.length;
     if (chunk.length > 0) {
-      for (const piece of world.split(chunk)) this.out.send(piece);
+      const pieces = world.split(chunk);
+      if (pieces.length > 1) world.counters.streamWritesCut++;
+      for (const piece of pieces) this.out.send(piece);
     }
     const belowHighWater = this.out.queuedBytes <= world.options.streamHighWaterBytes;
     if (!belowHighWater) this.needDrain = true;

@@ -1,8 +1,8 @@
 // Simulator options that shape the nodes, and their replay command.
 import t from 'tap';
 import { replayCommand } from '../../lib/cli/sim-command.ts';
-import { DEFAULTS } from '../../sim/run.ts';
-import { eventsOf, simulate } from './helpers.ts';
+import { DEFAULTS, type SimOptions } from '../../sim/run.ts';
+import { eventsOf, simulate, violationLines } from './helpers.ts';
 
 t.test('--history sets the nodes\' history; the replay command repeats it only when given', async (t) => {
   const result = await simulate({
@@ -19,4 +19,28 @@ t.test('--history sets the nodes\' history; the replay command repeats it only w
   const base = { ...DEFAULTS, seed: 1, membersPerChannel: 4, keepLog: false };
   t.match(replayCommand({ ...base, historyLimit: 5 }), / --history 5$/);
   t.notMatch(replayCommand(base), /--history/);
+});
+
+t.test('--split-chunks cuts the stream writes; the members get the same messages; the replay command repeats it only when given', async (t) => {
+  // A late joiner's WELCOME and its history come in one write: cut at random
+  // points, they reach its member machine in other chunks than they were sent.
+  const script: SimOptions['script'] = ({ at }) => {
+    at('1s', (c) => c.join('n1', '#c0'));
+    at('2s', (c) => c.join('n2', '#c0'));
+    for (let i = 0; i < 20; i++) at(3000 + i * 50, (c) => c.say('n2', '#c0', `m${i}`));
+    at('6s', (c) => c.join('n3', '#c0'));
+    for (let i = 0; i < 20; i++) at(7000 + i * 50, (c) => c.say('n3', '#c0', `late${i}`));
+  };
+  const whole = await simulate({ nodes: 3, script });
+  const cut = await simulate({ nodes: 3, script, splitChunks: true });
+  t.equal(whole.network.streamWritesCut, 0, 'without the option no write is cut');
+  t.ok(cut.network.streamWritesCut > 10, `with it writes are cut (${cut.network.streamWritesCut})`);
+  t.same(eventsOf(cut, 'member.joined', (r) => r.node === 'n3').map((r) => r.history), [20], 'the late joiner gets the whole history');
+  t.same(violationLines(cut), [], 'no invariant violated');
+  t.same(cut.delivery, whole.delivery, 'the same deliveries as with whole writes');
+  // n2's 20 to n1 live and to n3 in its history, n3's 20 to n1 and n2.
+  t.equal(cut.delivery.delivered, 20 * 2 + 20 * 2, 'every message reached every other member once');
+  const base = { ...DEFAULTS, seed: 1, membersPerChannel: 4, keepLog: false };
+  t.match(replayCommand({ ...base, splitChunks: true }), / --split-chunks$/);
+  t.notMatch(replayCommand(base), /--split-chunks/);
 });
