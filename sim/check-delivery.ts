@@ -396,16 +396,25 @@ export class DeliveryChecker {
           // --history 20 --private 2: a member thawed, took over for 70 ms,
           // and yielded to the author's hosting, 22 messages on), unless a
           // cut kept it from that host since it got m: then its window
-          // stood still (seed 37, 6 nodes, --history 5 --rate 20).
-          const repairHost = hostAt(m, repairAt + this.repairStartMs);
+          // stood still (seed 37, 6 nodes, --history 5 --rate 20). That
+          // window is judged when M joined that host, as its WELCOME carries
+          // it then, and what the host accepts after the repair began moves
+          // it on (seed 122 of `--nodes 6 --channels 2 --members 2 --history
+          // 3 --rate 20 --split-chunks`: M rejoined two hosts that yielded
+          // in turn; the third, whose own last delivery was m when the repair
+          // began, ended its takeover's hold and accepted four messages its
+          // user had re-sent, before M joined it 35 ms later).
+          const repairJoin = lastJoin(m, repairAt + this.repairStartMs);
+          const repairHost = repairJoin < 0 ? undefined : m.joinedHosts[repairJoin];
           const onlyItsWindow = repairHost !== undefined && seenBy(repairHost, msg, repairAt);
+          const windowAt = onlyItsWindow ? Math.max(repairAt, m.joinedAt[repairJoin]!) : repairAt;
           const repairable = lastedRepair && msg.holding.some((h) => {
             const gotItAt = h.deliveredAt[h.deliveredSet.get(msg)!]!;
             return (
               h !== m &&
               (h.endedAt === undefined || h.endedAt > repairAt) &&
               !this.frozenBetween(h.node, gotItAt, repairAt) &&
-              laterDeliveries(h, msg, repairAt) < coverage &&
+              laterDeliveries(h, msg, windowAt) < coverage &&
               (!onlyItsWindow || (hostAt(h, repairAt) === repairHost && !this.cutBetween(h.node.id, repairHost, gotItAt, repairAt)))
             );
           });
@@ -711,8 +720,13 @@ function seenBy(id: string, msg: Message, at: number): boolean {
 
 /** The host `m` was with at `at` (its last join by then). */
 function hostAt(m: Membership, at: number): string | undefined {
-  const next = firstIndex(0, m.joinedAt.length, (i) => m.joinedAt[i]! > at);
-  return next > 0 ? m.joinedHosts[next - 1] : undefined;
+  const join = lastJoin(m, at);
+  return join < 0 ? undefined : m.joinedHosts[join];
+}
+
+/** The index of `m`'s last join at or before `at` (-1 if none). */
+function lastJoin(m: Membership, at: number): number {
+  return firstIndex(0, m.joinedAt.length, (i) => m.joinedAt[i]! > at) - 1;
 }
 
 /**

@@ -206,6 +206,19 @@ t.test('delivery: a node that takes a channel over in a loss burst is a second h
   t.ok(result.delivery.required > 0, `the check still requires deliveries (${result.delivery.required})`);
 });
 
+t.test('delivery: the repair host\'s window is judged when the member joined it (seed 122, 6 nodes, --members 2 --history 3 --rate 20 --split-chunks)', async (t) => {
+  // n5 created #c1 again in a 90% burst, lost the split brain 3 ms after it
+  // ended, and went from n2 to n1 to n4 as each yielded. n4's last delivery
+  // was n1's message when n5's repair began; 35 ms later, when n5 joined it,
+  // n4 had ended its takeover's hold and accepted four re-sent messages,
+  // so its 3-message WELCOME no longer held it. Judged at the repair's
+  // beginning, n5 was required to get it.
+  const result = await simulate({ seed: 122, nodes: 6, channels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 20, membersPerChannel: 2, historyLimit: 3, splitChunks: true, keepLog: false });
+  t.same(violationKinds(result), []);
+  t.equal(result.delivery.excused, 474 + 1, 'the one pair more excused than before');
+  t.ok(result.delivery.required > 2000, `the check still requires deliveries (${result.delivery.required})`);
+});
+
 t.test('delivery: a message said after a disturbance, once the repair began, is required like any other', async (t) => {
   // n3 is frozen for 600 ms; its repair begins at the latest a detection
   // time after the thaw. A message said later is no repair's business: n3
