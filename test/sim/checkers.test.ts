@@ -219,6 +219,18 @@ t.test('delivery: the repair host\'s window is judged when the member joined it 
   t.ok(result.delivery.required > 2000, `the check still requires deliveries (${result.delivery.required})`);
 });
 
+t.test('delivery: a holder\'s deliveries are counted a copy\'s way past the window (seed 56, 8 nodes, --rate 50 --history 10 --split-chunks)', async (t) => {
+  // n5, the host of #c1, froze; n6 took over and held what its members
+  // re-sent (17 messages) until its hold ended, 250 ms later, just after
+  // n5 had thawed and yielded. It took them all at once, and n5 joined it
+  // moments later: its 10-message WELCOME lacked four of them. A holder had
+  // delivered only 3 more by then, so it seemed to hold them among its
+  // last 5, and n5 was required to get them.
+  const result = await simulate({ seed: 56, nodes: 8, channels: 3, durationMs: 120_000, faults: 'random', chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10, splitChunks: true, keepLog: false });
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.required > 10_000, `the check still requires deliveries (${result.delivery.required})`);
+});
+
 t.test('delivery: a message said after a disturbance, once the repair began, is required like any other', async (t) => {
   // n3 is frozen for 600 ms; its repair begins at the latest a detection
   // time after the thaw. A message said later is no repair's business: n3
