@@ -53,7 +53,7 @@ export function summaryRows(r: SimResult): Array<[string, string]> {
     ['in loss bursts', `detection ${timing(m.lossBurst.detectionMs)}, failover ${timing(m.lossBurst.failoverMs)} (from the burst's start; ${m.lossBurst.detectionMs.count} episodes; ${m.episodesWithoutCause} more without an injected cause)`],
     ['messages', `sent ${count(d.sent)}, acknowledged ${count(d.acknowledged)}, delivered ${count(d.delivered)}, duplicated ${count(d.duplicated)}, lost ${count(d.lost)}`],
     ['delivery check', `required ${count(d.required)}, missing ${count(d.missing)}, unacknowledged ${count(d.unacknowledged)}, excused ${count(d.excused)} (disturbed beyond the histories), repaired late ${count(d.lateRepairs)}, merged late ${count(d.mergedLate)}`],
-    ['network', `${count(r.network.datagramsDelivered)} PDU deliveries (${count(Math.round(pduPerWallSecond))} per wall second), ${count(r.network.connectionsOpened)} connections, ${count(r.network.streamBytesDelivered)} stream bytes`],
+    ['network', `${count(r.network.datagramsDelivered)} PDU deliveries (${count(Math.round(pduPerWallSecond))} per wall second), ${count(r.network.connectionsOpened)} connections, ${count(r.network.streamBytesDelivered)} stream bytes${r.network.streamWritesCut > 0 ? `, ${count(r.network.streamWritesCut)} writes cut (--split-chunks)` : ''}`],
     ['event log', `${count(r.events.lines)} lines, ${count(r.events.bytes)} bytes, ${count(r.events.eventsRun)} scheduler events`],
     ['invariants', `hosting ${inv.hosting}, delivery ${inv.delivery}, liveness ${inv.liveness}, crash ${inv.crash}${r.violationsDropped > 0 ? ` (+${r.violationsDropped} not kept)` : ''}`],
   ];

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { replayCommand } from '../../lib/cli/sim-command.ts';
 import { DEFAULTS, type SimOptions } from '../../sim/run.ts';
+import { summaryText } from '../../sim/summary.ts';
 import { eventsOf, simulate, violationLines } from './helpers.ts';
 
 t.test('--history sets the nodes\' history; the replay command repeats it only when given', async (t) => {
@@ -35,6 +36,8 @@ t.test('--split-chunks cuts the stream writes; the members get the same messages
   const cut = await simulate({ nodes: 3, script, splitChunks: true });
   t.equal(whole.network.streamWritesCut, 0, 'without the option no write is cut');
   t.ok(cut.network.streamWritesCut > 10, `with it writes are cut (${cut.network.streamWritesCut})`);
+  t.match(summaryText(cut), /stream bytes, [\d,]+ writes cut \(--split-chunks\)/, 'the summary says so');
+  t.notMatch(summaryText(whole), /writes cut/);
   t.same(eventsOf(cut, 'member.joined', (r) => r.node === 'n3').map((r) => r.history), [20], 'the late joiner gets the whole history');
   t.same(violationLines(cut), [], 'no invariant violated');
   t.same(cut.delivery, whole.delivery, 'the same deliveries as with whole writes');
