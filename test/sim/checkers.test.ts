@@ -231,6 +231,16 @@ t.test('delivery: a holder\'s deliveries are counted a copy\'s way past the wind
   t.ok(result.delivery.required > 10_000, `the check still requires deliveries (${result.delivery.required})`);
 });
 
+t.test('delivery: a loss split that begins while the host\'s copy is on its way disturbs the member (seed 79, 6 nodes, --history 1 --split-chunks)', async (t) => {
+  // In an 81% burst n5 suspected its host n3 0.5 ms after n3 acknowledged
+  // n4's message, and failed over; the copy to n5 was on the connection it
+  // gave up. A history of one promises no repair, yet counted as
+  // undisturbed (the split began after the ack), n5 was required to get it.
+  const result = await simulate({ seed: 79, nodes: 6, channels: 2, durationMs: 120_000, faults: 'random', membersPerChannel: 4, historyLimit: 1, splitChunks: true, keepLog: false });
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.required > 1000, `the check still requires deliveries (${result.delivery.required})`);
+});
+
 t.test('delivery: a message said after a disturbance, once the repair began, is required like any other', async (t) => {
   // n3 is frozen for 600 ms; its repair begins at the latest a detection
   // time after the thaw. A message said later is no repair's business: n3
