@@ -171,6 +171,8 @@ export class DeliveryChecker {
     private readonly inFlightMs = 0,
     /** How long after a disturbance its repair may take to begin: one detection time (4 X of figure 6). */
     private readonly repairStartMs = 0,
+    /** How long a host gathers relays, or holds after a takeover, before it takes them (the nodes' relayWindowMs, one PDU interval). */
+    private readonly relayWindowMs = 0,
   ) {
     const now = () => cluster.scheduler.now();
     cluster.observe({
@@ -569,6 +571,18 @@ export class DeliveryChecker {
       if (host !== undefined && host !== msg.ackHost && !sides.includes(host)) sides.push(host);
     }
     const separated = (cut: CutState, other: string): boolean => sides.some((side) => cut.separates(side, other));
+    // M with another host than the one that acknowledged m is on the other
+    // side of a split brain (or between hosts) until it joins a host again:
+    // m reaches it only through a merge's relay or its next host's
+    // WELCOME, both bounded by the history (seed 44 of `--nodes 12
+    // --channels 4 --history 10 --rate 60 --fault-gap 1s`: a member joined
+    // one side of a split brain that a loss burst kept from resolving after
+    // the partition that made it had healed).
+    const hostAtAck = hostAt(m, to);
+    if (msg.ackHost !== undefined && hostAtAck !== undefined && hostAtAck !== msg.ackHost) {
+      const rejoined = joinedSince(m, to);
+      spans.push({ from: to, to: Number.isFinite(rejoined) ? rejoined : (m.endedAt ?? this.cluster.scheduler.now()) });
+    }
     // And a freeze of such a host cuts M off as one of its own node would:
     // everything reaches M through its host (seed 103 of `--nodes 10
     // --history 3 --rate 20`: a restarted node did not hear the frozen host
@@ -663,14 +677,20 @@ export class DeliveryChecker {
   /**
    * When the repair after a disturbance of `m` that ended at `until` is
    * over: `m` joined a host again (its first member.joined or
-   * failover.finished since), at the latest the settle time later (a member
-   * whose host stayed with it is repaired by its host's merge). A
-   * disturbance that begins before continues the one so far: the repair was
-   * cut short (seed 132, 10 nodes, 5x chat: a member rejoining after a heal
-   * was cut off again by a partition 0.6 s later, before its WELCOME).
+   * failover.finished since) and that host has taken what it gathered
+   * meanwhile (relays, and the re-sends of a takeover, are held for its
+   * relayWindowMs) and sent it a copy's way; at the latest the settle time
+   * later (a member whose host stayed with it is repaired by its host's
+   * merge). A disturbance that begins before continues the one so far: the
+   * repair was cut short (seed 132, 10 nodes, 5x chat: a member rejoining
+   * after a heal was cut off again by a partition 0.6 s later, before its
+   * WELCOME; seed 43 of `--nodes 12 --channels 4 --history 10 --rate 60
+   * --fault-gap 1s --split-chunks`: a member joined the winner of a split
+   * brain, whose merge of the loser's relay, the repair, came 250 ms later,
+   * after a partition had cut the member off).
    */
   private repairOver(m: Membership, until: number): number {
-    return Math.min(joinedSince(m, until), until + this.graceMs);
+    return Math.min(joinedSince(m, until) + this.relayWindowMs + this.inFlightMs, until + this.graceMs);
   }
 
   /**

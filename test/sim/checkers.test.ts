@@ -241,6 +241,35 @@ t.test('delivery: a loss split that begins while the host\'s copy is on its way 
   t.ok(result.delivery.required > 1000, `the check still requires deliveries (${result.delivery.required})`);
 });
 
+t.test('delivery: a member with another host than the acknowledging one is disturbed until it joins a host again (seeds 22 and 44, 12 nodes, --history 10 --rate 60 --fault-gap 1s)', async (t) => {
+  // Seed 44: n7 joined #c3 in an 82% burst at n5, whose split brain with
+  // n10 (from a partition healed 0.4 s before) the burst kept unresolved;
+  // n10's side said 13 messages, then its hosting moved to n3, which froze;
+  // when n7's side merged into it on the thaw, n3's 10-message WELCOME
+  // held none of the 13. No rule counted n7 as
+  // disturbed (no cut, freeze or loss-made split of its own), so it was
+  // required to get them. Both seeds passed in the ninth session and
+  // failed from the tenth's stricter check on, with these very runs.
+  for (const seed of [22, 44]) {
+    const result = await simulate({ seed, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, keepLog: false });
+    t.same(violationKinds(result), [], `seed ${seed}`);
+    t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
+  }
+});
+
+t.test('delivery: a repair is over once the host has merged what it gathered (seeds 13 and 43, 12 nodes, --history 10 --rate 60 --fault-gap 1s --split-chunks)', async (t) => {
+  // Seed 43: n8 joined n10, the winner of a four-way split brain in an 88%
+  // burst; n10 gathered the loser n4's relay of its own three messages for
+  // an interval and merged it at 48.787 s, after a partition had cut n8 off
+  // at 48.696 s. The repair counted as over at n8's join, so the partition
+  // did not continue its disturbance, and n8 was required to get them.
+  for (const seed of [13, 43]) {
+    const result = await simulate({ seed, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, splitChunks: true, keepLog: false });
+    t.same(violationKinds(result), [], `seed ${seed}`);
+    t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
+  }
+});
+
 t.test('delivery: a message said after a disturbance, once the repair began, is required like any other', async (t) => {
   // n3 is frozen for 600 ms; its repair begins at the latest a detection
   // time after the thaw. A message said later is no repair's business: n3
