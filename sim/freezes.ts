@@ -54,6 +54,11 @@ export class Freezes {
   between(node: Incarnation, from: number, to: number): boolean {
     return this.of(node).some((span) => overlaps(span, from, to));
   }
+
+  /** Whether `node` thawed at `at` (when it takes in what was queued for it while frozen). */
+  thawedAt(node: Incarnation, at: number): boolean {
+    return this.of(node).some((span) => span.to === at);
+  }
 }
 
 function push<K>(map: Map<K, Span[]>, key: K, span: Span): void {

@@ -15,6 +15,8 @@ t.test('a freeze is a span from freeze to thaw, under its incarnation and its id
   t.same(freezes.ofId('n1'), [{ from: 100, to: 300 }], 'the same span by id');
   t.ok(freezes.between(n1, 299, 400), 'overlaps its last moment');
   t.notOk(freezes.between(n1, 300, 400), 'thawed at 300');
+  t.ok(freezes.thawedAt(n1, 300), 'and what it took in at 300 came with its thaw');
+  t.notOk(freezes.thawedAt(n1, 301));
   t.notOk(freezes.between(n1, 0, 99), 'not yet frozen');
   t.same(freezes.ofId('n2'), [], 'another node: none');
 });
