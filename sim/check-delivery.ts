@@ -16,9 +16,10 @@
 //     2. M did not end (exit, crash) before min(a + graceMs, end of run);
 //     3. M was not *disturbed* around m beyond what the protocol can
 //        repair. A disturbance (disturbedUntil) is a freeze of M's node, a
-//        cut between M's side and m's author or acknowledging host, or a
+//        cut between M's side and m's author or acknowledging host, a
 //        loss burst that split the channel with M on another side, around
-//        [s, a]. After it the protocol repairs through bounded histories,
+//        [s, a], or M's being with another host than the acknowledging
+//        one at a. After it the protocol repairs through bounded histories,
 //        from when M joins a host again (repairBegins); M is excused if by
 //        then no holder that can repair it still had m among its last
 //        historyLimit / 2 deliveries (finish), or if M ended before.
@@ -572,7 +573,8 @@ export class DeliveryChecker {
     }
     const separated = (cut: CutState, other: string): boolean => sides.some((side) => cut.separates(side, other));
     // M with another host than the one that acknowledged m is on the other
-    // side of a split brain (or between hosts) until it joins a host again:
+    // side of a split brain (or between hosts) until it joins another
+    // node's hosting:
     // m reaches it only through a merge's relay or its next host's
     // WELCOME, both bounded by the history (seed 44 of `--nodes 12
     // --channels 4 --history 10 --rate 60 --fault-gap 1s`: a member joined
