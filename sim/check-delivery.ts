@@ -176,7 +176,7 @@ export class DeliveryChecker {
     private readonly inFlightMs = 0,
     /** How long after a disturbance its repair may take to begin: one detection time (4 X of figure 6). */
     private readonly repairStartMs = 0,
-    /** How long a host gathers relays, or holds after a takeover, before it takes them (the nodes' relayWindowMs, one PDU interval). */
+    /** How long a host gathers relays, or holds after a takeover, before it takes them (the nodes' relayWindowMs). */
     private readonly relayWindowMs = 0,
   ) {
     const now = () => cluster.scheduler.now();
@@ -555,13 +555,19 @@ export class DeliveryChecker {
     const from = msg.saidAt;
     const to = msg.ackAt!;
     const id = m.node.id;
-    // A freeze of M's node that begins while the host's copy to M may still
-    // be on its way disturbs M as a cut then does (below): the simulator
-    // keeps a frozen host's arrivals in the pipe, so a partition that begins
-    // during the freeze holds the copy too (seed 200 of `--nodes 12
-    // --channels 4 --history 10 --rate 60 --fault-gap 1s`: a freeze 0.5 ms
-    // after the ack, a partition 2.5 s into it; Limits).
-    const spans: Span[] = this.freezes.of(m.node).map((freeze) => ({ from: freeze.from - this.inFlightMs, to: freeze.to }));
+    // A disturbance that begins while the host's copy of m to M may still be
+    // on its way (sent with the author's echo, so at most inFlightMs after
+    // the ack) disturbs M as one before the ack does: a cut keeps the copy
+    // from M (seed 32 at 5x chat: a partition 3 ms after the ack); a loss
+    // split makes M give up the connection the copy is on (seed 79 of
+    // `--nodes 6 --channels 2 --history 1 --split-chunks`: M suspected its
+    // host 0.5 ms after the ack); a freeze of M's node leaves the copy in
+    // the pipe, where a partition that begins during the freeze holds it
+    // too (seed 200 of `--nodes 12 --channels 4 --history 10 --rate 60
+    // --fault-gap 1s`: a freeze 0.5 ms after the ack, a partition 2.5 s into
+    // it; Limits in docs/simulator.md).
+    const early = (span: Span): Span => ({ from: span.from - this.inFlightMs, to: span.to });
+    const spans: Span[] = this.freezes.of(m.node).map(early);
     // M's loss splits, in the order they began, each over by its burst's
     // end: only those from the first that can reach [s, a] on can count,
     // and a scan stops at the first that begins too late (a membership
@@ -580,8 +586,10 @@ export class DeliveryChecker {
     // --channels 2 --history 1`: a member with a host cut off alone when m
     // was said failed over to the acknowledging host 0.3 ms after it had
     // released its takeover hold, and its WELCOME had only the last).
+    const joinAtAck = lastJoin(m, to);
+    const hostAtAck = joinAtAck < 0 ? undefined : m.joinedHosts[joinAtAck];
     const sides = [id];
-    for (const host of [hostAt(m, from), hostAt(m, to)]) {
+    for (const host of [hostAt(m, from), hostAtAck]) {
       if (host !== undefined && host !== msg.ackHost && !sides.includes(host)) sides.push(host);
     }
     const separated = (cut: CutState, other: string): boolean => sides.some((side) => cut.separates(side, other));
@@ -595,8 +603,6 @@ export class DeliveryChecker {
     // partition that made it had healed; seed 194: a member's host yielded
     // and took the channel over again at a higher epoch while the member,
     // sent on by MOVED, waited for the winner's PDU).
-    const joinAtAck = lastJoin(m, to);
-    const hostAtAck = joinAtAck < 0 ? undefined : m.joinedHosts[joinAtAck];
     const epochAtAck = joinAtAck < 0 ? undefined : m.joinedEpochs[joinAtAck];
     const otherHosting = hostAtAck !== msg.ackHost || (epochAtAck !== undefined && msg.ackEpoch !== undefined && epochAtAck !== msg.ackEpoch);
     if (msg.ackHost !== undefined && hostAtAck !== undefined && otherHosting) {
@@ -625,21 +631,12 @@ export class DeliveryChecker {
       }
     }
     for (const span of this.cuts) {
-      // A cut that begins while the host's copy to M may still be on its way
-      // (sent with the author's echo, so at most inFlightMs after the ack)
-      // disturbs M as one before the ack does (seed 32 at 5x chat: a
-      // partition 3 ms after the ack kept the copy from a member).
-      if (separated(span.cut, msg.author.id) || (msg.ackHost !== undefined && separated(span.cut, msg.ackHost))) {
-        spans.push({ from: span.from - this.inFlightMs, to: span.to });
-      }
+      if (separated(span.cut, msg.author.id) || (msg.ackHost !== undefined && separated(span.cut, msg.ackHost))) spans.push(early(span));
     }
     let until: number | undefined;
     for (const span of spans) if (span.from <= to && span.to + this.graceMs >= from) until = Math.max(until ?? span.to, span.to);
-    // A loss split that begins while the host's copy to M may still be on
-    // its way disturbs M too, as such a cut does (above): M gives up the
-    // connection the copy is on (seed 79 of `--nodes 6 --channels 2
-    // --history 1 --split-chunks`: M suspected its host 0.5 ms after the ack).
-    for (let i = firstSplit; i < splits.length && splits[i]!.from <= to + this.inFlightMs; i++) {
+    // Loss splits too may begin a copy's way after the ack (`early`, above).
+    for (let i = firstSplit; i < splits.length && splits[i]!.from - this.inFlightMs <= to; i++) {
       const split = splits[i]!;
       if (counts(split) && split.to + this.graceMs >= from) until = Math.max(until ?? split.to, split.to);
     }

@@ -207,7 +207,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const oneWayMaxMs = seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1;
   const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, oneWayMaxMs);
   const nodeConfig = resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit });
-  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, nodeConfig.historyLimit, oneWayMaxMs, detectionTimeMs(nodeConfig.livenessTimeoutMs), nodeConfig.pduIntervalMs);
+  const delivery = new DeliveryChecker(cluster, violations, options.settleMs, nodeConfig.historyLimit, oneWayMaxMs, detectionTimeMs(nodeConfig.livenessTimeoutMs), nodeConfig.relayWindowMs);
   const timeline = new Timeline();
   const metrics = new MetricsRecorder(options.pduIntervalMs);
   log.subscribe((record, source) => {

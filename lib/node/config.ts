@@ -64,6 +64,13 @@ export interface NodeConfig {
   outboxLimit: number;
   /** How long an invite stays in this node's PDU. */
   inviteTtlMs: number;
+  /**
+   * How long a host gathers relays (and a takeover host what its members
+   * re-send) before it takes them, sorted (docs/protocol.md 5.5). Long
+   * enough for every member of a failover or a split-brain move to rejoin
+   * and relay (they do within tens of ms), short for chat: one PDU interval.
+   */
+  relayWindowMs: number;
 }
 
 export type NodeConfigInput = Partial<NodeConfig> & Pick<NodeConfig, 'id'>;
@@ -85,6 +92,7 @@ export function resolveConfig(input: NodeConfigInput): NodeConfig {
     quickReconnectMs: 100,
     outboxLimit: 1000,
     inviteTtlMs: 40 * pduIntervalMs,
+    relayWindowMs: pduIntervalMs,
     ...stripUndefined(input),
     pduIntervalMs,
   } as NodeConfig;

@@ -599,9 +599,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         history,
         seenKeys,
         loads: this.directory.loads,
-        // Long enough for every member of a failover or a split-brain move to
-        // rejoin and relay (they do within tens of ms), short for chat.
-        relayWindowMs: this.config.pduIntervalMs,
+        relayWindowMs: this.config.relayWindowMs,
         takeover: previousHost !== undefined,
       },
     });

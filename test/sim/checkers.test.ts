@@ -12,6 +12,11 @@ function swallowChat(node: ChanmeshNode, swallowed: (line: ChatLine & { repair?:
   (node as { emit: typeof emit }).emit = (event, ...args) => (event === 'chat' && swallowed(args[0] as ChatLine) ? false : emit(event, ...args));
 }
 
+/** The 12-node campaign of the ninth and thirteenth sessions: `--nodes 12 --channels 4 --history 10 --rate 60 --fault-gap 1s`, a fault a second. */
+function hardest(seed: number, splitChunks = false): ReturnType<typeof simulate> {
+  return simulate({ seed, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, splitChunks, keepLog: false });
+}
+
 t.test('a clean scripted run passes', async (t) => {
   const result = await simulate({
     nodes: 3,
@@ -184,7 +189,7 @@ t.test('delivery: the ninth session\'s corrections of the bounded-history excuse
     t.same(violationKinds(result), [], `seed ${seed}`);
   }
   // 46: the member's own takeover was no repair (12 nodes, --history 10 --rate 60 --fault-gap 1s).
-  const fortySix = await simulate({ seed: 46, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, keepLog: false });
+  const fortySix = await hardest(46);
   t.same(violationKinds(fortySix), [], 'seed 46');
   // 37: the holder with the repair host had been cut off from it.
   const thirtySeven = await simulate({ seed: 37, nodes: 6, channels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 20, membersPerChannel: 4, historyLimit: 5, keepLog: false });
@@ -254,7 +259,7 @@ t.test('delivery: a member with another hosting than the acknowledging one is di
   // a higher epoch, while the member, sent on by MOVED, waited for the
   // winner's PDU: the same host, another hosting.
   for (const seed of [22, 44, 194]) {
-    const result = await simulate({ seed, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, keepLog: false });
+    const result = await hardest(seed);
     t.same(violationKinds(result), [], `seed ${seed}`);
     t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
   }
@@ -267,7 +272,7 @@ t.test('delivery: a repair is over once the host has merged what it gathered (se
   // at 48.696 s. The repair counted as over at n8's join, so the partition
   // did not continue its disturbance, and n8 was required to get them.
   for (const seed of [13, 43]) {
-    const result = await simulate({ seed, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, splitChunks: true, keepLog: false });
+    const result = await hardest(seed, true);
     t.same(violationKinds(result), [], `seed ${seed}`);
     t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
   }
@@ -278,7 +283,7 @@ t.test('delivery: a holder that got the message at the instant it thawed does no
   // thaw; by n12's repair it had delivered 4 more, its host n3 22. Counted
   // as not frozen (a freeze span excludes its end), it seemed to hold the
   // message among its last 5, and n12 was required to get it.
-  const result = await simulate({ seed: 79, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, keepLog: false });
+  const result = await hardest(79);
   t.same(violationKinds(result), []);
   t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
 });
@@ -289,7 +294,7 @@ t.test('delivery: a freeze of the member\'s node while the host\'s copy is on it
   // freeze and held it there, and n3, thawed on the other side, failed
   // over. Counted as undisturbed (the freeze began after the ack), n3 was
   // required to get it.
-  const result = await simulate({ seed: 200, nodes: 12, channels: 4, durationMs: 120_000, faults: 'random', chatPerSecond: 60, membersPerChannel: 4, historyLimit: 10, faultGapMs: 1000, keepLog: false });
+  const result = await hardest(200);
   t.same(violationKinds(result), []);
   t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
 });
