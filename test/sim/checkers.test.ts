@@ -299,6 +299,28 @@ t.test('delivery: a freeze of the member\'s node while the host\'s copy is on it
   t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
 });
 
+t.test('delivery: a repair cut short by the host yielding goes on until the member joins a host again (seed 513, 12 nodes, --history 10 --rate 60 --fault-gap 1s)', async (t) => {
+  // A three-way split brain of #c0: n7 yielded to n8 and joined it, 0.9 s
+  // after n10 acknowledged its own message on the third side; n8 lost to
+  // n10 72 ms later and sent n7 on, and n7, in a 66% burst, found n10 only
+  // 0.9 s after that, when n10 had said 10 more. Counted as repaired by
+  // n8 (n7's repair ended at that join), n7 was required to get it.
+  const result = await hardest(513);
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
+});
+
+t.test("delivery: the repair host's own membership is its window, not a member that relayed into it (seed 219, 12 nodes, --history 10 --rate 60 --fault-gap 1s)", async (t) => {
+  // n7 merged 26 relays of three sides of #c0 at one instant, past the 20
+  // it keeps (docs/protocol.md 5.5), and n4's message was the third oldest.
+  // n1, a member of one side, had relayed most of the rest itself, so it
+  // got back only 4 messages after n4's: it seemed to hold it among its
+  // last 5 for n10, which joined n7 2 ms later.
+  const result = await hardest(219);
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
+});
+
 t.test('delivery: a message said after a disturbance, once the repair began, is required like any other', async (t) => {
   // n3 is frozen for 600 ms; its repair begins at the latest a detection
   // time after the thaw. A message said later is no repair's business: n3
