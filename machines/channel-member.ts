@@ -114,6 +114,8 @@ export type ChannelMemberEmitted =
   | { type: 'joined'; hostId: string; epoch: number; history: number; relayed: number; resent: number }
   | { type: 'hostSuspected'; hostId: string; via: 'connection' | 'liveness' }
   | { type: 'failoverStarted'; hostId: string; epoch: number; candidates: readonly string[] }
+  /** The split brain's loser (`from`) sent us to its winner. */
+  | { type: 'moved'; from: string; hostId: string; epoch: number }
   | { type: 'orphaned'; tried: readonly string[] }
   | { type: 'outboxFull'; text: string }
   | { type: 'left' }
@@ -461,11 +463,12 @@ export const channelMemberMachine = setup({
     },
     moving: {
       // MOVED hostId epoch: the split brain's loser sent us to the winner.
-      entry: assign(({ event }) =>
-        event.type === 'FRAMES' && event.commands[0]?.type === 'MOVED'
-          ? { hostId: event.commands[0].hostId, epoch: event.commands[0].epoch, tried: [] }
-          : {},
-      ),
+      entry: enqueueActions(({ context, event, enqueue }) => {
+        const moved = event.type === 'FRAMES' ? event.commands[0] : undefined;
+        if (moved?.type !== 'MOVED') return;
+        enqueue.emit({ type: 'moved', from: context.hostId!, hostId: moved.hostId, epoch: moved.epoch });
+        enqueue.assign({ hostId: moved.hostId, epoch: moved.epoch, tried: [] });
+      }),
       always: { target: 'connecting' },
     },
     reconnecting: {

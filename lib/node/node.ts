@@ -686,6 +686,9 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         m.failoverStartedAt ??= this.env.clock.now();
         this.log.warn({ event: 'failover.started', channel, host: effect.hostId, epoch: effect.epoch, candidates: effect.candidates });
         return;
+      case 'moved':
+        this.log.info({ event: 'member.moved', channel, from: effect.from, host: effect.hostId, epoch: effect.epoch });
+        return;
       case 'orphaned':
         this.log.warn({ event: 'failover.orphaned', channel, tried: effect.tried });
         return;

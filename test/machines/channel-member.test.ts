@@ -257,6 +257,7 @@ t.test('MOVED: the split brain loser sends us to the winner', async (t) => {
   m.joinHost('h', 1);
   m.frame({ type: 'MOVED', hostId: 'w', epoch: 2 });
   t.equal(m.of('connect').at(-1)!.hostId, 'w');
+  t.same(m.of('moved'), [{ type: 'moved', from: 'h', hostId: 'w', epoch: 2 }], 'the move is told (the node logs member.moved)');
 });
 
 t.test('the outbox is bounded while no host is reachable', async (t) => {
