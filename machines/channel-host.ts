@@ -7,7 +7,7 @@
 //      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
-import { appendToHistory, inAuthorOrder, messageKey, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendToHistory, inAuthorOrder, messageKey, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 
@@ -25,11 +25,11 @@ export interface ChannelHostInput {
   /** History inherited on takeover (empty for a new channel). */
   history: readonly HistoryEntry[];
   /**
-   * Message keys the new host saw as a member (its de-duplication window):
-   * a relay of a message older than the inherited history is recognised,
-   * not delivered a second time out of order.
+   * The new host's de-duplication window as a member (keys and runs): a
+   * relay of a message older than the inherited history is recognised, not
+   * delivered a second time out of order.
    */
-  seenKeys?: readonly string[];
+  seenAsMember?: SeenSnapshot;
   loads: PeerLoads;
   /** How long relays are gathered before they are merged (docs/protocol.md 5.5). */
   relayWindowMs: number;
@@ -310,8 +310,7 @@ export const channelHostMachine = setup({
   id: 'channelHost',
   context: ({ input }) => {
     const lastSeq = input.history.reduce((max, h) => Math.max(max, h.seq), 0);
-    const seen = seenWindowFor(input.historyLimit);
-    for (const key of input.seenKeys ?? []) seen.add(key);
+    const seen = seenWindowFor(input.historyLimit, input.seenAsMember);
     for (const h of input.history) seen.add(messageKey(h.authorId, h.msgId));
     // A takeover starts from its member's history; relays that member still
     // waited on are ours now (the host they went to is gone), and they stay

@@ -16,7 +16,7 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, historyWindowMax, inHostOrder, messageKey, mirrorLive, msgIdOf, withoutPending, seenWindowFor, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, historyWindowMax, inHostOrder, messageKey, mirrorLive, msgIdOf, withoutPending, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost } from './rules.ts';
 
 export interface ChannelMemberInput {
@@ -106,8 +106,8 @@ export type ChannelMemberEmitted =
       type: 'requestHost';
       epoch: number;
       history: readonly HistoryEntry[];
-      /** Every message key this member has seen: the new host must not take older relays for new ones. */
-      seen: readonly string[];
+      /** This member's de-duplication window: the new host must not take older relays for new ones. */
+      seen: SeenSnapshot;
       previousHost?: string;
       members: readonly string[];
     }
@@ -353,7 +353,7 @@ export const channelMemberMachine = setup({
           type: 'requestHost',
           epoch: context.epoch + 1,
           history: context.history,
-          seen: context.seen.toArray(),
+          seen: context.seen.snapshot(),
           previousHost: previous,
           members: context.members,
         });
@@ -369,7 +369,7 @@ export const channelMemberMachine = setup({
         type: 'requestHost',
         epoch: context.epoch + 1,
         history: context.history,
-        seen: context.seen.toArray(),
+        seen: context.seen.snapshot(),
         previousHost: context.hostId,
         members: context.members,
       });
@@ -377,7 +377,7 @@ export const channelMemberMachine = setup({
     }),
 
     hostItself: enqueueActions(({ context, enqueue }) => {
-      enqueue.emit({ type: 'requestHost', epoch: context.epoch + 1, history: context.history, seen: context.seen.toArray(), members: [] });
+      enqueue.emit({ type: 'requestHost', epoch: context.epoch + 1, history: context.history, seen: context.seen.snapshot(), members: [] });
       enqueue.assign({ hostId: context.settings.selfId });
     }),
   },

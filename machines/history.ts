@@ -189,15 +189,62 @@ export function historyWindowMax(limit: number): number {
   return limit + relayShare(limit);
 }
 
-/** The de-duplication window of a channel's host and members: `max(1024, 8 x history)` keys. */
-export function seenWindowFor(historyLimit: number): SeenWindow {
-  return new SeenWindow(Math.max(1024, 8 * historyLimit));
+/** The de-duplication window of a channel's host and members: `max(1024, 8 x history)` keys, and as many authors' runs. */
+export function seenWindowFor(historyLimit: number, from?: SeenSnapshot): SeenWindow {
+  const window = new SeenWindow(Math.max(1024, 8 * historyLimit));
+  if (from !== undefined) window.restore(from);
+  return window;
+}
+
+/**
+ * Counters `from`..`to` of one author's membership (a chanmesh msgId's
+ * `<incarnation>.<membership>`), every one of them seen.
+ */
+export interface SeenRun {
+  readonly stream: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What a takeover host inherits of its member's window (restore). */
+export interface SeenSnapshot {
+  /** The remembered keys, oldest first. */
+  readonly keys: readonly string[];
+  /** The runs, least recently grown first. */
+  readonly runs: readonly SeenRun[];
+}
+
+export const EMPTY_SEEN: SeenSnapshot = { keys: [], runs: [] };
+
+/**
+ * The author stream and counter of a chanmesh message key (see msgIdPrefix),
+ * or undefined for any other msgId, which only the ring remembers.
+ */
+function streamOf(key: string): { stream: string; counter: number } | undefined {
+  const dash = key.lastIndexOf('-');
+  const nul = key.indexOf('\u0000');
+  if (dash < 0 || nul < 0 || !CHANMESH_MSG_ID.test(key.slice(nul + 1))) return undefined;
+  const digits = key.slice(dash + 1);
+  const counter = Number(digits);
+  // Only the canonical spelling: `-007` is another msgId than `-7`, and must not be taken for it.
+  return String(counter) === digits ? { stream: key.slice(0, dash), counter } : undefined;
 }
 
 /**
  * A bounded set of recently seen message keys: the de-duplication window.
  * It is larger than the history, so a copy re-sent after a failover is
  * recognised even when its entry already left the history.
+ *
+ * The ring alone forgets: an author away while its message was relayed in
+ * by others, and back after more than a window of messages, re-sent it to
+ * hosts and members that no longer knew it, and everyone got it twice
+ * (docs/protocol.md 5.5). So the window also keeps, per author stream (one
+ * membership of one incarnation, whose counters count its SAYs one by one),
+ * the run of counters it has seen without a gap: a key inside a run is
+ * known however long ago it left the ring. A run grows only by a counter
+ * next to it (and then takes in the ring's keys that follow), so it never
+ * claims a message that was not seen: a false "known" would drop a message.
+ * Runs are kept for the `limit` streams that grew last.
  *
  * The one piece of machine context updated in place: copying a set of
  * thousands of keys on every SAY would dominate the hot path. Each actor's
@@ -207,37 +254,71 @@ export class SeenWindow {
   private readonly keys = new Set<string>();
   private readonly ring: string[];
   private next = 0;
+  /** stream -> its run; in the order they last grew (Map order), for the bound. */
+  private readonly runs = new Map<string, { from: number; to: number }>();
 
   constructor(readonly limit: number) {
     this.ring = new Array<string>(Math.max(1, limit));
   }
 
   has(key: string): boolean {
-    return this.keys.has(key);
+    if (this.keys.has(key)) return true;
+    const at = streamOf(key);
+    if (at === undefined) return false;
+    const run = this.runs.get(at.stream);
+    return run !== undefined && at.counter >= run.from && at.counter <= run.to;
   }
 
   /** Remember `key`; returns false when it was already there. */
   add(key: string): boolean {
     if (this.keys.has(key)) return false;
+    const at = streamOf(key);
+    const run = at === undefined ? undefined : this.runs.get(at.stream);
+    if (at !== undefined && run !== undefined && at.counter >= run.from && at.counter <= run.to) return false;
     const evicted = this.ring[this.next];
     if (evicted !== undefined) this.keys.delete(evicted);
     this.ring[this.next] = key;
     this.next = (this.next + 1) % this.ring.length;
     this.keys.add(key);
+    if (at !== undefined) this.grow(at.stream, at.counter, run);
     return true;
+  }
+
+  private grow(stream: string, counter: number, run: { from: number; to: number } | undefined): void {
+    if (run === undefined) {
+      run = { from: counter, to: counter };
+    } else if (counter === run.to + 1) {
+      run.to = counter;
+    } else if (counter === run.from - 1) {
+      run.from = counter;
+    } else {
+      return; // a gap: only the ring has it, until the run reaches it
+    }
+    // Take in what the ring already has next to the run (it came across the gap).
+    while (this.keys.has(`${stream}-${run.to + 1}`)) run.to++;
+    while (run.from > 0 && this.keys.has(`${stream}-${run.from - 1}`)) run.from--;
+    this.runs.delete(stream);
+    this.runs.set(stream, run);
+    if (this.runs.size > this.limit) this.runs.delete(this.runs.keys().next().value!);
+  }
+
+  /** What a takeover host starts from: this window, keys and runs. */
+  snapshot(): SeenSnapshot {
+    const keys: string[] = [];
+    for (let i = 0; i < this.ring.length; i++) {
+      const key = this.ring[(this.next + i) % this.ring.length];
+      if (key !== undefined) keys.push(key);
+    }
+    return { keys, runs: [...this.runs].map(([stream, run]) => ({ stream, from: run.from, to: run.to })) };
+  }
+
+  /** Start from another window's snapshot (a fresh window: seenWindowFor). */
+  restore(from: SeenSnapshot): void {
+    for (const run of from.runs.slice(-this.limit)) this.runs.set(run.stream, { from: run.from, to: run.to });
+    for (const key of from.keys) this.add(key);
   }
 
   get size(): number {
     return this.keys.size;
-  }
-
-  /** The remembered keys, oldest first: a takeover host starts from its member's window. */
-  toArray(): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < this.ring.length; i++) {
-      const key = this.ring[(this.next + i) % this.ring.length];
-      if (key !== undefined) out.push(key);
-    }
-    return out;
   }
 }

@@ -21,7 +21,7 @@ import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discover
 import { detectionTimeMs, peerLivenessMachine, type PeerLivenessChange, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
-import { msgIdPrefix, type HistoryEntry } from '../../machines/history.ts';
+import { msgIdPrefix, type HistoryEntry, type SeenSnapshot } from '../../machines/history.ts';
 import { decideUnhostedJoin, hostingWins } from '../../machines/rules.ts';
 import { ChannelServer, type ServerConnection } from './channel-server.ts';
 import { MemberLink } from './channel-client.ts';
@@ -586,7 +586,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     return `${remote.address}:${remote.port}`;
   }
 
-  private startHosting(channel: string, epoch: number, history: readonly HistoryEntry[], previousHost: string | undefined, seenKeys?: readonly string[]): void {
+  private startHosting(channel: string, epoch: number, history: readonly HistoryEntry[], previousHost: string | undefined, seen?: SeenSnapshot): void {
     if (this.hosts.has(channel) || this.stopped) return;
     const actor = createActor(channelHostMachine, {
       clock: this.env.clock,
@@ -597,7 +597,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         standbyCount: this.config.standbys,
         historyLimit: this.config.historyLimit,
         history,
-        seenKeys,
+        seenAsMember: seen,
         loads: this.directory.loads,
         relayWindowMs: this.config.relayWindowMs,
         takeover: previousHost !== undefined,

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { createActor } from 'xstate';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
-import { historyWindowMax } from '../../machines/history.ts';
+import { EMPTY_SEEN, historyWindowMax } from '../../machines/history.ts';
 import type { ServerCommand } from '../../lib/wire/command.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { memberInput } from '../helpers/machine-inputs.ts';
@@ -35,7 +35,7 @@ t.test('nobody announces the channel within the lookup time: the node hosts it a
   m.clock.advance(499);
   t.equal(m.state(), 'resolving');
   m.clock.advance(1);
-  t.same(m.of('requestHost'), [{ type: 'requestHost', epoch: 1, history: [], seen: [], members: [] }]);
+  t.same(m.of('requestHost'), [{ type: 'requestHost', epoch: 1, history: [], seen: EMPTY_SEEN, members: [] }]);
   t.same(m.of('connect').at(-1)!.hostId, 'm');
 });
 
@@ -235,7 +235,7 @@ t.test('the frames of a chunk in one event: the same as one event per frame, how
     const at = [0, ...new Set(cuts)].sort((x, y) => x - y);
     at.forEach((from, i) => m.actor.send({ type: 'FRAMES', gen, commands: commands.slice(from, at[i + 1] ?? commands.length) }));
     const { seen, ...context } = m.actor.getSnapshot().context;
-    return { state: m.state(), context, seen: seen.toArray(), emitted: m.emitted };
+    return { state: m.state(), context, seen: seen.snapshot(), emitted: m.emitted };
   };
   const n = frames(0).length;
   fc.assert(
@@ -301,6 +301,6 @@ t.test('a member never welcomed, orphaned by a live host it cannot reach, looks 
   m.clock.advance(1000);
   t.equal(m.state(), 'resolving');
   m.clock.advance(500);
-  t.same(m.of('requestHost').at(-1), { type: 'requestHost', epoch: 7, history: [], seen: [], members: [] }, 'announced by nobody within the lookup time: hosted here, above the epoch it knew');
+  t.same(m.of('requestHost').at(-1), { type: 'requestHost', epoch: 7, history: [], seen: EMPTY_SEEN, members: [] }, 'announced by nobody within the lookup time: hosted here, above the epoch it knew');
   t.equal(m.of('connect').at(-1)!.hostId, 'm');
 });

@@ -34,7 +34,7 @@ t.test('channel host, with an inherited de-duplication window and every optional
       standbyCount: 2,
       historyLimit: 3,
       history: [{ seq: 1, authorId: 'a', text: 'x', msgId: 'm1' }],
-      seenKeys: ['a\u0000m1'],
+      seenAsMember: { keys: ['a\u0000m1'], runs: [] },
       loads: new Map(),
       relayWindowMs: 100,
     },
