@@ -210,11 +210,19 @@ export interface SeenRun {
 export interface SeenSnapshot {
   /** The remembered keys, oldest first. */
   readonly keys: readonly string[];
-  /** The runs, least recently grown first. */
+  /** The runs, by stream (the streams that grew longest ago first), each stream's in counter order. */
   readonly runs: readonly SeenRun[];
 }
 
 export const EMPTY_SEEN: SeenSnapshot = { keys: [], runs: [] };
+
+/**
+ * Runs one author stream keeps. Its counters come with gaps only where a
+ * message reached this host's line by another way than the one before it
+ * (an earlier one is still only in the author's outbox, or came to another
+ * side of a split brain): a few runs cover that; past them the lowest go.
+ */
+export const RUNS_PER_STREAM = 8;
 
 /**
  * The author stream and counter of a chanmesh message key (see msgIdPrefix),
@@ -230,21 +238,26 @@ function streamOf(key: string): { stream: string; counter: number } | undefined 
   return String(counter) === digits ? { stream: key.slice(0, dash), counter } : undefined;
 }
 
+interface Run {
+  from: number;
+  to: number;
+}
+
 /**
  * A bounded set of recently seen message keys: the de-duplication window.
  * It is larger than the history, so a copy re-sent after a failover is
  * recognised even when its entry already left the history.
  *
- * The ring alone forgets: an author away while its message was relayed in
- * by others, and back after more than a window of messages, re-sent it to
- * hosts and members that no longer knew it, and everyone got it twice
- * (docs/protocol.md 5.5). So the window also keeps, per author stream (one
- * membership of one incarnation, whose counters count its SAYs one by one),
- * the run of counters it has seen without a gap: a key inside a run is
- * known however long ago it left the ring. A run grows only by a counter
- * next to it (and then takes in the ring's keys that follow), so it never
- * claims a message that was not seen: a false "known" would drop a message.
- * Runs are kept for the `limit` streams that grew last.
+ * The ring alone forgets: an author away while its message was accepted
+ * without it, and back after more than a window of messages, brought it
+ * back to hosts and members that no longer knew it, and everyone got it
+ * twice (F20, docs/protocol.md 5.5). So the window also keeps, per author
+ * stream (one membership of one incarnation, whose counters count its SAYs
+ * one by one), the runs of counters it has seen, each without a gap: a key
+ * inside a run is known however long ago it left the ring. A counter only
+ * ever adds itself to the runs, so they never claim a message that was not
+ * seen: a false "known" would drop a message. Runs are kept for the
+ * `limit` streams that grew last, RUNS_PER_STREAM each.
  *
  * The one piece of machine context updated in place: copying a set of
  * thousands of keys on every SAY would dominate the hot path. Each actor's
@@ -254,8 +267,8 @@ export class SeenWindow {
   private readonly keys = new Set<string>();
   private readonly ring: string[];
   private next = 0;
-  /** stream -> its run; in the order they last grew (Map order), for the bound. */
-  private readonly runs = new Map<string, { from: number; to: number }>();
+  /** stream -> its runs, disjoint and apart, in counter order; streams in the order they last grew (Map order), for the bound. */
+  private readonly streams = new Map<string, Run[]>();
 
   constructor(readonly limit: number) {
     this.ring = new Array<string>(Math.max(1, limit));
@@ -264,42 +277,50 @@ export class SeenWindow {
   has(key: string): boolean {
     if (this.keys.has(key)) return true;
     const at = streamOf(key);
-    if (at === undefined) return false;
-    const run = this.runs.get(at.stream);
-    return run !== undefined && at.counter >= run.from && at.counter <= run.to;
+    return at !== undefined && this.inRuns(at.stream, at.counter);
   }
 
   /** Remember `key`; returns false when it was already there. */
   add(key: string): boolean {
     if (this.keys.has(key)) return false;
     const at = streamOf(key);
-    const run = at === undefined ? undefined : this.runs.get(at.stream);
-    if (at !== undefined && run !== undefined && at.counter >= run.from && at.counter <= run.to) return false;
+    if (at !== undefined && this.inRuns(at.stream, at.counter)) return false;
     const evicted = this.ring[this.next];
     if (evicted !== undefined) this.keys.delete(evicted);
     this.ring[this.next] = key;
     this.next = (this.next + 1) % this.ring.length;
     this.keys.add(key);
-    if (at !== undefined) this.grow(at.stream, at.counter, run);
+    if (at !== undefined) this.note(at.stream, at.counter);
     return true;
   }
 
-  private grow(stream: string, counter: number, run: { from: number; to: number } | undefined): void {
-    if (run === undefined) {
-      run = { from: counter, to: counter };
-    } else if (counter === run.to + 1) {
-      run.to = counter;
-    } else if (counter === run.from - 1) {
-      run.from = counter;
+  private inRuns(stream: string, counter: number): boolean {
+    return this.streams.get(stream)?.some((run) => counter >= run.from && counter <= run.to) ?? false;
+  }
+
+  /** Add `counter` (not in a run yet) to its stream's runs, joining the runs it touches. */
+  private note(stream: string, counter: number): void {
+    const runs = this.streams.get(stream) ?? [];
+    let i = 0;
+    while (i < runs.length && runs[i]!.from < counter) i++;
+    const before = runs[i - 1];
+    const after = runs[i];
+    const joinsBefore = before !== undefined && before.to + 1 === counter;
+    const joinsAfter = after !== undefined && after.from - 1 === counter;
+    if (joinsBefore && joinsAfter) {
+      before.to = after.to;
+      runs.splice(i, 1);
+    } else if (joinsBefore) {
+      before.to = counter;
+    } else if (joinsAfter) {
+      after.from = counter;
     } else {
-      return; // a gap: only the ring has it, until the run reaches it
+      runs.splice(i, 0, { from: counter, to: counter });
+      if (runs.length > RUNS_PER_STREAM) runs.shift();
     }
-    // Take in what the ring already has next to the run (it came across the gap).
-    while (this.keys.has(`${stream}-${run.to + 1}`)) run.to++;
-    while (run.from > 0 && this.keys.has(`${stream}-${run.from - 1}`)) run.from--;
-    this.runs.delete(stream);
-    this.runs.set(stream, run);
-    if (this.runs.size > this.limit) this.runs.delete(this.runs.keys().next().value!);
+    this.streams.delete(stream);
+    this.streams.set(stream, runs);
+    if (this.streams.size > this.limit) this.streams.delete(this.streams.keys().next().value!);
   }
 
   /** What a takeover host starts from: this window, keys and runs. */
@@ -309,12 +330,26 @@ export class SeenWindow {
       const key = this.ring[(this.next + i) % this.ring.length];
       if (key !== undefined) keys.push(key);
     }
-    return { keys, runs: [...this.runs].map(([stream, run]) => ({ stream, from: run.from, to: run.to })) };
+    const runs: SeenRun[] = [];
+    for (const [stream, list] of this.streams) for (const run of list) runs.push({ stream, from: run.from, to: run.to });
+    return { keys, runs };
   }
 
   /** Start from another window's snapshot (a fresh window: seenWindowFor). */
   restore(from: SeenSnapshot): void {
-    for (const run of from.runs.slice(-this.limit)) this.runs.set(run.stream, { from: run.from, to: run.to });
+    // Another window's snapshot(): by stream, each stream's runs in order
+    // and apart. Kept to this window's bounds all the same.
+    for (const run of from.runs) {
+      if (!(run.from <= run.to)) continue;
+      const runs = this.streams.get(run.stream) ?? [];
+      const last = runs.at(-1);
+      if (last !== undefined && run.from <= last.to + 1) continue;
+      runs.push({ from: run.from, to: run.to });
+      if (runs.length > RUNS_PER_STREAM) runs.shift();
+      this.streams.delete(run.stream);
+      this.streams.set(run.stream, runs);
+      if (this.streams.size > this.limit) this.streams.delete(this.streams.keys().next().value!);
+    }
     for (const key of from.keys) this.add(key);
   }
 

@@ -1,9 +1,9 @@
 // The de-duplication window (machines/history.ts SeenWindow): a ring of the
-// last `limit` keys, and per author stream the run of counters seen without
-// a gap, which outlives the ring.
+// last `limit` keys, and per author stream the runs of counters seen, which
+// outlive the ring.
 import fc from 'fast-check';
 import t from 'tap';
-import { messageKey, msgIdOf, msgIdPrefix, SeenWindow, seenWindowFor } from '../../machines/history.ts';
+import { messageKey, msgIdOf, msgIdPrefix, RUNS_PER_STREAM, SeenWindow, seenWindowFor } from '../../machines/history.ts';
 
 /** The key of the `counter`-th SAY of `author`'s membership `membership`. */
 const key = (author: string, counter: number, membership = 1): string => messageKey(author, msgIdOf(msgIdPrefix(1_700_000_000_000, membership), counter));
@@ -30,19 +30,22 @@ t.test("an author's gap-free run is known long after the ring forgot its keys (t
   t.equal(w.add(key('a', 6)), true, 'the next one is new');
 });
 
-t.test('a counter after a gap is known only while the ring holds it, until the gap is filled', async (t) => {
+t.test('a counter after a gap is a run of its own, and filling the gap joins them', async (t) => {
   const w = new SeenWindow(8);
   w.add(key('a', 1));
   w.add(key('a', 3)); // 2 has not come (it may be only in its author's outbox)
-  t.equal(w.has(key('a', 3)), true, 'in the ring');
-  w.add(key('a', 2));
   fill(w, 100);
-  t.same([1, 2, 3].map((i) => w.has(key('a', i))), [true, true, true], 'filling the gap took 3, still in the ring, into the run');
-  const v = new SeenWindow(8);
-  v.add(key('a', 1));
-  v.add(key('a', 3));
-  fill(v, 100);
-  t.same([1, 2, 3].map((i) => v.has(key('a', i))), [true, false, false], 'unfilled, 3 leaves with the ring: the one duplicate path left (docs/protocol.md 5.5)');
+  t.same([1, 2, 3].map((i) => w.has(key('a', i))), [true, false, true], 'two runs, long after the ring forgot them');
+  t.equal(w.add(key('a', 2)), true, 'the missing one is new when it comes');
+  t.same(w.snapshot().runs.filter((r) => r.stream.startsWith('a')).map((r) => [r.from, r.to]), [[1, 3]], 'one run now');
+});
+
+t.test(`a stream keeps ${RUNS_PER_STREAM} runs: past them its lowest go (the one duplicate path left, docs/protocol.md 5.5)`, async (t) => {
+  const w = new SeenWindow(8);
+  for (let i = 0; i <= RUNS_PER_STREAM; i++) w.add(key('a', 1 + 2 * i)); // 1, 3, 5, ...: every one a run
+  fill(w, 100);
+  const odd = Array.from({ length: RUNS_PER_STREAM + 1 }, (_, i) => w.has(key('a', 1 + 2 * i)));
+  t.same(odd, [false, ...Array<boolean>(RUNS_PER_STREAM).fill(true)]);
 });
 
 t.test('a run grows downwards too (relays of older messages after newer ones)', async (t) => {
