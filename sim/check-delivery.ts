@@ -620,8 +620,7 @@ export class DeliveryChecker {
     const epochAtAck = joinAtAck < 0 ? undefined : m.joinedEpochs[joinAtAck];
     const otherHosting = hostAtAck !== msg.ackHost || (epochAtAck !== undefined && msg.ackEpoch !== undefined && epochAtAck !== msg.ackEpoch);
     if (msg.ackHost !== undefined && hostAtAck !== undefined && otherHosting) {
-      const rejoined = joinedSince(m, to);
-      spans.push({ from: to, to: Number.isFinite(rejoined) ? rejoined : (m.endedAt ?? this.cluster.scheduler.now()) });
+      spans.push({ from: to, to: this.rejoinedOrEnded(m, to) });
     }
     // And a freeze of such a host cuts M off as one of its own node would:
     // everything reaches M through its host (seed 103 of `--nodes 10
@@ -667,8 +666,7 @@ export class DeliveryChecker {
       // found the last winner 0.9 s after that, 10 messages on).
       const closedAt = this.hostClosedDuringRepair(m, until!, repairOver);
       if (closedAt !== undefined) {
-        const rejoined = joinedSince(m, closedAt);
-        const next = Number.isFinite(rejoined) ? rejoined : (m.endedAt ?? this.cluster.scheduler.now());
+        const next = this.rejoinedOrEnded(m, closedAt);
         if (next > until!) {
           until = next;
           grew = true;
@@ -705,6 +703,12 @@ export class DeliveryChecker {
       }
     }
     return until;
+  }
+
+  /** When `m` next joined another node's hosting at or after `at`, or else ended (or now, if it has not). */
+  private rejoinedOrEnded(m: Membership, at: number): number {
+    const rejoined = joinedSince(m, at);
+    return Number.isFinite(rejoined) ? rejoined : (m.endedAt ?? this.cluster.scheduler.now());
   }
 
   /** When the host `m` is with at `until` closed that hosting, if it did by `repairOver` and before `m` joined another host. */
