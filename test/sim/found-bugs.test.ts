@@ -294,32 +294,44 @@ t.test('an author whose re-sent message the host has seen but no longer holds is
   await replayPasses(t, { seed: 181, nodes: 8, channels: 3, durationMs: 120_000, chatPerSecond: 50, membersPerChannel: 4, historyLimit: 10 });
 });
 
-t.test('an author back after more than a de-duplication window, whose message its own takeover accepted, gets it to nobody twice (F20, found by a script, fourteenth session)', async (t) => {
-  // n2's SAY reaches n1 and n3, but n1's echo does not reach n2 (a one-way
-  // cut), so the message stays in n2's outbox; n2 is then cut off alone,
-  // takes the channel over and accepts the message from its own outbox. n1
-  // and n3 say 1,100 more, past their 1,024-key windows; at the heal n2's
-  // higher epoch wins, and its WELCOME carries the message again. The
-  // windows had forgotten it, and n1 and n3 showed it twice. Now each keeps
-  // the run of n2's counters it saw, which knows it however long ago.
+/**
+ * n2's SAY reaches n1 and the others, but n1's echo does not reach n2 (a
+ * one-way cut), so the message stays in n2's outbox; n2 is then cut off
+ * alone, takes the channel over and accepts the message from its own
+ * outbox. The others say 1,100 more, past their 1,024-key windows (with
+ * `hostCrashes`, n1 crashes first and n3 takes over on their side). At
+ * the heal n2's side wins the split brain, and its WELCOME carries the
+ * message again.
+ */
+async function authorBackAfterTheWindow(t: Test, hostCrashes: boolean): Promise<void> {
+  const others = hostCrashes ? ['n3', 'n4'] : ['n1', 'n3'];
   const shown: string[] = [];
   const result = await simulate({
-    nodes: 3,
+    nodes: hostCrashes ? 4 : 3,
     durationMs: 60_000,
     script: ({ at }) => {
-      hostWithMembers(at, 'n1', ['n2', 'n3']);
+      hostWithMembers(at, 'n1', hostCrashes ? ['n2', 'n3', 'n4'] : ['n2', 'n3']);
       at('4s', (c) => {
-        for (const id of ['n1', 'n3']) c.node(id)!.node.on('chat', (line: { text: string }) => line.text === 'away' && shown.push(id));
+        for (const id of others) c.node(id)!.node.on('chat', (line: { text: string }) => line.text === 'away' && shown.push(id));
       });
       at('5s', (c) => c.partitionOneWay(['n1'], ['n2']));
       at('5001ms', (c) => c.say('n2', '#c0', 'away'));
-      at('5100ms', (c) => c.partition([['n2'], ['n1', 'n3']]));
-      for (let i = 0; i < 1100; i++) at(`${6000 + i * 20}ms`, (c) => c.say(i % 2 === 0 ? 'n3' : 'n1', '#c0', `busy ${i}`));
-      at('35s', (c) => c.heal());
+      at('5100ms', (c) => c.partition([['n2'], hostCrashes ? ['n1', 'n3', 'n4'] : ['n1', 'n3']]));
+      if (hostCrashes) at('6s', (c) => c.crash('n1'));
+      for (let i = 0; i < 1100; i++) at(`${8000 + i * 20}ms`, (c) => c.say(others[i % 2]!, '#c0', `busy ${i}`));
+      at('36s', (c) => c.heal());
     },
   });
   t.same(violationLines(result), [], 'no violations');
-  t.same(shown.sort(), ['n1', 'n3'], 'each shows it once');
+  t.same(shown.sort(), others, 'each shows it once');
   t.ok(eventsOf(result, 'splitbrain.resolved', (r) => r.winner === 'n2').length > 0, "the author's side won the split brain: its WELCOME carried the message");
   t.equal(result.delivery.duplicated, 0);
+}
+
+t.test('an author back after more than a de-duplication window, whose message its own takeover accepted, gets it to nobody twice (F20, found by a script, fourteenth session)', async (t) => {
+  // The windows had forgotten the message, and every other member showed
+  // it twice. Now each keeps the runs of n2's counters it saw, which know
+  // it however long ago; a takeover host inherits them with the keys.
+  await t.test('the host stays', (t) => authorBackAfterTheWindow(t, false));
+  await t.test('the host crashes and a member takes over', (t) => authorBackAfterTheWindow(t, true));
 });
