@@ -101,7 +101,8 @@ export type ChannelMemberEmitted =
   | { type: 'connect'; gen: number; hostId: string; timeoutMs: number }
   | { type: 'disconnect'; gen: number }
   | { type: 'send'; gen: number; commands: readonly ClientCommand[] }
-  | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean; relayed: boolean }
+  /** `hostId` and `epoch`: the hosting whose stream brought it (the user's line says so too). */
+  | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean; relayed: boolean; hostId: string; epoch: number }
   | {
       type: 'requestHost';
       epoch: number;
@@ -170,7 +171,7 @@ function takeFrame(frames: FrameState, command: ServerCommand, context: Context)
       if (!mine) return undefined;
       frames.outbox = frames.outbox.filter((o) => o !== mine);
       if (!context.seen.add(messageKey(settings.selfId, mine.msgId))) return undefined;
-      return { type: 'deliver', authorId: settings.selfId, text: mine.text, msgId: mine.msgId, fromHistory: false, relayed: false };
+      return { type: 'deliver', authorId: settings.selfId, text: mine.text, msgId: mine.msgId, fromHistory: false, relayed: false, hostId: context.hostId!, epoch: frames.epoch };
     }
     case 'SAY': {
       const entry = historyEntryOf(command, frames.history.length + 1)!;
@@ -191,7 +192,7 @@ function takeFrame(frames: FrameState, command: ServerCommand, context: Context)
       // message is the de-duplication window's business, not the history's.
       if (!fromHistory) frames.history = mirrorLive(frames.history, entry, settings.historyLimit);
       if (!context.seen.add(key)) return undefined;
-      return { type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory, relayed: entry.relayed === true };
+      return { type: 'deliver', authorId: entry.authorId, text: entry.text, msgId: entry.msgId, fromHistory, relayed: entry.relayed === true, hostId: context.hostId!, epoch: frames.epoch };
     }
   }
 }

@@ -335,9 +335,9 @@ export class DeliveryChecker {
     const isAuthor = node === msg.author;
     if (isAuthor && msg.ackAt === undefined) {
       msg.ackAt = at;
-      const membership = node.node.membership(line.channel);
-      msg.ackHost = membership?.hostId;
-      msg.ackEpoch = membership?.epoch;
+      // The echo's hosting, as its line says (see deliveredFrom below).
+      msg.ackHost = line.host;
+      msg.ackEpoch = line.epoch;
       const host = msg.ackHost === undefined ? undefined : this.cluster.node(msg.ackHost);
       if (host) msg.holders.add(host);
       this.stats.acknowledged++;
@@ -357,8 +357,11 @@ export class DeliveryChecker {
     m.deliveredSet.set(msg, m.delivered.length);
     m.delivered.push(msg);
     m.deliveredAt.push(at);
-    const from = node.node.membership(line.channel);
-    m.deliveredFrom.push(`${from?.hostId ?? '?'}@${from?.epoch ?? '?'}`);
+    // The hosting whose stream brought it, as the line says: the member's
+    // host by the time the line is shown may already be the next one (a
+    // WELCOME and a MOVED in one chunk: seed 141 of `--nodes 16 --channels 4
+    // --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`).
+    m.deliveredFrom.push(`${line.host}@${line.epoch}`);
     m.deliveredMerged.push(line.relayed && !line.fromHistory);
     msg.holding.push(m);
     msg.deliveries++;
@@ -519,7 +522,8 @@ export class DeliveryChecker {
    * the merge, and the members live then get it in that order
    * (docs/protocol.md 5.5; seed 6 at 10x chat, seed 98 with faults every
    * 500 ms: after a split brain the winner merged an author's messages
-   * acknowledged on the other side behind one it had taken live).
+   * acknowledged on the other side behind one it had taken live), or the
+   * other way round (resentAfterMerge).
    */
   private checkOrder(m: Membership, required: Map<Message, number | undefined>): void {
     const lastOrder = new Map<SimNode, Message>();
@@ -527,7 +531,7 @@ export class DeliveryChecker {
       if (!required.has(msg)) return;
       const previous = lastOrder.get(msg.author);
       if (previous && previous.order > msg.order) {
-        if (m.deliveredMerged[index]) {
+        if (m.deliveredMerged[index] || this.resentAfterMerge(m, previous, msg)) {
           this.stats.mergedLate++;
         } else if (this.isLateRepair(m, index, previous, required.get(msg))) {
           this.stats.lateRepairs++;
@@ -543,6 +547,20 @@ export class DeliveryChecker {
       }
       if (!previous || previous.order < msg.order) lastOrder.set(msg.author, msg);
     });
+  }
+
+  /**
+   * The other side of the merge-order exception: `newer` came to `m` merged
+   * from a relay, while the older `msg` was still in its author's outbox
+   * (acknowledged only later), so it could only come behind it, when its
+   * author re-sent it to the host (seed 67 of `--nodes 16 --channels 4
+   * --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`: a
+   * member relayed the author's last message of three, the other two had
+   * left its history; the author re-sent all three 3.8 s later).
+   */
+  private resentAfterMerge(m: Membership, newer: Message, msg: Message): boolean {
+    const newerIndex = m.deliveredSet.get(newer)!;
+    return m.deliveredMerged[newerIndex]! && msg.ackAt !== undefined && msg.ackAt > m.deliveredAt[newerIndex]!;
   }
 
   /** The delivery at `index` of `m`, disturbed until `repairAt`, repairs late what another host's `newer` overtook before the repair could be over. */
@@ -655,7 +673,7 @@ export class DeliveryChecker {
     }
     for (let grew = until !== undefined; grew; ) {
       grew = false;
-      const repairOver = this.repairOver(m, until!);
+      const repairOver = this.repairOver(m, msg, until!);
       // M's host closing its hosting before the repair is over (it yielded
       // a split brain and sent M on by MOVED) cuts the repair short: M, and
       // whatever its host had for it, must reach the next host first, so the
@@ -740,8 +758,8 @@ export class DeliveryChecker {
   }
 
   /**
-   * When the repair after a disturbance of `m` that ended at `until` is
-   * over: `m` joined a host again (its first member.joined or
+   * When the repair of `msg` for `m`, after a disturbance that ended at
+   * `until`, is over: `m` joined a host again (its first member.joined or
    * failover.finished since) and that host has taken what it gathered
    * meanwhile (relays, and the re-sends of a takeover, are held for its
    * relayWindowMs) and sent it a copy's way; at the latest the settle time
@@ -754,8 +772,19 @@ export class DeliveryChecker {
    * brain, whose merge of the loser's relay, the repair, came 250 ms later,
    * after a partition had cut the member off).
    */
-  private repairOver(m: Membership, until: number): number {
-    return Math.min(joinedSince(m, until) + this.relayWindowMs + this.inFlightMs, until + this.graceMs);
+  private repairOver(m: Membership, msg: Message, until: number): number {
+    const joined = joinedSince(m, until);
+    let over = joined + this.relayWindowMs + this.inFlightMs;
+    // A host that has not seen m by then gets it only from a holder's relay,
+    // and the holder may be late with it (frozen, or in a loss burst, before
+    // it yields to M's host): the repair is over once that host has it, a
+    // copy's way later (seed 173 of `--nodes 8 --channels 2 --rate 40
+    // --history 5 --pdu-interval 500 --fault-gap 500ms`: the acknowledging
+    // host froze before it saw M's new host, relayed m into it 4.5 s after
+    // M had joined, and a partition had cut M off from it meanwhile).
+    const host = Number.isFinite(joined) ? hostAt(m, joined) : undefined;
+    if (host !== undefined) over = Math.max(over, seenAt(host, msg) + this.inFlightMs);
+    return Math.min(over, until + this.graceMs);
   }
 
   /**
@@ -810,6 +839,14 @@ export class DeliveryChecker {
     }
     return `every holder is gone: ${reasons.join(', ') || 'none known'}`;
   }
+}
+
+/** When node `id` first had `msg`: it acknowledged it, or delivered it (Infinity if never). */
+function seenAt(id: string, msg: Message): number {
+  if (msg.ackHost === id) return msg.ackAt!;
+  let first = Number.POSITIVE_INFINITY;
+  for (const h of msg.holding) if (h.node.id === id) first = Math.min(first, h.deliveredAt[h.deliveredSet.get(msg)!]!);
+  return first;
 }
 
 /** Whether node `id` had seen `msg` by `at`: it acknowledged it as host, or a membership of it delivered it. */

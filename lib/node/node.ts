@@ -55,6 +55,13 @@ export interface ChatLine {
    * accepted before the merge (docs/protocol.md 5.5).
    */
   relayed: boolean;
+  /**
+   * The hosting whose stream brought it. Not necessarily the member's host
+   * by the time the line is shown: a MOVED in the same chunk of the stream
+   * sends the member on at once.
+   */
+  host: string;
+  epoch: number;
 }
 
 export interface PeerSummary {
@@ -664,7 +671,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         return m.link.send(effect.gen, effect.commands);
       case 'deliver':
         this.stats.chatDelivered++;
-        this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory, relayed: effect.relayed });
+        this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory, relayed: effect.relayed, host: effect.hostId, epoch: effect.epoch });
         return;
       case 'requestHost':
         return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost, effect.seen);

@@ -37,7 +37,7 @@ t.test('delivery: a duplicate, and a message a member never shows', async (t) =>
       hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('3s', (c) => c.say('n2', '#c0', 'twice'));
       // The node's 'chat' event is the user's screen: show the line again.
-      at('4s', (c) => c.node('n3')!.node.emit('chat', { channel: '#c0', authorId: 'n2', text: 'twice', msgId: 'x', fromHistory: false, relayed: false }));
+      at('4s', (c) => c.node('n3')!.node.emit('chat', { channel: '#c0', authorId: 'n2', text: 'twice', msgId: 'x', fromHistory: false, relayed: false, host: 'n1', epoch: 1 }));
       // n1's screen swallows one line.
       at('5s', (c) => {
         swallowChat(c.node('n1')!.node, (line) => line.text === 'swallowed');
@@ -321,6 +321,43 @@ t.test("delivery: the repair host's own membership is its window, not a member t
   t.ok(result.delivery.required > 5000, `the check still requires deliveries (${result.delivery.required})`);
 });
 
+/** One run of `--nodes 16 --channels 4 --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`. */
+const sixteen = (seed: number) =>
+  simulate({ seed, nodes: 16, channels: 4, privateChannels: 1, durationMs: 120_000, faults: 'random', chatPerSecond: 80, churnPerSecond: 1, membersPerChannel: 4, historyLimit: 10, faultGapMs: 700, keepLog: false });
+
+t.test("delivery: which host a delivery came from is the one its chat line names, not the member's host by then (seed 141, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)", async (t) => {
+  // n6 joined n12 and, in the same chunk of the stream, got n12's WELCOME
+  // and a MOVED to n16; its lines were shown after the MOVED, when n6's
+  // host was n16 already. n16's WELCOME 4 ms later brought an older
+  // message of n16 that n12's window had dropped: a late repair, which
+  // looked like one host's WELCOME out of order.
+  const result = await sixteen(141);
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.lateRepairs >= 1, `counted as a late repair (${result.delivery.lateRepairs})`);
+});
+
+t.test("delivery: an author's re-sent messages behind its newer one that a relay brought first are the merge-order exception (seed 67, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)", async (t) => {
+  // n13 said three messages to a host that never echoed them; a member
+  // relayed the last of the three into n7 (the other two had left its
+  // history), and n13 re-sent all three to n7 3.8 s later: n7 took the
+  // first two as new, behind the third, and every member live then got
+  // them in that order.
+  const result = await sixteen(67);
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.mergedLate >= 6, `counted as merged late (${result.delivery.mergedLate})`);
+});
+
+t.test("delivery: a repair by a holder's relay is over only once M's host has the message (seed 173, 8 nodes, --rate 40 --history 5 --pdu-interval 500 --fault-gap 500ms)", async (t) => {
+  // n2, thawed, joined n5; n8, which had acknowledged its own message on
+  // another side, froze before it heard n5 and relayed the message into it
+  // 4.5 s after n2's join, when a partition had cut n2 off from n5 for
+  // 3.3 s. Counted as repaired an interval after the join, n2 was required
+  // to get it.
+  const result = await simulate({ seed: 173, nodes: 8, channels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 40, membersPerChannel: 4, historyLimit: 5, pduIntervalMs: 500, settleMs: 20_000, faultGapMs: 500, keepLog: false });
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.required > 3000, `the check still requires deliveries (${result.delivery.required})`);
+});
+
 t.test('delivery: a message said after a disturbance, once the repair began, is required like any other', async (t) => {
   // n3 is frozen for 600 ms; its repair begins at the latest a detection
   // time after the thaw. A message said later is no repair's business: n3
@@ -452,10 +489,9 @@ const lateRepair = (repairHost: { hostId: string; epoch: number } | 'its own hos
       at('12s', (c) => c.heal());
       at('13s', (c) => {
         const node = c.node('n3')!.node;
-        const real = node.membership.bind(node);
-        if (repairHost !== 'its own host') node.membership = (channel) => ({ ...real(channel)!, ...repairHost });
-        node.emit('chat', { channel: '#c0', authorId: 'n2', text: 'older', msgId: 'x', ...as, repair: true } as never);
-        node.membership = real;
+        const own = node.membership('#c0')!;
+        const via = repairHost === 'its own host' ? { host: own.hostId, epoch: own.epoch } : { host: repairHost.hostId, epoch: repairHost.epoch };
+        node.emit('chat', { channel: '#c0', authorId: 'n2', text: 'older', msgId: 'x', ...as, ...via, repair: true } as never);
       });
     },
   });
