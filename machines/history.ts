@@ -316,8 +316,13 @@ export class SeenWindow {
       after.from = counter;
     } else {
       runs.splice(i, 0, { from: counter, to: counter });
-      if (runs.length > RUNS_PER_STREAM) runs.shift();
     }
+    this.keep(stream, runs);
+  }
+
+  /** `runs` are `stream`'s now, the last to grow; both bounds hold after. */
+  private keep(stream: string, runs: Run[]): void {
+    if (runs.length > RUNS_PER_STREAM) runs.shift();
     this.streams.delete(stream);
     this.streams.set(stream, runs);
     if (this.streams.size > this.limit) this.streams.delete(this.streams.keys().next().value!);
@@ -345,10 +350,7 @@ export class SeenWindow {
       const last = runs.at(-1);
       if (last !== undefined && run.from <= last.to + 1) continue;
       runs.push({ from: run.from, to: run.to });
-      if (runs.length > RUNS_PER_STREAM) runs.shift();
-      this.streams.delete(run.stream);
-      this.streams.set(run.stream, runs);
-      if (this.streams.size > this.limit) this.streams.delete(this.streams.keys().next().value!);
+      this.keep(run.stream, runs);
     }
     for (const key of from.keys) this.add(key);
   }
