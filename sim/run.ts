@@ -6,7 +6,7 @@
 //   -> run the timeline in chunks (checkers fed from the event log)
 //   -> at quietAt: heal every cut, thaw every frozen node, users stop
 //   -> settle -> end: hosting check, delivery judgement, metrics, hash.
-import { resolveConfig } from '../lib/node/config.ts';
+import { resolveConfig, type NodeConfig } from '../lib/node/config.ts';
 import { detectionTimeMs } from '../machines/peer-liveness.ts';
 import { SeededRandom } from '../lib/random.ts';
 import { DeliveryChecker, type DeliveryStats } from './check-delivery.ts';
@@ -49,6 +49,13 @@ export interface SimOptions {
   logLevel?: string;
   /** The nodes' --history (default: theirs for the PDU interval, lib/node/config.ts). */
   historyLimit?: number;
+  /**
+   * The nodes' --standbys (k, default theirs: 2). Fewer standbys send more
+   * failovers down the lowest-id-member path of docs/protocol.md 5.4, and 0
+   * sends all of them: campaigns at small k test that a channel survives
+   * its standbys.
+   */
+  standbys?: number;
   /**
    * Cut every stream write at random points before delivery, so that the
    * nodes' frame decoders and member machines see their frames in every
@@ -182,6 +189,14 @@ export function planFor(options: Pick<SimOptions, 'faults' | 'nodes' | 'channels
   return scenario.steps;
 }
 
+/** The node knobs a run sets besides the PDU interval: only those given, so that the nodes' own defaults apply otherwise. */
+function nodeKnobs(options: Pick<SimOptions, 'historyLimit' | 'standbys'>): Partial<NodeConfig> {
+  const knobs: Partial<NodeConfig> = {};
+  if (options.historyLimit !== undefined) knobs.historyLimit = options.historyLimit;
+  if (options.standbys !== undefined) knobs.standbys = options.standbys;
+  return knobs;
+}
+
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const wallStart = performance.now();
   const { onProgress, script, inspect, drain, ...recorded } = options;
@@ -198,7 +213,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     pduIntervalMs: options.pduIntervalMs,
     link: options.splitChunks ? { ...seeds.link, splitChunks: true } : seeds.link,
     logLevel: options.logLevel,
-    nodeConfig: options.historyLimit === undefined ? undefined : { historyLimit: options.historyLimit },
+    nodeConfig: nodeKnobs(options),
   });
   const endMs = options.durationMs;
   const quietAtMs = options.durationMs - options.settleMs;

@@ -30,6 +30,7 @@ interface RawOptions {
   settle?: number;
   faultGap?: number;
   history?: number;
+  standbys?: number;
   splitChunks?: boolean;
   logLevel: string;
   listScenarios?: boolean;
@@ -80,6 +81,7 @@ function program(): Command {
     .option('--settle <d>', 'quiet time at the end (no faults, no users) in which the cluster must converge (default 10s, or 40 PDU intervals if longer)', parseDuration)
     .option('--fault-gap <d>', 'mean time between random faults (default: drawn from the seed, 2-12 s)', parseDuration)
     .option('--history <n>', "the nodes' --history (default: theirs, 100 per 250 ms of PDU interval)", parseInteger(0, 100_000))
+    .option('--standbys <k>', "the nodes' --standbys (default: theirs, 2); 0 sends every failover to the lowest-id member", parseInteger(0, 8))
     .option('--split-chunks', 'cut every stream write at random points (the frame decoders and member machines see every chunking)')
     .option('--log-level <level>', 'the nodes\' log level in the event log', 'info')
     .option('--list-scenarios', 'list the named scenarios and exit')
@@ -111,6 +113,7 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
     keepLog: raw.report !== undefined || raw.log !== undefined,
     logLevel: raw.logLevel === 'info' ? undefined : raw.logLevel,
     historyLimit: raw.history,
+    standbys: raw.standbys,
     splitChunks: raw.splitChunks,
   };
 }
@@ -132,6 +135,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.faultGapMs > 0) args.push(`--fault-gap ${formatDuration(o.faultGapMs)}`);
   if (o.logLevel) args.push(`--log-level ${o.logLevel}`);
   if (o.historyLimit !== undefined) args.push(`--history ${o.historyLimit}`);
+  if (o.standbys !== undefined) args.push(`--standbys ${o.standbys}`);
   if (o.privateChannels) args.push(`--private ${o.privateChannels}`);
   if (o.splitChunks) args.push('--split-chunks');
   return `node bin/chanmesh.js sim ${args.join(' ')}`;
