@@ -139,10 +139,8 @@ export class DeliveryChecker {
   private readonly current = new Map<SimNode, Map<string, Membership>>();
   private readonly orderCounters = new Map<string, number>();
   private readonly freezes = new Freezes();
-  /** node incarnation -> channel -> when its hostings of it closed (channel.closed), in order. */
-  private readonly hostingsClosed = new Map<SimNode, Map<string, number[]>>();
-  /** `channel host` -> when that host's hostings of it closed, whatever the incarnation, in order. */
-  private readonly hostingsClosedById = new Map<string, number[]>();
+  /** `channel host` -> when that host's hostings of it closed (channel.closed), by which incarnation, in order. */
+  private readonly hostingsClosed = new Map<string, Array<{ at: number; node: SimNode }>>();
   private readonly cuts: CutSpan[] = [];
   /** The loss burst running or last run. */
   private burst?: Span;
@@ -236,15 +234,10 @@ export class DeliveryChecker {
     const node = this.cluster.node(source.id);
     if (!node || node.incarnation !== source.incarnation) return;
     if (event === 'channel.closed') {
-      let byChannel = this.hostingsClosed.get(node);
-      if (!byChannel) this.hostingsClosed.set(node, (byChannel = new Map()));
-      const closed = byChannel.get(channel) ?? [];
-      closed.push(record.vt);
-      byChannel.set(channel, closed);
       const key = `${channel} ${node.id}`;
-      const byId = this.hostingsClosedById.get(key) ?? [];
-      byId.push(record.vt);
-      this.hostingsClosedById.set(key, byId);
+      const closes = this.hostingsClosed.get(key) ?? [];
+      closes.push({ at: record.vt, node });
+      this.hostingsClosed.set(key, closes);
       return;
     }
     if (event === 'channel.created' || event === 'takeover') {
@@ -734,9 +727,9 @@ export class DeliveryChecker {
     const join = lastJoin(m, until);
     const host = join < 0 ? undefined : m.joinedHosts[join];
     if (host === undefined || host === m.node.id) return undefined;
-    const closes = this.hostingsClosedById.get(`${m.channel} ${host}`) ?? [];
-    const i = firstIndex(0, closes.length, (j) => closes[j]! >= m.joinedAt[join]!);
-    const closedAt = closes[i];
+    const closes = this.hostingsClosed.get(`${m.channel} ${host}`) ?? [];
+    const i = firstIndex(0, closes.length, (j) => closes[j]!.at >= m.joinedAt[join]!);
+    const closedAt = closes[i]?.at;
     const nextJoin = m.joinedAt[join + 1];
     if (closedAt === undefined || closedAt > repairOver || (nextJoin !== undefined && nextJoin <= closedAt)) return undefined;
     return closedAt;
@@ -833,7 +826,7 @@ export class DeliveryChecker {
       // 10-node campaign with churn and a private channel: the host's side
       // of a partition all left before the split brain was seen, and the
       // host closed the channel, the last copy of what they had said).
-      const closedAt = this.hostingsClosed.get(holder)?.get(msg.channel)?.find((at) => at >= msg.ackAt! && at <= endMs);
+      const closedAt = this.hostingsClosed.get(`${msg.channel} ${holder.id}`)?.find((c) => c.node === holder && c.at >= msg.ackAt! && c.at <= endMs)?.at;
       if (closedAt === undefined) return undefined;
       reasons.push(`${holder.id} closed the channel at ${formatVt(closedAt)}`);
     }
