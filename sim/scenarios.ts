@@ -9,6 +9,8 @@ export interface Scenario {
   description: string;
   nodes: number;
   channels: number;
+  /** Members each channel starts with, when the default (a quarter of the nodes, at least 4) is too few for the story. */
+  members?: number;
   durationMs: number;
   steps: Step[];
 }
@@ -39,6 +41,15 @@ export const scenarios: readonly Scenario[] = [
     channels: 1,
     durationMs: 30_000,
     steps: [at('8s', crash(hostOf(C)), crash(standbyOf(C, 0)))],
+  },
+  {
+    name: 'host-and-standbys-crash',
+    description: `the host of ${C} and both its standbys crash at once: the lowest-id member left takes over (the draft loses the channel)`,
+    nodes: 6,
+    channels: 1,
+    members: 6,
+    durationMs: 30_000,
+    steps: [at('8s', crash(hostOf(C)), crash(standbyOf(C, 0)), crash(standbyOf(C, 1)))],
   },
   {
     name: 'partition-heal',

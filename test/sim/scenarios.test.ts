@@ -72,6 +72,25 @@ t.test('crash of the host and its first standby at once: the second standby take
   t.ok(eventsOf(result, 'failover.finished', (r) => r.host === second).length >= 1, 'members followed it');
 });
 
+t.test('crash of the host and both its standbys at once: the lowest-id member left takes over; the channel lives on (docs/protocol.md 5.4)', async (t) => {
+  const result = await scenario('host-and-standbys-crash');
+  t.same(violationLines(result), [], 'every invariant holds');
+  const crashes = records(result).filter((r) => r.event === 'sim.crash');
+  const host = String(crashes[0]!.target);
+  const standbys = standbysBefore(result, host, crashes[0]!.vt);
+  t.equal(standbys.length, 2, 'the host had two standbys');
+  t.same(crashes.map((r) => r.target), [host, ...standbys], 'the host and both standbys crashed at one instant');
+  const dead = new Set(crashes.map((r) => String(r.target)));
+  const survivors = [...new Set(eventsOf(result, 'member.joined', (r) => r.channel === '#c0').map((r) => String(r.node)))].filter((id) => !dead.has(id)).sort();
+  t.ok(survivors.length >= 2, `members survived (${survivors.join(', ')})`);
+  const takeovers = eventsOf(result, 'takeover');
+  t.same(takeovers.map((r) => `${String(r.node)}@${String(r.epoch)}`), [`${survivors[0]}@2`], `the lowest-id survivor (${survivors[0]}) took over at epoch 2`);
+  const followed = eventsOf(result, 'failover.finished', (r) => r.vt > crashes[0]!.vt).map((r) => `${String(r.node)}->${String(r.host)}`).sort();
+  t.same(followed, survivors.map((id) => `${id}->${survivors[0]}`), 'every survivor ended its failover with it');
+  t.same(result.hosting.map((h) => `${h.channel}:${h.host}`), [`#c0:${survivors[0]}`], 'one host in the end');
+  t.equal(result.delivery.missing, 0, 'nothing acknowledged was lost');
+});
+
 t.test('partition and heal: the cut-off host keeps its side, the majority fails over, the heal leaves one host', async (t) => {
   const result = await scenario('partition-heal');
   t.same(violationLines(result), [], 'every invariant holds');
