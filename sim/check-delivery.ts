@@ -234,7 +234,7 @@ export class DeliveryChecker {
     const node = this.cluster.node(source.id);
     if (!node || node.incarnation !== source.incarnation) return;
     if (event === 'channel.closed') {
-      const key = `${channel} ${node.id}`;
+      const key = closesKey(channel, node.id);
       const closes = this.hostingsClosed.get(key) ?? [];
       closes.push({ at: record.vt, node });
       this.hostingsClosed.set(key, closes);
@@ -727,7 +727,7 @@ export class DeliveryChecker {
     const join = lastJoin(m, until);
     const host = join < 0 ? undefined : m.joinedHosts[join];
     if (host === undefined || host === m.node.id) return undefined;
-    const closes = this.hostingsClosed.get(`${m.channel} ${host}`) ?? [];
+    const closes = this.hostingsClosed.get(closesKey(m.channel, host)) ?? [];
     const i = firstIndex(0, closes.length, (j) => closes[j]!.at >= m.joinedAt[join]!);
     const closedAt = closes[i]?.at;
     const nextJoin = m.joinedAt[join + 1];
@@ -826,7 +826,7 @@ export class DeliveryChecker {
       // 10-node campaign with churn and a private channel: the host's side
       // of a partition all left before the split brain was seen, and the
       // host closed the channel, the last copy of what they had said).
-      const closedAt = this.hostingsClosed.get(`${msg.channel} ${holder.id}`)?.find((c) => c.node === holder && c.at >= msg.ackAt! && c.at <= endMs)?.at;
+      const closedAt = this.hostingsClosed.get(closesKey(msg.channel, holder.id))?.find((c) => c.node === holder && c.at >= msg.ackAt! && c.at <= endMs)?.at;
       if (closedAt === undefined) return undefined;
       reasons.push(`${holder.id} closed the channel at ${formatVt(closedAt)}`);
     }
@@ -840,6 +840,11 @@ function seenAt(id: string, msg: Message): number {
   let first = Number.POSITIVE_INFINITY;
   for (const h of msg.holding) if (h.node.id === id) first = Math.min(first, h.deliveredAt[h.deliveredSet.get(msg)!]!);
   return first;
+}
+
+/** The key of `hostingsClosed`: a channel and a host id. */
+function closesKey(channel: string, hostId: string): string {
+  return `${channel} ${hostId}`;
 }
 
 /** Whether node `id` had seen `msg` by `at`: it acknowledged it as host, or a membership of it delivered it. */

@@ -221,7 +221,8 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   /** The longest a copy travels one way: the slack of the liveness and delivery checks. */
   const oneWayMaxMs = seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1;
   const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, oneWayMaxMs);
-  const nodeConfig = resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, historyLimit: options.historyLimit });
+  // The nodes' own config, for the checks' bounds (history, relay window, X).
+  const nodeConfig = resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, ...nodeKnobs(options) });
   const delivery = new DeliveryChecker(cluster, violations, options.settleMs, nodeConfig.historyLimit, oneWayMaxMs, detectionTimeMs(nodeConfig.livenessTimeoutMs), nodeConfig.relayWindowMs);
   const timeline = new Timeline();
   const metrics = new MetricsRecorder(options.pduIntervalMs);
