@@ -314,6 +314,7 @@ t.test('table: every PDU decode error code', async (t) => {
     ['port 1000', craft(wire({ port: 1000 })), 'pdu_bounds'],
     ['port 49151', craft(wire({ port: 49151 })), 'pdu_bounds'],
     ['port 65536', craft(wire({ port: 65536 })), 'pdu_bounds'],
+    ['interval 2^32 ms', craft(wire({ interval: 2 ** 32 })), 'pdu_bounds'],
     ['channel name without prefix', craft(wire({ channels: [{ name: 'a', epoch: 1, standbys: [], members: [] }] })), 'pdu_bounds'],
     ['17 standbys', craft(wire({ channels: [{ name: '#a', epoch: 1, standbys: ids(17, 1), members: [] }] })), 'pdu_bounds'],
     ['513 members', craft(wire({ channels: [{ name: '#a', epoch: 1, standbys: [], members: Array(513).fill('m') }] })), 'pdu_bounds'],
