@@ -14,6 +14,8 @@ import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
 export interface HostedMember {
   peerId: string;
   connId: string;
+  /** Joined without a peer id: a KIT client of the draft, sent none of chanmesh's own commands but WELCOME and MEMBERS (protocol 2.3). */
+  legacy?: boolean;
 }
 
 export interface ChannelHostInput {
@@ -49,7 +51,7 @@ export interface ChannelHostContext extends ChannelHostInput {
 }
 
 export type ChannelHostEvent =
-  | { type: 'JOIN'; connId: string; peerId: string; loads: PeerLoads }
+  | { type: 'JOIN'; connId: string; peerId: string; loads: PeerLoads; legacy?: boolean }
   | { type: 'SAY'; connId: string; text: string; msgId?: string }
   | { type: 'RELAY'; connId: string; authorId: string; text: string; msgId: string; seq?: number }
   | { type: 'EXIT'; connId: string; loads: PeerLoads }
@@ -113,19 +115,36 @@ function incoming(context: ChannelHostContext, event: Extract<ChannelHostEvent, 
  * since, kept it in its outbox for good, re-sent it at every join, and once
  * the de-duplication window had forgotten it, everyone got it twice (seed
  * 181, 8 nodes, --history 10 --rate 50: 61 s later).
+ *
+ * A known message offered again that the history no longer holds goes to
+ * the other members as LATE, outside the history: a member that was away
+ * while it was accepted (between hosts, or on another side) and joined
+ * after it left the history never got it from here, and its offerer is the
+ * last holder we will hear of; members that have it drop it (their
+ * de-duplication windows). Dropped here, as it was until the seventeenth
+ * session, a holder's offer repaired nobody. Not put back into the
+ * history: there it would push newer messages out (F5).
  */
 function accept(context: ChannelHostContext, messages: readonly IncomingMessage[]) {
   let nextSeq = context.nextSeq;
   let history = context.history;
   const sends: Array<Extract<ChannelHostEmitted, { type: 'send' }>> = [];
+  const sentLate = new Set<string>();
+  // LATE is chanmesh's own: not to a member of the draft (fan-out order, as SAY).
+  let lateTo: readonly string[] | undefined;
   for (const m of messages) {
     // A legacy client sends no msgId: the host names the message so that
     // it can still be de-duplicated and relayed after a failover.
     const msgId = m.msgId ?? `~${context.epoch}.${nextSeq}`;
-    if (!context.seen.add(messageKey(m.authorId, msgId))) {
-      if (!m.relayed) {
-        const known = history.find((h) => h.authorId === m.authorId && h.msgId === msgId);
-        sends.push({ type: 'send', to: [m.connId], commands: [known ? sayCommand(known) : { type: 'SEEN', msgId }] });
+    const key = messageKey(m.authorId, msgId);
+    if (!context.seen.add(key)) {
+      const known = history.find((h) => h.authorId === m.authorId && h.msgId === msgId);
+      if (!m.relayed) sends.push({ type: 'send', to: [m.connId], commands: [known ? sayCommand(known) : { type: 'SEEN', msgId }] });
+      if (!known && !sentLate.has(key)) {
+        sentLate.add(key);
+        lateTo ??= chanmeshMembers(context);
+        const to = lateTo.filter((connId) => connId !== m.connId);
+        if (to.length > 0) sends.push({ type: 'send', to, commands: [{ type: 'LATE', authorId: m.authorId, text: m.text, msgId }] });
       }
       continue;
     }
@@ -135,6 +154,11 @@ function accept(context: ChannelHostContext, messages: readonly IncomingMessage[
     sends.push({ type: 'send', to: context.fanOut, commands: [sayCommand(entry)] });
   }
   return { nextSeq, history, sends };
+}
+
+function chanmeshMembers(context: ChannelHostContext): readonly string[] {
+  const legacy = new Set(context.members.filter((m) => m.legacy).map((m) => m.connId));
+  return legacy.size === 0 ? context.fanOut : context.fanOut.filter((connId) => !legacy.has(connId));
 }
 
 /** A history entry as members get it: marked when merged from a relay, so that their windows keep what ours keeps (appendToHistory). */
@@ -176,7 +200,7 @@ export const channelHostMachine = setup({
       if (existing?.connId === event.connId) return;
       const others = context.members.filter((m) => m.peerId !== event.peerId);
       if (existing) enqueue.emit({ type: 'close', connId: existing.connId, reason: 'replaced by a new connection' });
-      const members = [...others, { peerId: event.peerId, connId: event.connId }];
+      const members = [...others, { peerId: event.peerId, connId: event.connId, ...(event.legacy ? { legacy: true } : {}) }];
       const ids = memberIds(members);
       const standbys = rankStandbys(context.channel, ids, context.hostId, event.loads, context.standbyCount);
       enqueue.assign({ members, standbys, fanOut: fanOutOrder(members, standbys), loads: event.loads });

@@ -102,7 +102,8 @@ export type ChannelMemberEmitted =
   | { type: 'disconnect'; gen: number }
   | { type: 'send'; gen: number; commands: readonly ClientCommand[] }
   /** `hostId` and `epoch`: the hosting whose stream brought it (the user's line says so too). */
-  | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean; relayed: boolean; hostId: string; epoch: number }
+  /** `late`: brought by a LATE frame (docs/protocol.md 5.5). */
+  | { type: 'deliver'; authorId: string; text: string; msgId: string; fromHistory: boolean; relayed: boolean; late?: true; hostId: string; epoch: number }
   | {
       type: 'requestHost';
       epoch: number;
@@ -172,6 +173,13 @@ function takeFrame(frames: FrameState, command: ServerCommand, context: Context)
       frames.outbox = frames.outbox.filter((o) => o !== mine);
       if (!context.seen.add(messageKey(settings.selfId, mine.msgId))) return undefined;
       return { type: 'deliver', authorId: settings.selfId, text: mine.text, msgId: mine.msgId, fromHistory: false, relayed: false, hostId: context.hostId!, epoch: frames.epoch };
+    }
+    case 'LATE': {
+      // Accepted before, offered again, and out of the host's history (so
+      // not into ours): shown if we never had it, as a merged relay is.
+      if (command.authorId === settings.selfId) frames.outbox = frames.outbox.filter((o) => o.msgId !== command.msgId);
+      if (!context.seen.add(messageKey(command.authorId, command.msgId))) return undefined;
+      return { type: 'deliver', authorId: command.authorId, text: command.text, msgId: command.msgId, fromHistory: false, relayed: true, late: true, hostId: context.hostId!, epoch: frames.epoch };
     }
     case 'SAY': {
       const entry = historyEntryOf(command, frames.history.length + 1)!;

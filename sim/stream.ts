@@ -111,21 +111,35 @@ export class Pipe {
     const arrival = Math.max(this.lastArrivalMs, arrivalMs(world.scheduler.now(), world.latencyMs()));
     this.lastArrivalMs = arrival;
     const generation = this.generation;
-    world.scheduler.at(arrival, () => this.arrive(generation), this.to.host.clock);
+    // A frozen receiver's kernel still takes the segment when it arrives
+    // (onHold, at its due time); its process reads it at the thaw.
+    let taken: Segment | undefined;
+    world.scheduler.at(
+      arrival,
+      () => {
+        const segment = taken ?? this.take(generation);
+        if (segment !== undefined) this.to.receive(segment);
+      },
+      this.to.host.clock,
+      () => {
+        taken = this.take(generation);
+        return taken !== undefined;
+      },
+    );
   }
 
-  /** Each arrival event delivers the head of the queue: arrivals run in the order they were scheduled. */
-  private arrive(generation: number): void {
-    if (generation !== this.generation) return;
+  /** Each arrival takes the head of the queue (arrivals come due in the order they were scheduled), unless a partition now stalls the pipe. */
+  private take(generation: number): Segment | undefined {
+    if (generation !== this.generation) return undefined;
     if (this.world.blocks(this.from.host.id, this.to.host.id)) {
       this.stalledAtPartition = true;
       this.generation++;
       this.world.stalled(this);
-      return;
+      return undefined;
     }
     const segment = this.queue.shift();
     if (segment === undefined) throw new Error('stream pipe: an arrival without a segment');
-    this.to.receive(segment);
+    return segment;
   }
 
   /**

@@ -17,6 +17,8 @@ export interface ServerConnection {
   /** Set by the first JOIN: one connection, one channel. */
   channel?: string;
   peerId?: string;
+  /** Its JOIN named no peer id: a KIT client of the draft. */
+  legacy?: boolean;
 }
 
 export interface ChannelServerHandlers {

@@ -55,6 +55,8 @@ export interface ChatLine {
    * accepted before the merge (docs/protocol.md 5.5).
    */
   relayed: boolean;
+  /** Brought by a LATE frame: accepted before, out of the host's history, offered again by a member that held it (docs/protocol.md 5.5); `relayed` as well. */
+  late?: true;
   /**
    * The hosting whose stream brought it. Not necessarily the member's host
    * by the time the line is shown: a MOVED in the same chunk of the stream
@@ -532,6 +534,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const peerId = claimedId ?? this.identify(connection.remote);
     connection.channel = channel;
     connection.peerId = peerId;
+    connection.legacy = claimedId === undefined;
     if (!this.hosts.has(channel)) {
       const member = this.memberships.get(channel)?.actor.getSnapshot();
       const decision = decideUnhostedJoin({
@@ -566,7 +569,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       this.server!.close(connection.id, 'cannot host the channel now');
       return;
     }
-    host.send({ type: 'JOIN', connId: connection.id, peerId, loads: this.directory.loads });
+    host.send({ type: 'JOIN', connId: connection.id, peerId, loads: this.directory.loads, legacy: connection.legacy });
   }
 
   private onHostCommand(connection: ServerConnection, command: ClientCommand): void {
@@ -575,7 +578,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const connId = connection.id;
     switch (command.type) {
       case 'JOIN':
-        return host.send({ type: 'JOIN', connId, peerId: connection.peerId!, loads: this.directory.loads });
+        return host.send({ type: 'JOIN', connId, peerId: connection.peerId!, loads: this.directory.loads, legacy: connection.legacy });
       case 'SAY':
         return host.send({ type: 'SAY', connId, text: command.text, msgId: command.msgId });
       case 'RELAY':
@@ -671,7 +674,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         return m.link.send(effect.gen, effect.commands);
       case 'deliver':
         this.stats.chatDelivered++;
-        this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory, relayed: effect.relayed, host: effect.hostId, epoch: effect.epoch });
+        this.emit('chat', { channel, authorId: effect.authorId, text: effect.text, msgId: effect.msgId, fromHistory: effect.fromHistory, relayed: effect.relayed, ...(effect.late ? { late: true as const } : {}), host: effect.hostId, epoch: effect.epoch });
         return;
       case 'requestHost':
         return this.startHosting(channel, effect.epoch, effect.history, effect.previousHost, effect.seen);

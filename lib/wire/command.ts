@@ -38,7 +38,13 @@ export type ServerCommand =
   /** chanmesh: every RELAY this connection sent before it is decided; one not sent back was turned down (protocol 5.5). */
   | { type: 'MERGED' }
   /** chanmesh: the host accepted this SAY of yours before and keeps it no more (no echo to give); settle your outbox (protocol 5.5). */
-  | { type: 'SEEN'; msgId: string };
+  | { type: 'SEEN'; msgId: string }
+  /**
+   * chanmesh: a message the host accepted before, holds no more, and was
+   * offered again (relayed or re-sent): deliver it if you never did; it is
+   * not part of the history (protocol 5.5).
+   */
+  | { type: 'LATE'; authorId: string; text: string; msgId: string };
 
 // ---------------------------------------------------------------- encoding
 
@@ -111,6 +117,11 @@ export function encodeServerCommand(c: ServerCommand): Buffer {
     case 'SEEN':
       requireId(c.msgId, 'SEEN msgId');
       return encodeFrame(['SEEN', c.msgId]);
+    case 'LATE':
+      requireId(c.authorId, 'LATE authorId');
+      requireText(c.text, 'LATE text');
+      requireId(c.msgId, 'LATE msgId');
+      return encodeFrame(['LATE', c.authorId, c.text, c.msgId]);
     default:
       return unknownType(c);
   }
@@ -209,6 +220,8 @@ export function decodeServerCommand(body: Buffer): ServerCommand {
       return { type: 'MERGED' };
     case 'SEEN':
       return { type: 'SEEN', msgId: idField(fields, 1) };
+    case 'LATE':
+      return { type: 'LATE', authorId: idField(fields, 1), text: textField(fields, 2), msgId: idField(fields, 3) };
     default:
       throw new DecodeError('unknown_command', `unknown server command ${preview(name)}`);
   }

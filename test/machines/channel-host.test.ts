@@ -144,7 +144,7 @@ t.test("a takeover host holds what it is sent for one relay window from its firs
   t.ok(fresh.sends().some((s) => s.commands[0]!.type === 'SAY'), 'a new channel holds nothing');
 });
 
-t.test('a re-sent SAY the host has seen but no longer holds is answered SEEN, to its author only (F19)', async (t) => {
+t.test('a re-sent SAY the host has seen but no longer holds is answered SEEN (F19)', async (t) => {
   const h = host(); // history 3
   for (const p of ['a', 'b']) h.join(p);
   for (let i = 0; i < 5; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `n${i}`, msgId: `a${i}` });
@@ -153,8 +153,41 @@ t.test('a re-sent SAY the host has seen but no longer holds is answered SEEN, to
   t.same(h.sends(), [{ type: 'send', to: ['c-a'], commands: [{ type: 'SAY', authorId: 'a', text: 'n4', msgId: 'a4', seq: 5 }] }], 'still in the history: its copy');
   h.clear();
   h.actor.send({ type: 'SAY', connId: 'c-a', text: 'n0', msgId: 'a0' });
-  t.same(h.sends(), [{ type: 'send', to: ['c-a'], commands: [{ type: 'SEEN', msgId: 'a0' }] }], 'out of the history: SEEN');
+  t.same(h.sends()[0], { type: 'send', to: ['c-a'], commands: [{ type: 'SEEN', msgId: 'a0' }] }, 'out of the history: SEEN (and LATE to the others, below)');
   t.same(h.ctx().history.map((e) => e.msgId), ['a2', 'a3', 'a4'], 'nothing accepted again');
+});
+
+t.test('a known message offered again that the history no longer holds goes to the other members as LATE, outside the history', async (t) => {
+  const h = host(); // history 3
+  h.join('a');
+  h.join('b');
+  h.actor.send({ type: 'JOIN', connId: 'c-d', peerId: 'd', loads, legacy: true });
+  for (let i = 0; i < 5; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `n${i}`, msgId: `a${i}` });
+  h.clear();
+  // b relays n0 and n4 twice (two relaying members would do the same):
+  // n4 is still in the history, n0 left it.
+  for (const msgId of ['a0', 'a4', 'a0']) h.actor.send({ type: 'RELAY', connId: 'c-b', authorId: 'a', text: `n${msgId.slice(1)}`, msgId });
+  h.clock.advance(100);
+  t.same(
+    h.sends(),
+    [
+      { type: 'send', to: ['c-a'], commands: [{ type: 'LATE', authorId: 'a', text: 'n0', msgId: 'a0' }] },
+      { type: 'send', to: ['c-b'], commands: [{ type: 'MERGED' }] },
+    ],
+    'n0 once, to every chanmesh member but its offerer; n4, held, to nobody; the relayer learns its relays are decided',
+  );
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'n1', msgId: 'a1' });
+  t.same(
+    h.sends(),
+    [
+      { type: 'send', to: ['c-a'], commands: [{ type: 'SEEN', msgId: 'a1' }] },
+      { type: 'send', to: ['c-b'], commands: [{ type: 'LATE', authorId: 'a', text: 'n1', msgId: 'a1' }] },
+    ],
+    'a re-sent SAY out of the history: SEEN to its author, LATE to the others',
+  );
+  t.same(h.ctx().history.map((e) => e.msgId), ['a2', 'a3', 'a4'], 'the history is untouched');
+  t.equal(h.ctx().nextSeq, 6, 'and no seq is used');
 });
 
 t.test('a takeover host continues the seq of its history and knows its messages', async (t) => {

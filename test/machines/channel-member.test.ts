@@ -91,6 +91,27 @@ t.test('SEEN: the host accepted our message before and has no copy to echo; the 
   t.equal(m.of('deliver').length, 1, 'again, or for another msgId: nothing');
 });
 
+t.test('LATE: a message the host accepted before and holds no more is shown once if never seen, and kept out of the history', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [['a', 'had it', 'a1']]);
+  m.frame({ type: 'LATE', authorId: 'a', text: 'missed', msgId: 'a0' });
+  m.frame({ type: 'LATE', authorId: 'a', text: 'missed', msgId: 'a0' });
+  m.frame({ type: 'LATE', authorId: 'a', text: 'had it', msgId: 'a1' });
+  t.same(
+    m.of('deliver').map((d) => [d.text, d.fromHistory, d.relayed]),
+    [
+      ['had it', true, false],
+      ['missed', false, true],
+    ],
+    'the missed one once, marked as merged; the one we had, not again',
+  );
+  t.same(m.actor.getSnapshot().context.history.map((h) => h.msgId), ['a1'], 'the history mirrors the host, which does not hold it');
+  m.actor.send({ type: 'USER_SAY', text: 'mine' });
+  m.frame({ type: 'LATE', authorId: 'm', text: 'mine', msgId: 'p-1' });
+  t.equal(m.actor.getSnapshot().context.outbox.length, 0, 'our own: the outbox is settled');
+});
+
 t.test('fast path: the connection closes, one quick reconnect is refused, the first standby is joined', async (t) => {
   const m = member();
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });

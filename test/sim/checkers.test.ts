@@ -112,7 +112,9 @@ t.test('delivery: a member frozen when a message is said, then cut off by a part
       hostWithMembers(at, 'n1', ['n2', 'n3']);
       at('5s', (c) => c.freeze('n3'));
       at('5500ms', (c) => c.say('n1', '#c0', 'while frozen'));
-      at('6s', (c) => c.partition([['n3'], ['n1', 'n2']]));
+      // Before the copy reaches n3's kernel (a frozen process's kernel still
+      // takes what arrives, and the process reads it at the thaw).
+      at(5500.01, (c) => c.partition([['n3'], ['n1', 'n2']]));
       at('7s', (c) => c.thaw('n3'));
       // More than the settle time after the thaw, but still cut off: the
       // repair could never begin, so nothing is required of n3.
@@ -218,19 +220,6 @@ t.test('delivery: a node that takes a channel over in a loss burst is a second h
   t.ok(result.delivery.required > 0, `the check still requires deliveries (${result.delivery.required})`);
 });
 
-t.test('delivery: the repair host\'s window is judged when the member joined it (seed 122, 6 nodes, --members 2 --history 3 --rate 20 --split-chunks)', async (t) => {
-  // n5 created #c1 again in a 90% burst, lost the split brain 3 ms after it
-  // ended, and went from n2 to n1 to n4 as each yielded. n4's last delivery
-  // was n1's message when n5's repair began; 35 ms later, when n5 joined it,
-  // n4 had ended its takeover's hold and accepted four re-sent messages,
-  // so its 3-message WELCOME no longer held it. Judged at the repair's
-  // beginning, n5 was required to get it.
-  const result = await simulate({ seed: 122, nodes: 6, channels: 2, durationMs: 120_000, faults: 'random', chatPerSecond: 20, membersPerChannel: 2, historyLimit: 3, splitChunks: true, keepLog: false });
-  t.same(violationKinds(result), []);
-  t.equal(result.delivery.excused, 474 + 1, 'the one pair more excused than before');
-  t.ok(result.delivery.required > 2000, `the check still requires deliveries (${result.delivery.required})`);
-});
-
 t.test('delivery: a holder\'s deliveries are counted a copy\'s way past the window (seed 56, 8 nodes, --rate 50 --history 10 --split-chunks)', async (t) => {
   // n5, the host of #c1, froze; n6 took over and held what its members
   // re-sent (17 messages) until its hold ended, 250 ms later, just after
@@ -320,26 +309,33 @@ t.test("delivery: the repair host's own membership is its window, not a member t
 const sixteen = (seed: number) =>
   simulate({ seed, nodes: 16, channels: 4, privateChannels: 1, durationMs: 120_000, faults: 'random', chatPerSecond: 80, churnPerSecond: 1, membersPerChannel: 4, historyLimit: 10, faultGapMs: 700, keepLog: false });
 
-t.test("delivery: which host a delivery came from is the one its chat line names, not the member's host by then (seed 141, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)", async (t) => {
-  // n6 joined n12 and, in the same chunk of the stream, got n12's WELCOME
-  // and a MOVED to n16; its lines were shown after the MOVED, when n6's
-  // host was n16 already. n16's WELCOME 4 ms later brought an older
-  // message of n16 that n12's window had dropped: a late repair, which
-  // looked like one host's WELCOME out of order.
-  const result = await sixteen(141);
+t.test('delivery: a holder cut off from the member when its repair begins is judged when it can reach it again (seed 111, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)', async (t) => {
+  // n2 and n5 of #c0 missed five messages while they chased hosts for 3.5
+  // s, and rejoined a host whose 10-message history no longer held them.
+  // n3 still did, among its last 4 deliveries, but a partition had cut it
+  // off from them; before the heal, as the host of its side, it took its
+  // own 30 re-sent messages, and the five left its history. Judged at the
+  // repair's beginning, n3 seemed to hold them for n2 and n5: 10 pairs
+  // missing.
+  const result = await sixteen(111);
   t.same(violationKinds(result), []);
-  t.ok(result.delivery.lateRepairs >= 1, `counted as a late repair (${result.delivery.lateRepairs})`);
+  t.ok(result.delivery.required > 15_000, `the check still requires deliveries (${result.delivery.required})`);
+  t.ok(result.delivery.byLate > 0, `LATE frames brought messages their members had missed (${result.delivery.byLate})`);
 });
 
-t.test("delivery: an author's re-sent messages behind its newer one that a relay brought first are the merge-order exception (seed 67, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)", async (t) => {
-  // n13 said three messages to a host that never echoed them; a member
-  // relayed the last of the three into n7 (the other two had left its
-  // history), and n13 re-sent all three to n7 3.8 s later: n7 took the
-  // first two as new, behind the third, and every member live then got
-  // them in that order.
-  const result = await sixteen(67);
+t.test("delivery: which host a delivery came from is the one its chat line names, not the member's host by then (seed 23, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)", async (t) => {
+  // Seed 141 showed it first: n6 joined n12 and, in the same chunk of the
+  // stream, got n12's WELCOME and a MOVED to n16; its lines were shown
+  // after the MOVED, when n6's host was n16 already. n16's WELCOME 4 ms
+  // later brought an older message of n16 that n12's window had dropped: a
+  // late repair, which looked like one host's WELCOME out of order. Since
+  // a frozen host's kernel takes what arrives (seventeenth session) seed
+  // 141 no longer shows it; seed 23 does: taken as the member's host at
+  // the line, n9's delivery of n7:5859 after n7:5933 in @c3 is an order
+  // violation.
+  const result = await sixteen(23);
   t.same(violationKinds(result), []);
-  t.ok(result.delivery.mergedLate >= 6, `counted as merged late (${result.delivery.mergedLate})`);
+  t.ok(result.delivery.lateRepairs >= 1, `counted as a late repair (${result.delivery.lateRepairs})`);
 });
 
 t.test("delivery: a repair by a holder's relay is over only once M's host has the message (seed 173, 8 nodes, --rate 40 --history 5 --pdu-interval 500 --fault-gap 500ms)", async (t) => {

@@ -237,6 +237,25 @@ t.test('a partition holds stream bytes until heal, in order', async (t) => {
   t.equal(received.bytes().toString(), 'abcd');
 });
 
+t.test("a frozen receiver's kernel takes the bytes that arrive: a partition that begins later does not hold them; its process reads them at thaw", async (t) => {
+  const world = makeWorld(2, FIXED_5MS);
+  const { client, server } = await connectPair(world, 0, 1);
+  const received = collect(server);
+  world.network.freeze('h2');
+  client.write(Buffer.from('in the kernel'));
+  await world.scheduler.runFor(10); // arrived after 5 ms
+  world.network.partition([['h1'], ['h2']]);
+  client.write(Buffer.from(', held'));
+  await world.scheduler.runFor(100);
+  t.equal(received.bytes().toString(), '', 'nothing while frozen');
+  world.network.thaw('h2');
+  await world.scheduler.runFor(10);
+  t.equal(received.bytes().toString(), 'in the kernel', 'at thaw: what arrived before the partition, not what it holds');
+  world.network.heal();
+  await world.scheduler.runFor(100);
+  t.equal(received.bytes().toString(), 'in the kernel, held', 'the rest after the heal, in order');
+});
+
 t.test('destroying a stream across a partition drops its held bytes; the peer learns at heal', async (t) => {
   const world = makeWorld(2, FIXED_5MS);
   const { client, server } = await connectPair(world, 0, 1);

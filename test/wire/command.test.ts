@@ -62,6 +62,7 @@ const serverArb: fc.Arbitrary<ServerCommand> = fc.oneof(
   fc.record({ type: fc.constant('MOVED' as const), hostId: idArb, epoch: wireNumberArb }),
   fc.constant({ type: 'MERGED' as const }),
   fc.record({ type: fc.constant('SEEN' as const), msgId: idArb }),
+  fc.record({ type: fc.constant('LATE' as const), authorId: idArb, text: textArb, msgId: idArb }),
 );
 
 // ------------------------------------------------------------------ round trips
@@ -94,6 +95,8 @@ t.test('every server command round-trips', async (t) => {
     { type: 'MOVED', hostId: 'h2', epoch: 7 },
     { type: 'MERGED' },
     { type: 'SEEN', msgId: 'm-7' },
+    { type: 'LATE', authorId: 'a', text: 'missed', msgId: 'm-8' },
+    { type: 'LATE', authorId: 'a', text: '', msgId: 'm-9' },
   ];
   for (const c of examples) t.strictSame(decodeServerCommand(body(encodeServerCommand(c))), c, c.type);
 });
@@ -141,6 +144,7 @@ t.test('unknown fields at the end of a known command are ignored (2.3)', async (
   t.strictSame(decodeServerCommand(raw('MOVED', 'h', '1', 'x')), { type: 'MOVED', hostId: 'h', epoch: 1 });
   t.strictSame(decodeServerCommand(raw('MERGED', 'x')), { type: 'MERGED' }, 'MERGED: a later field is ignored');
   t.strictSame(decodeServerCommand(raw('SEEN', 'm', 'x')), { type: 'SEEN', msgId: 'm' });
+  t.strictSame(decodeServerCommand(raw('LATE', 'a', 't', 'm', 'x')), { type: 'LATE', authorId: 'a', text: 't', msgId: 'm' });
 });
 
 t.test('a legacy JOIN without peer id and a legacy SAY without msgId are valid', async (t) => {
@@ -195,6 +199,7 @@ t.test('table: every command decode error code', async (t) => {
     ['MOVED without epoch', 'server', raw('MOVED', 'h'), 'missing_field'],
     ['SEEN without msgId', 'server', raw('SEEN'), 'missing_field'],
     ['SEEN with an empty msgId', 'server', raw('SEEN', ''), 'bad_id'],
+    ['LATE without msgId', 'server', raw('LATE', 'a', 'text'), 'missing_field'],
     ['SAY without text', 'server', raw('SAY', 'a'), 'missing_field'],
     ['INVITE of 65 peers', 'client', raw('INVITE', ...ids(65)), 'too_many_fields'],
     ['invalid UTF-8', 'client', Buffer.from([0x53, 0x41, 0x59, 0x00, 0xfe, 0x00]), 'bad_utf8'],
@@ -319,7 +324,7 @@ t.test('property: mutated valid frames never throw anything but DecodeError', as
 t.test('fuzz: 100,000 random frames through FrameDecoder and a command decoder throw only DecodeError', async (t) => {
   const random = prng(0x5eed);
   const below = (n: number): number => Math.floor(random() * n);
-  const names = ['JOIN', 'SAY', 'EXIT', 'INVITE', 'RELAY', 'STANDBY', 'WELCOME', 'MEMBERS', 'MOVED', 'MERGED', 'SEEN', 'X', ''].map((n) => Buffer.from(n));
+  const names = ['JOIN', 'SAY', 'EXIT', 'INVITE', 'RELAY', 'STANDBY', 'WELCOME', 'MEMBERS', 'MOVED', 'MERGED', 'SEEN', 'LATE', 'X', ''].map((n) => Buffer.from(n));
   const pool = [
     ...['#chat', '@p', 'p1', '0', '9007199254740991', '9007199254740992', '-1', 'ü', '', 'x'.repeat(70), 'a b'].map((f) => Buffer.from(f)),
     Buffer.from([0xff]), // never valid in UTF-8
