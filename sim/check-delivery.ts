@@ -60,6 +60,8 @@ interface Membership {
   deliveredFrom: string[];
   /** Whether each delivery came live from its host's merge of a relay (ChatLine.relayed, not from a WELCOME). */
   deliveredMerged: boolean[];
+  /** Whether each delivery came by LATE (ChatLine.late): shown, but in no history, the member's or its host's. */
+  deliveredLate: boolean[];
   /** Message -> its position in `delivered`. */
   deliveredSet: Map<Message, number>;
   /**
@@ -300,7 +302,7 @@ export class DeliveryChecker {
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
-    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [], joinedEpochs: [], rejoinedAt: [], leftAt: [], leftHosts: [] };
+    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredLate: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [], joinedEpochs: [], rejoinedAt: [], leftAt: [], leftHosts: [] };
     this.memberships.push(m);
     let byChannel = this.current.get(node);
     if (!byChannel) this.current.set(node, (byChannel = new Map()));
@@ -359,6 +361,7 @@ export class DeliveryChecker {
     // --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`).
     m.deliveredFrom.push(`${line.host}@${line.epoch}`);
     m.deliveredMerged.push(line.relayed && !line.fromHistory);
+    m.deliveredLate.push(line.late === true);
     msg.holding.push(m);
     msg.deliveries++;
     if (!isAuthor) this.stats.delivered++;
@@ -439,9 +442,15 @@ export class DeliveryChecker {
           // back, seemed to hold it for a member that joined 2 ms later).
           const hostsOwn = onlyItsWindow ? msg.holding.find((h) => h.node.id === repairHost && (h.endedAt === undefined || h.endedAt > repairAt)) : undefined;
           const repairable = lastedRepair && (hostsOwn !== undefined ? [hostsOwn] : msg.holding).some((h) => {
-            const gotItAt = h.deliveredAt[h.deliveredSet.get(msg)!]!;
+            const index = h.deliveredSet.get(msg)!;
+            const gotItAt = h.deliveredAt[index]!;
             return (
               h !== m &&
+              // Got by LATE, m is in no history of h's, so h never relays it
+              // nor has it to give as a host (seed 195 of the 16-node
+              // campaign: a member got m by LATE, took the channel over, and
+              // the members of the other side of a split brain joined it).
+              !h.deliveredLate[index] &&
               (h.endedAt === undefined || h.endedAt > repairAt) &&
               !this.frozenBetween(h.node, gotItAt, repairAt) &&
               laterDeliveries(h, msg, this.reachableAt(h.node.id, m.node.id, windowAt) + this.inFlightMs) < coverage &&

@@ -47,9 +47,10 @@ function world(ids: string[], historyLimit = 10) {
     say(id: string, text: string) {
       each((o) => o.said?.(node(id), '#c', text));
     },
-    /** `id` shows `text` by `author`, brought by `host`'s stream; `merged`: the host merged it from a relay. */
-    deliver(id: string, author: string, text: string, host: string, merged = false, fromHistory = false) {
-      const line: ChatLine = { channel: '#c', authorId: author, text, msgId: text, fromHistory, relayed: merged, host, epoch: 1 };
+    /** `id` shows `text` by `author`, brought by `host`'s stream: live, merged by the host from a relay, in a WELCOME's history, or by LATE. */
+    deliver(id: string, author: string, text: string, host: string, how: 'live' | 'merged' | 'history' | 'late' = 'live') {
+      const line: ChatLine = { channel: '#c', authorId: author, text, msgId: text, fromHistory: how === 'history', relayed: how === 'merged' || how === 'late', host, epoch: 1 };
+      if (how === 'late') line.late = true;
       each((o) => o.chat?.(node(id), line));
     },
     finish(endMs: number) {
@@ -82,18 +83,18 @@ function resentBehindMerge(frozenMember: boolean) {
     w.freeze('n2', true);
   }
   w.at(3_000);
-  w.deliver('n3', 'n1', 'x2', 'h', true);
-  w.deliver('h', 'n1', 'x2', 'h', true);
-  if (!frozenMember) w.deliver('n2', 'n1', 'x2', 'h', true);
+  w.deliver('n3', 'n1', 'x2', 'h', 'merged');
+  w.deliver('h', 'n1', 'x2', 'h', 'merged');
+  if (!frozenMember) w.deliver('n2', 'n1', 'x2', 'h', 'merged');
   w.at(3_005);
-  w.deliver('n1', 'n1', 'x2', 'h', true);
+  w.deliver('n1', 'n1', 'x2', 'h', 'merged');
   w.at(5_000);
   w.deliver('n1', 'n1', 'x1', 'h'); // the echo of the re-send: x1 acknowledged
   for (const id of ['h', 'n3']) w.deliver(id, 'n1', 'x1', 'h');
   if (frozenMember) {
     w.at(6_000);
     w.freeze('n2', false);
-    w.deliver('n2', 'n1', 'x2', 'h', true);
+    w.deliver('n2', 'n1', 'x2', 'h', 'merged');
   }
   w.deliver('n2', 'n1', 'x1', 'h');
   return w;
@@ -155,7 +156,7 @@ t.test("the repair host's window is judged when M joined it, not when its repair
   }
   w.at(4_040);
   w.rejoin('M', 'h');
-  for (const text of ['n1', 'n2', 'n3']) w.deliver('M', 'a', text, 'h', false, true);
+  for (const text of ['n1', 'n2', 'n3']) w.deliver('M', 'a', text, 'h', 'history');
   t.same(w.finish(20_000), []);
   t.equal(w.checker.stats.excused, 1, 'm is excused for M');
 });
@@ -191,7 +192,36 @@ t.test('a holder cut off from M when its repair begins is judged when it can rea
   w.at(6_000);
   w.partition();
   w.at(6_100);
-  for (const text of ['o1', 'o2', 'o3']) for (const id of ['h2', 'M']) w.deliver(id, 'n3', text, 'h2', true);
+  for (const text of ['o1', 'o2', 'o3']) for (const id of ['h2', 'M']) w.deliver(id, 'n3', text, 'h2', 'merged');
   t.same(w.finish(20_000), []);
   t.equal(w.checker.stats.excused, 1, 'm is excused for M');
+});
+
+t.test('a holder that got m by LATE does not hold it for M: LATE is in no history (seed 195)', async (t) => {
+  // n4 joined after m was said and got it by LATE (a member relayed it to
+  // n4's host, which had seen it and held it no more); M, frozen when m
+  // was said, rejoins n4, by then the host: n4's WELCOME cannot carry m.
+  const w = world(['a', 'h', 'n4', 'M'], 4);
+  w.at(100);
+  for (const id of ['a', 'h', 'M']) w.join(id, 'h');
+  w.at(1_900);
+  w.freeze('M', true);
+  w.at(2_000);
+  w.say('a', 'm');
+  for (const id of ['a', 'h']) w.deliver(id, 'a', 'm', 'h');
+  w.at(2_200);
+  for (const id of ['a', 'h']) w.exit(id);
+  w.at(2_500);
+  w.join('n4', 'h');
+  w.at(2_600);
+  w.deliver('n4', 'a', 'm', 'h', 'late');
+  w.at(3_000);
+  w.freeze('M', false);
+  w.at(3_400);
+  w.rejoin('n4', 'n4'); // its takeover
+  w.at(3_500);
+  w.rejoin('M', 'n4');
+  t.same(w.finish(20_000), []);
+  t.equal(w.checker.stats.excused, 1, 'm is excused for M');
+  t.equal(w.checker.stats.byLate, 1, 'and the LATE delivery counted');
 });

@@ -323,6 +323,16 @@ t.test('delivery: a holder cut off from the member when its repair begins is jud
   t.ok(result.delivery.byLate > 0, `LATE frames brought messages their members had missed (${result.delivery.byLate})`);
 });
 
+t.test('delivery: a holder that got the message by LATE holds it in no history (seed 195, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)', async (t) => {
+  // n9, the host of one side of #c2 when n6 said a message, relayed it to
+  // n6's takeover, which held it no more: n4 got it by LATE, took the
+  // channel over, and n5 and n7, from the other side of a split brain,
+  // joined n4. Counted as n4's, it seemed to be in n4's history for them.
+  const result = await sixteen(195);
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.byLate > 0, `deliveries by LATE (${result.delivery.byLate})`);
+});
+
 t.test("delivery: which host a delivery came from is the one its chat line names, not the member's host by then (seed 23, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)", async (t) => {
   // Seed 141 showed it first: n6 joined n12 and, in the same chunk of the
   // stream, got n12's WELCOME and a MOVED to n16; its lines were shown
