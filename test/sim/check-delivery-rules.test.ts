@@ -133,6 +133,17 @@ t.test('the same order without a merge is a violation', async (t) => {
 // History 4: a holder with m among its last 2 deliveries (half the
 // history) holds it for a member M disturbed around m.
 
+/** `members` join h's hosting at 100 ms; M is frozen from 1,900 ms, and a says m at 2,000 ms, which `holders` get at once. */
+function mSaidWhileMFrozen(w: ReturnType<typeof world>, members: string[], holders: string[]): void {
+  w.at(100);
+  for (const id of members) w.join(id, 'h');
+  w.at(1_900);
+  w.freeze('M', true);
+  w.at(2_000);
+  w.say('a', 'm');
+  for (const id of holders) w.deliver(id, 'a', 'm', 'h');
+}
+
 t.test("the repair host's window is judged when M joined it, not when its repair began (seed 122)", async (t) => {
   // M, frozen when a said m, is back at 3 s; its repair begins at 4 s (one
   // detection time), and it joins h at 4,040 ms. Meanwhile h took three
@@ -140,13 +151,7 @@ t.test("the repair host's window is judged when M joined it, not when its repair
   // 4-message WELCOME keeps m, but h's window, judged when M joined, has
   // moved past half of it.
   const w = world(['a', 'h', 'M'], 4);
-  w.at(100);
-  for (const id of ['a', 'h', 'M']) w.join(id, 'h');
-  w.at(1_900);
-  w.freeze('M', true);
-  w.at(2_000);
-  w.say('a', 'm');
-  for (const id of ['a', 'h']) w.deliver(id, 'a', 'm', 'h');
+  mSaidWhileMFrozen(w, ['a', 'h', 'M'], ['a', 'h']);
   w.at(3_000);
   w.freeze('M', false);
   w.at(4_030);
@@ -163,16 +168,11 @@ t.test("the repair host's window is judged when M joined it, not when its repair
 
 t.test('a holder cut off from M when its repair begins is judged when it can reach M again (seed 111)', async (t) => {
   // a and h, which had m, are gone; n3 still holds m when M rejoins h2
-  // (new to the channel: it never saw m), but a partition keeps it from M until 6 s, and by
-  // then it has taken three more of its own, as the host of its side.
+  // (new to the channel: it never saw m), but a partition keeps it from
+  // M until 6 s, and by then it has taken three more of its own, as the
+  // host of its side.
   const w = world(['a', 'h', 'h2', 'M', 'n3'], 4);
-  w.at(100);
-  for (const id of ['a', 'h', 'M', 'n3']) w.join(id, 'h');
-  w.at(1_900);
-  w.freeze('M', true);
-  w.at(2_000);
-  w.say('a', 'm');
-  for (const id of ['a', 'h', 'n3']) w.deliver(id, 'a', 'm', 'h');
+  mSaidWhileMFrozen(w, ['a', 'h', 'M', 'n3'], ['a', 'h', 'n3']);
   w.at(2_200);
   for (const id of ['a', 'h']) w.exit(id);
   w.at(2_500);
@@ -202,13 +202,7 @@ t.test('a holder that got m by LATE does not hold it for M: LATE is in no histor
   // n4's host, which had seen it and held it no more); M, frozen when m
   // was said, rejoins n4, by then the host: n4's WELCOME cannot carry m.
   const w = world(['a', 'h', 'n4', 'M'], 4);
-  w.at(100);
-  for (const id of ['a', 'h', 'M']) w.join(id, 'h');
-  w.at(1_900);
-  w.freeze('M', true);
-  w.at(2_000);
-  w.say('a', 'm');
-  for (const id of ['a', 'h']) w.deliver(id, 'a', 'm', 'h');
+  mSaidWhileMFrozen(w, ['a', 'h', 'M'], ['a', 'h']);
   w.at(2_200);
   for (const id of ['a', 'h']) w.exit(id);
   w.at(2_500);
