@@ -60,6 +60,8 @@ interface Membership {
   deliveredFrom: string[];
   /** Whether each delivery came live from its host's merge of a relay (ChatLine.relayed, not from a WELCOME). */
   deliveredMerged: boolean[];
+  /** Whether each delivery is one its host merged from a relay, live or in a WELCOME (ChatLine.relayed). */
+  deliveredRelayed: boolean[];
   /** Whether each delivery came by LATE (ChatLine.late): shown, but in no history, the member's or its host's. */
   deliveredLate: boolean[];
   /** Message -> its position in `delivered`. */
@@ -302,7 +304,7 @@ export class DeliveryChecker {
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
-    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredLate: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [], joinedEpochs: [], rejoinedAt: [], leftAt: [], leftHosts: [] };
+    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredRelayed: [], deliveredLate: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [], joinedEpochs: [], rejoinedAt: [], leftAt: [], leftHosts: [] };
     this.memberships.push(m);
     let byChannel = this.current.get(node);
     if (!byChannel) this.current.set(node, (byChannel = new Map()));
@@ -361,6 +363,7 @@ export class DeliveryChecker {
     // --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`).
     m.deliveredFrom.push(`${line.host}@${line.epoch}`);
     m.deliveredMerged.push(line.relayed && !line.fromHistory);
+    m.deliveredRelayed.push(line.relayed);
     m.deliveredLate.push(line.late === true);
     msg.holding.push(m);
     msg.deliveries++;
@@ -562,11 +565,13 @@ export class DeliveryChecker {
    * author re-sent it to the host (seed 67 of `--nodes 16 --channels 4
    * --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`: a
    * member relayed the author's last message of three, the other two had
-   * left its history; the author re-sent all three 3.8 s later).
+   * left its history; the author re-sent all three 3.8 s later). `newer`
+   * may come live or in the WELCOME of a member that joins after the
+   * merge (seed 45 of that campaign with `--split-chunks`).
    */
   private resentAfterMerge(m: Membership, newer: Message, msg: Message): boolean {
     const newerIndex = m.deliveredSet.get(newer)!;
-    if (!m.deliveredMerged[newerIndex] || msg.ackAt === undefined) return false;
+    if (!m.deliveredRelayed[newerIndex] || msg.ackAt === undefined) return false;
     // When that hosting merged `newer`: its first delivery from it anywhere
     // (M's own may come much later, after a freeze).
     const hosting = m.deliveredFrom[newerIndex];

@@ -47,9 +47,9 @@ function world(ids: string[], historyLimit = 10) {
     say(id: string, text: string) {
       each((o) => o.said?.(node(id), '#c', text));
     },
-    /** `id` shows `text` by `author`, brought by `host`'s stream: live, merged by the host from a relay, in a WELCOME's history, or by LATE. */
-    deliver(id: string, author: string, text: string, host: string, how: 'live' | 'merged' | 'history' | 'late' = 'live') {
-      const line: ChatLine = { channel: '#c', authorId: author, text, msgId: text, fromHistory: how === 'history', relayed: how === 'merged' || how === 'late', host, epoch: 1 };
+    /** `id` shows `text` by `author`, brought by `host`'s stream: live, merged by the host from a relay, in a WELCOME's history (merged or not), or by LATE. */
+    deliver(id: string, author: string, text: string, host: string, how: 'live' | 'merged' | 'history' | 'merged history' | 'late' = 'live') {
+      const line: ChatLine = { channel: '#c', authorId: author, text, msgId: text, fromHistory: how.endsWith('history'), relayed: how.startsWith('merged') || how === 'late', host, epoch: 1 };
       if (how === 'late') line.late = true;
       each((o) => o.chat?.(node(id), line));
     },
@@ -65,12 +65,15 @@ function world(ids: string[], historyLimit = 10) {
  * n1 says x1 and x2 to host h, which never echoes them; a member relays x2
  * into h's merge (x1 had left its history), and n1 re-sends x1 later: h
  * takes x1 as new, behind x2, and every member live then gets them in that
- * order (seed 67 of the 16-node campaign). `frozenMember`: n2 was frozen
+ * order (seed 67 of the 16-node campaign). `frozen`: n2 was frozen
  * through the merge and the re-send, and read both at its thaw, after x1's
  * acknowledgement (seed 41 of that campaign under the kernel-receive
  * freeze): the merge is the hosting's, when n3 got x2, not n2's reading.
+ * `welcome`: n2 was between hosts at the merge and got x2 in its WELCOME
+ * (seed 45 of that campaign with --split-chunks).
  */
-function resentBehindMerge(frozenMember: boolean) {
+function resentBehindMerge(n2: 'live' | 'frozen' | 'welcome') {
+  const frozenMember = n2 === 'frozen';
   const w = world(['h', 'n1', 'n2', 'n3']);
   w.at(100);
   for (const id of ['h', 'n1', 'n2', 'n3']) w.join(id, 'h');
@@ -85,9 +88,14 @@ function resentBehindMerge(frozenMember: boolean) {
   w.at(3_000);
   w.deliver('n3', 'n1', 'x2', 'h', 'merged');
   w.deliver('h', 'n1', 'x2', 'h', 'merged');
-  if (!frozenMember) w.deliver('n2', 'n1', 'x2', 'h', 'merged');
+  if (n2 === 'live') w.deliver('n2', 'n1', 'x2', 'h', 'merged');
   w.at(3_005);
   w.deliver('n1', 'n1', 'x2', 'h', 'merged');
+  if (n2 === 'welcome') {
+    w.at(4_000);
+    w.rejoin('n2', 'h');
+    w.deliver('n2', 'n1', 'x2', 'h', 'merged history');
+  }
   w.at(5_000);
   w.deliver('n1', 'n1', 'x1', 'h'); // the echo of the re-send: x1 acknowledged
   for (const id of ['h', 'n3']) w.deliver(id, 'n1', 'x1', 'h');
@@ -101,16 +109,22 @@ function resentBehindMerge(frozenMember: boolean) {
 }
 
 t.test("an author's re-sent message behind its newer one that a relay brought first is the merge-order exception (seed 67)", async (t) => {
-  const w = resentBehindMerge(false);
+  const w = resentBehindMerge('live');
   t.same(w.finish(20_000), []);
   t.equal(w.checker.stats.mergedLate, 3, 'h, n2 and n3 got x1 after x2: counted as merged late');
   t.equal(w.checker.stats.required, 6, 'x1 and x2 required of h, n2 and n3');
 });
 
 t.test('the merge is judged by when the hosting merged, not by when a frozen member read it (seed 41)', async (t) => {
-  const w = resentBehindMerge(true);
+  const w = resentBehindMerge('frozen');
   t.same(w.finish(20_000), []);
   t.equal(w.checker.stats.mergedLate, 3, "n2's too, read at its thaw after x1's acknowledgement");
+});
+
+t.test('so is one behind a newer one that came merged in a WELCOME (seed 45 with --split-chunks)', async (t) => {
+  const w = resentBehindMerge('welcome');
+  t.same(w.finish(20_000), []);
+  t.equal(w.checker.stats.mergedLate, 3);
 });
 
 t.test('the same order without a merge is a violation', async (t) => {

@@ -333,6 +333,15 @@ t.test('delivery: a holder that got the message by LATE holds it in no history (
   t.ok(result.delivery.byLate > 0, `deliveries by LATE (${result.delivery.byLate})`);
 });
 
+t.test("delivery: an author's re-sent message behind its newer one that a member got merged in its WELCOME is the merge-order exception (seed 45, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms --split-chunks)", async (t) => {
+  // n11 took n15's 4587 and 4598 and never echoed them; a member relayed
+  // 4598 into n5's merge, n4 joined n5 and got it in the WELCOME, and n15
+  // re-sent 4587 to n5 3.6 s later: n4 got it live, behind.
+  const result = await simulate({ seed: 45, nodes: 16, channels: 4, privateChannels: 1, durationMs: 120_000, faults: 'random', chatPerSecond: 80, churnPerSecond: 1, membersPerChannel: 4, historyLimit: 10, faultGapMs: 700, splitChunks: true, keepLog: false });
+  t.same(violationKinds(result), []);
+  t.ok(result.delivery.mergedLate >= 1, `counted as merged late (${result.delivery.mergedLate})`);
+});
+
 t.test("delivery: which host a delivery came from is the one its chat line names, not the member's host by then (seed 23, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)", async (t) => {
   // Seed 141 showed it first: n6 joined n12 and, in the same chunk of the
   // stream, got n12's WELCOME and a MOVED to n16; its lines were shown
