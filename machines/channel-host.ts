@@ -129,7 +129,7 @@ function accept(context: ChannelHostContext, messages: readonly IncomingMessage[
   let nextSeq = context.nextSeq;
   let history = context.history;
   const sends: Array<Extract<ChannelHostEmitted, { type: 'send' }>> = [];
-  const sentLate = new Set<string>();
+  let sentLate: Set<string> | undefined;
   // LATE is chanmesh's own: not to a member of the draft (fan-out order, as SAY).
   let lateTo: readonly string[] | undefined;
   for (const m of messages) {
@@ -140,8 +140,8 @@ function accept(context: ChannelHostContext, messages: readonly IncomingMessage[
     if (!context.seen.add(key)) {
       const known = history.find((h) => h.authorId === m.authorId && h.msgId === msgId);
       if (!m.relayed) sends.push({ type: 'send', to: [m.connId], commands: [known ? sayCommand(known) : { type: 'SEEN', msgId }] });
-      if (!known && !sentLate.has(key)) {
-        sentLate.add(key);
+      if (!known && !sentLate?.has(key)) {
+        (sentLate ??= new Set()).add(key);
         lateTo ??= chanmeshMembers(context);
         const to = lateTo.filter((connId) => connId !== m.connId);
         if (to.length > 0) sends.push({ type: 'send', to, commands: [{ type: 'LATE', authorId: m.authorId, text: m.text, msgId }] });

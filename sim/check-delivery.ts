@@ -575,12 +575,7 @@ export class DeliveryChecker {
     // When that hosting merged `newer`: its first delivery from it anywhere
     // (M's own may come much later, after a freeze).
     const hosting = m.deliveredFrom[newerIndex];
-    let mergedAt = m.deliveredAt[newerIndex]!;
-    for (const h of newer.holding) {
-      const i = h.deliveredSet.get(newer)!;
-      if (h.deliveredFrom[i] === hosting) mergedAt = Math.min(mergedAt, h.deliveredAt[i]!);
-    }
-    return msg.ackAt > mergedAt;
+    return msg.ackAt > firstDeliveryAt(newer, (h, i) => h.deliveredFrom[i] === hosting);
   }
 
   /** The delivery at `index` of `m`, disturbed until `repairAt`, repairs late what another host's `newer` overtook before the repair could be over. */
@@ -889,8 +884,16 @@ export class DeliveryChecker {
 /** When node `id` first had `msg`: it acknowledged it, or delivered it (Infinity if never). */
 function seenAt(id: string, msg: Message): number {
   if (msg.ackHost === id) return msg.ackAt!;
+  return firstDeliveryAt(msg, (h) => h.node.id === id);
+}
+
+/** The first delivery of `msg` by a membership `where` picks (given the delivery's index in it); Infinity if none. */
+function firstDeliveryAt(msg: Message, where: (h: Membership, index: number) => boolean): number {
   let first = Number.POSITIVE_INFINITY;
-  for (const h of msg.holding) if (h.node.id === id) first = Math.min(first, h.deliveredAt[h.deliveredSet.get(msg)!]!);
+  for (const h of msg.holding) {
+    const index = h.deliveredSet.get(msg)!;
+    if (where(h, index)) first = Math.min(first, h.deliveredAt[index]!);
+  }
   return first;
 }
 

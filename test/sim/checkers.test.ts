@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap';
 import type { ChanmeshNode, ChatLine } from '../../lib/node/node.ts';
 import { ExitCode } from '../../sim/violations.ts';
+import type { SimOptions } from '../../sim/run.ts';
 import { eventsOf, hostWithMembers, simulate, violationKinds } from './helpers.ts';
 
 /** The node's 'chat' event is the user's screen: from now on it swallows the lines `swallowed` picks. */
@@ -306,8 +307,8 @@ t.test("delivery: the repair host's own membership is its window, not a member t
 });
 
 /** One run of `--nodes 16 --channels 4 --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`. */
-const sixteen = (seed: number) =>
-  simulate({ seed, nodes: 16, channels: 4, privateChannels: 1, durationMs: 120_000, faults: 'random', chatPerSecond: 80, churnPerSecond: 1, membersPerChannel: 4, historyLimit: 10, faultGapMs: 700, keepLog: false });
+const sixteen = (seed: number, extra: Partial<SimOptions> = {}) =>
+  simulate({ seed, nodes: 16, channels: 4, privateChannels: 1, durationMs: 120_000, faults: 'random', chatPerSecond: 80, churnPerSecond: 1, membersPerChannel: 4, historyLimit: 10, faultGapMs: 700, keepLog: false, ...extra });
 
 t.test('delivery: a holder cut off from the member when its repair begins is judged when it can reach it again (seed 111, 16 nodes, --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms)', async (t) => {
   // n2 and n5 of #c0 missed five messages while they chased hosts for 3.5
@@ -337,7 +338,7 @@ t.test("delivery: an author's re-sent message behind its newer one that a member
   // n11 took n15's 4587 and 4598 and never echoed them; a member relayed
   // 4598 into n5's merge, n4 joined n5 and got it in the WELCOME, and n15
   // re-sent 4587 to n5 3.6 s later: n4 got it live, behind.
-  const result = await simulate({ seed: 45, nodes: 16, channels: 4, privateChannels: 1, durationMs: 120_000, faults: 'random', chatPerSecond: 80, churnPerSecond: 1, membersPerChannel: 4, historyLimit: 10, faultGapMs: 700, splitChunks: true, keepLog: false });
+  const result = await sixteen(45, { splitChunks: true });
   t.same(violationKinds(result), []);
   t.ok(result.delivery.mergedLate >= 1, `counted as merged late (${result.delivery.mergedLate})`);
 });

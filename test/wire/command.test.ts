@@ -126,7 +126,8 @@ t.test('the wire bytes are the draft\'s: name and fields, each NUL-terminated', 
 t.test('the largest command frames stay within the default maximum frame size', async (t) => {
   const members = encodeServerCommand({ type: 'MEMBERS', peerIds: ids(MAX_MEMBERS).map((id) => id.padEnd(64, '.')) });
   const relay = encodeClientCommand({ type: 'RELAY', authorId: 'a'.repeat(64), text: 'é'.repeat(MAX_TEXT_BYTES / 2), msgId: 'm'.repeat(64) });
-  for (const frame of [members, relay]) t.ok(frame.length - 4 <= 65536, `${frame.length - 4} bytes`);
+  const late = encodeServerCommand({ type: 'LATE', authorId: 'a'.repeat(64), text: 'é'.repeat(MAX_TEXT_BYTES / 2), msgId: 'm'.repeat(64) });
+  for (const frame of [members, relay, late]) t.ok(frame.length - 4 <= 65536, `${frame.length - 4} bytes`);
 });
 
 // ------------------------------------------------------------------ compatibility
@@ -170,6 +171,11 @@ t.test('SAY text: empty is allowed, 4096 bytes is the limit', async (t) => {
   t.equal(decodeErrorOf(() => decodeClientCommand(raw('SAY', `${atLimit}x`))), 'text_too_long');
   t.equal(decodeErrorOf(() => decodeServerCommand(raw('SAY', 'a', `${atLimit}x`))), 'text_too_long');
   t.equal(decodeErrorOf(() => decodeClientCommand(raw('RELAY', 'a', `${atLimit}x`, 'm'))), 'text_too_long');
+  t.equal(decodeErrorOf(() => decodeServerCommand(raw('LATE', 'a', `${atLimit}x`, 'm'))), 'text_too_long');
+  const late = { type: 'LATE' as const, authorId: 'a'.repeat(64), text: atLimit, msgId: 'm'.repeat(64) };
+  t.strictSame(decodeServerCommand(body(encodeServerCommand(late))), late, 'LATE with text and ids at their bounds');
+  t.equal(decodeErrorOf(() => decodeServerCommand(raw('LATE', 'a'.repeat(65), 't', 'm'))), 'bad_id', 'LATE authorId of 65 bytes');
+  t.equal(decodeErrorOf(() => decodeServerCommand(raw('LATE', 'a', 't', ''))), 'bad_id', 'LATE with an empty msgId');
   t.strictSame(decodeClientCommand(raw('SAY', '')), { type: 'SAY', text: '' });
 });
 
