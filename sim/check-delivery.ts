@@ -46,6 +46,19 @@ import type { LogRecord, LogSource } from './event-log.ts';
 import { Freezes, overlaps, type Span } from './freezes.ts';
 import { formatVt, type Violations } from './violations.ts';
 
+/**
+ * How a delivery came to a member: said (the host's own sequence, live or in
+ * a WELCOME), a relay its host merged (live, or in a WELCOME to a member that
+ * joined after the merge), or by LATE (shown, but in no history, the
+ * member's or its host's).
+ */
+type DeliveredHow = 'said' | 'merged live' | 'merged in a WELCOME' | 'late';
+
+/** Shown as its host merged it, while the member watched: a live merge, or a LATE (also a relay, not from a WELCOME). */
+function mergedLive(how: DeliveredHow): boolean {
+  return how === 'merged live' || how === 'late';
+}
+
 interface Membership {
   node: SimNode;
   channel: string;
@@ -58,12 +71,8 @@ interface Membership {
   deliveredAt: number[];
   /** Which host (`id@epoch`) each delivery came from. */
   deliveredFrom: string[];
-  /** Whether each delivery came live from its host's merge of a relay (ChatLine.relayed, not from a WELCOME). */
-  deliveredMerged: boolean[];
-  /** Whether each delivery is one its host merged from a relay, live or in a WELCOME (ChatLine.relayed). */
-  deliveredRelayed: boolean[];
-  /** Whether each delivery came by LATE (ChatLine.late): shown, but in no history, the member's or its host's. */
-  deliveredLate: boolean[];
+  /** How each delivery came (the chat line's `relayed`, `fromHistory` and `late`). */
+  deliveredHow: DeliveredHow[];
   /** Message -> its position in `delivered`. */
   deliveredSet: Map<Message, number>;
   /**
@@ -304,7 +313,7 @@ export class DeliveryChecker {
   }
 
   private startMembership(node: SimNode, channel: string, at: number): void {
-    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredMerged: [], deliveredRelayed: [], deliveredLate: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [], joinedEpochs: [], rejoinedAt: [], leftAt: [], leftHosts: [] };
+    const m: Membership = { node, channel, calledAt: at, delivered: [], deliveredAt: [], deliveredFrom: [], deliveredHow: [], deliveredSet: new Map(), lossSplits: [], joinedAt: [], joinedHosts: [], joinedEpochs: [], rejoinedAt: [], leftAt: [], leftHosts: [] };
     this.memberships.push(m);
     let byChannel = this.current.get(node);
     if (!byChannel) this.current.set(node, (byChannel = new Map()));
@@ -362,9 +371,7 @@ export class DeliveryChecker {
     // WELCOME and a MOVED in one chunk: seed 141 of `--nodes 16 --channels 4
     // --rate 80 --churn 1 --history 10 --private 1 --fault-gap 700ms`).
     m.deliveredFrom.push(`${line.host}@${line.epoch}`);
-    m.deliveredMerged.push(line.relayed && !line.fromHistory);
-    m.deliveredRelayed.push(line.relayed);
-    m.deliveredLate.push(line.late === true);
+    m.deliveredHow.push(line.late ? 'late' : !line.relayed ? 'said' : line.fromHistory ? 'merged in a WELCOME' : 'merged live');
     msg.holding.push(m);
     msg.deliveries++;
     if (!isAuthor) this.stats.delivered++;
@@ -453,7 +460,7 @@ export class DeliveryChecker {
               // nor has it to give as a host (seed 195 of the 16-node
               // campaign: a member got m by LATE, took the channel over, and
               // the members of the other side of a split brain joined it).
-              !h.deliveredLate[index] &&
+              h.deliveredHow[index] !== 'late' &&
               (h.endedAt === undefined || h.endedAt > repairAt) &&
               !this.frozenBetween(h.node, gotItAt, repairAt) &&
               laterDeliveries(h, msg, this.reachableAt(h.node.id, m.node.id, windowAt) + this.inFlightMs) < coverage &&
@@ -540,7 +547,7 @@ export class DeliveryChecker {
       if (!required.has(msg)) return;
       const previous = lastOrder.get(msg.author);
       if (previous && previous.order > msg.order) {
-        if (m.deliveredMerged[index] || this.resentAfterMerge(m, previous, msg)) {
+        if (mergedLive(m.deliveredHow[index]!) || this.resentAfterMerge(m, previous, msg)) {
           this.stats.mergedLate++;
         } else if (this.isLateRepair(m, index, previous, required.get(msg))) {
           this.stats.lateRepairs++;
@@ -571,7 +578,7 @@ export class DeliveryChecker {
    */
   private resentAfterMerge(m: Membership, newer: Message, msg: Message): boolean {
     const newerIndex = m.deliveredSet.get(newer)!;
-    if (!m.deliveredRelayed[newerIndex] || msg.ackAt === undefined) return false;
+    if (m.deliveredHow[newerIndex] === 'said' || msg.ackAt === undefined) return false;
     // When that hosting merged `newer`: its first delivery from it anywhere
     // (M's own may come much later, after a freeze).
     const hosting = m.deliveredFrom[newerIndex];

@@ -17,7 +17,7 @@ import { EventLog } from './event-log.ts';
 import { describeSteps, installSteps, randomPlan, toMs, type Duration, type Step } from './faults.ts';
 import { MetricsRecorder, type FailoverMetrics } from './metrics.ts';
 import type { LinkOptions, NetworkStats } from './network.ts';
-import { findScenario } from './scenarios.ts';
+import { findScenario, type Scenario } from './scenarios.ts';
 import { Scheduler, SimulationError, type SchedulerOptions } from './scheduler.ts';
 import { Timeline } from './timeline.ts';
 import { exitCodeFor, formatViolation, Violations, type ExitCodeValue, type Violation } from './violations.ts';
@@ -96,9 +96,13 @@ export function defaultSettleMs(pduIntervalMs: number): number {
   return Math.max(DEFAULTS.settleMs, 40 * pduIntervalMs);
 }
 
-/** Members per channel when not given: a quarter of the cluster, at least 4 (host + 2 standbys + 1), at most the cluster. */
-export function defaultMembersPerChannel(nodes: number): number {
-  return Math.min(nodes, Math.max(4, Math.ceil(nodes / 4)));
+/**
+ * Members per channel when not given: the named scenario's own if it has
+ * one, else a quarter of the cluster, at least 4 (host + 2 standbys + 1), at
+ * most the cluster.
+ */
+export function defaultMembersPerChannel(nodes: number, scenario?: Scenario): number {
+  return scenario?.members ?? Math.min(nodes, Math.max(4, Math.ceil(nodes / 4)));
 }
 
 /** Everything the seed decides besides the options. */

@@ -107,7 +107,7 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
     pduIntervalMs: raw.pduInterval,
     chatPerSecond: raw.rate,
     churnPerSecond: raw.churn,
-    membersPerChannel: raw.members ?? scenario?.members ?? defaultMembersPerChannel(nodes),
+    membersPerChannel: raw.members ?? defaultMembersPerChannel(nodes, scenario),
     settleMs: raw.settle ?? defaultSettleMs(raw.pduInterval),
     faultGapMs: raw.faultGap ?? 0,
     keepLog: raw.report !== undefined || raw.log !== undefined,

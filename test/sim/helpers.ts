@@ -25,7 +25,7 @@ export function simulate(options: Partial<SimOptions> = {}): Promise<SimResult> 
 export function scenario(name: string, seed = 1): Promise<SimResult> {
   const s = findScenario(name);
   if (!s) throw new Error(`no scenario ${name}`);
-  return simulate({ faults: name, seed, nodes: s.nodes, channels: s.channels, durationMs: s.durationMs, membersPerChannel: s.members ?? defaultMembersPerChannel(s.nodes) });
+  return simulate({ faults: name, seed, nodes: s.nodes, channels: s.channels, durationMs: s.durationMs, membersPerChannel: defaultMembersPerChannel(s.nodes, s) });
 }
 
 type At = Parameters<UserScript>[0]['at'];
