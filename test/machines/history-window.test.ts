@@ -4,7 +4,7 @@
 // (machines/history.ts appendToHistory, mirrorLive, inHostOrder). The host
 // and member machines run side by side here, every frame the host sends to
 // a member handed to it. Windows that differed lost messages (F12) or
-// reordered them (seed 153): docs/simulator.md.
+// reordered them (seed 153): docs/simulator-findings.md.
 import fc from 'fast-check';
 import t from 'tap';
 import { createActor, type Actor } from 'xstate';
