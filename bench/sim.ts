@@ -3,7 +3,9 @@
 // 1. 100 nodes, random faults: wall time and simulated PDU deliveries per
 //    wall second. One virtual hour is the target (< 60 s wall); a short probe
 //    measures the rate, the hour is estimated from it, and, when the hour
-//    does not fit, the largest duration that does is measured for real.
+//    does not fit, the largest duration that does is measured for real. The
+//    same two probes without faults say how much of the hour is the steady
+//    state alone (every node hearing every other every interval).
 // 2. The largest cluster that simulates 10 virtual minutes in < 60 s wall:
 //    short probes at growing sizes estimate each one, the best candidate is
 //    then run for the full 10 minutes, stepping up while the next size may
@@ -40,7 +42,7 @@ interface Measured {
   hash: string;
 }
 
-async function measure(nodes: number, virtualMs: number): Promise<Measured> {
+async function measure(nodes: number, virtualMs: number, faults: 'random' | 'none' = 'random'): Promise<Measured> {
   const settleMs = Math.min(DEFAULTS.settleMs, Math.floor(virtualMs / 3));
   const result: SimResult = await runSimulation({
     ...DEFAULTS,
@@ -48,7 +50,7 @@ async function measure(nodes: number, virtualMs: number): Promise<Measured> {
     nodes,
     channels: Math.max(1, Math.round(nodes / 10)),
     durationMs: virtualMs,
-    faults: 'random',
+    faults,
     settleMs,
     membersPerChannel: defaultMembersPerChannel(nodes),
     keepLog: false,
@@ -67,7 +69,7 @@ async function measure(nodes: number, virtualMs: number): Promise<Measured> {
     hash: result.hash.slice(0, 16),
   };
   console.log(
-    `  ${String(nodes).padStart(4)} nodes ${fmt(virtualMs).padStart(7)} virtual: ${(m.wallMs / 1000).toFixed(1).padStart(6)} s wall, ` +
+    `  ${String(nodes).padStart(4)} nodes ${fmt(virtualMs).padStart(7)} virtual${faults === 'none' ? ', no faults' : ''}: ${(m.wallMs / 1000).toFixed(1).padStart(6)} s wall, ` +
       `${m.pduDeliveries.toLocaleString('en-US')} PDU deliveries (${m.pduDeliveriesPerWallSecond.toLocaleString('en-US')}/wall s), ` +
       `${m.virtualPerWall}x real time, ${m.faultSteps} fault steps, ${m.takeovers} takeovers, ${m.violations} violations`,
   );
@@ -89,10 +91,18 @@ console.log('\n1. 100 nodes, random faults, target 1 virtual hour:');
 const HOUR = 3_600_000;
 // Start-up (N^2 discoveries, every member joining) is a fixed cost; the
 // hour is estimated from two probes: start-up + the marginal rate.
-const shortProbe = await measure(100, quick ? 8_000 : 15_000);
-const longProbe = await measure(100, quick ? 24_000 : 60_000);
-const marginalWallPerVirtual = (longProbe.wallMs - shortProbe.wallMs) / (longProbe.virtualMs - shortProbe.virtualMs);
-const startupWallMs = Math.max(0, longProbe.wallMs - marginalWallPerVirtual * longProbe.virtualMs);
+const SHORT_PROBE_MS = quick ? 8_000 : 15_000;
+const LONG_PROBE_MS = quick ? 24_000 : 60_000;
+
+/** Start-up and the wall ms per further virtual ms, from a short and a long run. */
+function fit(short: Measured, long: Measured): { startupWallMs: number; marginalWallPerVirtual: number } {
+  const marginalWallPerVirtual = (long.wallMs - short.wallMs) / (long.virtualMs - short.virtualMs);
+  return { marginalWallPerVirtual, startupWallMs: Math.max(0, long.wallMs - marginalWallPerVirtual * long.virtualMs) };
+}
+
+const shortProbe = await measure(100, SHORT_PROBE_MS);
+const longProbe = await measure(100, LONG_PROBE_MS);
+const { marginalWallPerVirtual, startupWallMs } = fit(shortProbe, longProbe);
 const hourEstimateMs = startupWallMs + marginalWallPerVirtual * HOUR;
 const probe100 = longProbe;
 let hundred: { hourWallMsEstimated: number; startupWallMs: number; marginalWallPerVirtual: number; fitsBudget: boolean; largestVirtualMsInBudget?: number; measured?: Measured } = {
@@ -105,6 +115,15 @@ console.log(
   `  start-up ~${(startupWallMs / 1000).toFixed(1)} s wall, then ${(1 / marginalWallPerVirtual).toFixed(1)}x real time: ` +
     `1 virtual hour ~ ${(hourEstimateMs / 1000).toFixed(0)} s wall (estimated)`,
 );
+const quietProbes = [await measure(100, SHORT_PROBE_MS, 'none'), await measure(100, LONG_PROBE_MS, 'none')] as const;
+const quiet = fit(...quietProbes);
+const quietHourEstimateMs = quiet.startupWallMs + quiet.marginalWallPerVirtual * HOUR;
+console.log(
+  `  without faults: start-up ~${(quiet.startupWallMs / 1000).toFixed(1)} s wall, then ${(1 / quiet.marginalWallPerVirtual).toFixed(1)}x real time: ` +
+    `1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated), ` +
+    `${((quiet.marginalWallPerVirtual / marginalWallPerVirtual) * 100).toFixed(0)}% of the rate with faults`,
+);
+
 // ---------------------------------------------------------------- 2. largest cluster for 10 minutes
 console.log('\n2. largest cluster that simulates 10 virtual minutes in under the budget:');
 const TEN_MINUTES = 600_000;
@@ -175,6 +194,7 @@ console.log(
   `  100 nodes: ${probe100.pduDeliveriesPerWallSecond.toLocaleString('en-US')} PDU deliveries per wall second; 1 virtual hour ` +
     (hundred.measured?.virtualMs === HOUR ? `${(hundred.measured.wallMs / 1000).toFixed(0)} s wall (measured)` : `~ ${(hundred.hourWallMsEstimated / 1000).toFixed(0)} s wall (estimated)`),
 );
+console.log(`  100 nodes without faults: 1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated): the steady state alone`);
 if (hundred.largestVirtualMsInBudget !== undefined) console.log(`  100 nodes: largest duration under ${BUDGET_MS / 1000} s wall: ${fmt(hundred.largestVirtualMsInBudget)} virtual (measured ${(hundred.measured!.wallMs / 1000).toFixed(1)} s)`);
 console.log(`  10 virtual minutes under ${BUDGET_MS / 1000} s wall: ${largest !== undefined ? `${largest} nodes (measured)` : best !== undefined ? `${best} nodes (estimated from a ${fmt(PROBE_MS)} probe)` : 'not even 5 nodes'}`);
 console.log(`  bench wall time ${(totalMs / 1000).toFixed(0)} s`);
@@ -186,6 +206,7 @@ const file = writeResult('sim', {
   budgetMs: BUDGET_MS,
   seed: SEED,
   hundredNodes: { probes: [shortProbe, longProbe], ...hundred },
+  hundredNodesWithoutFaults: { probes: quietProbes, ...quiet, hourWallMsEstimated: Math.round(quietHourEstimateMs) },
   tenMinutes: { probes, verified, largestNodesMeasured: largest, largestNodesEstimated: best },
   totalWallMs: Math.round(totalMs),
 });

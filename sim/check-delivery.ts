@@ -47,10 +47,10 @@ import { Freezes, overlaps, type Span } from './freezes.ts';
 import { formatVt, type Violations } from './violations.ts';
 
 /**
- * How a delivery came to a member: said (the host's own sequence, live or in
- * a WELCOME), a relay its host merged (live, or in a WELCOME to a member that
- * joined after the merge), or by LATE (shown, but in no history, the
- * member's or its host's).
+ * How a delivery came to a member: said (its host took it from the author,
+ * shown live or in a WELCOME), a relay its host merged (shown live, or in a
+ * WELCOME to a member that joined after the merge), or by LATE (shown, but
+ * in no history, the member's or its host's).
  */
 type DeliveredHow = 'said' | 'merged live' | 'merged in a WELCOME' | 'late';
 
