@@ -121,7 +121,7 @@ const quietHourEstimateMs = quiet.startupWallMs + quiet.marginalWallPerVirtual *
 console.log(
   `  without faults: start-up ~${(quiet.startupWallMs / 1000).toFixed(1)} s wall, then ${(1 / quiet.marginalWallPerVirtual).toFixed(1)}x real time: ` +
     `1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated), ` +
-    `${((quiet.marginalWallPerVirtual / marginalWallPerVirtual) * 100).toFixed(0)}% of the rate with faults`,
+    `so the steady state alone is ${((quiet.marginalWallPerVirtual / marginalWallPerVirtual) * 100).toFixed(0)}% of the wall time a virtual second takes with faults`,
 );
 
 // ---------------------------------------------------------------- 2. largest cluster for 10 minutes
