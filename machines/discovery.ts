@@ -4,20 +4,25 @@
 //   our PeerPDU at once and then every interval (lib/node/announcer.ts); soon
 //   after anything we announce changed, the state is re-entered, which
 //   announces again (changes within a few ms are coalesced into one PDU).
-// - Listen: one peer-liveness actor per discovered peer (figure 6); a new
+// - Listen: the peer table. A new peer or incarnation enters it (and gets
+//   its figure-6 liveness actor, machines/peer-liveness.ts, which the node
+//   runs beside this machine: lib/node/liveness-actors.ts); a new
 //   incarnation replaces the entry; a disconnected peer leaves it; the table
 //   is bounded. Datagrams reach this machine through the node's PDU intake
 //   (lib/node/peer-intake.ts), which drops stale ones and passes on only news
 //   of the peer itself: its first datagram, a new incarnation, address, nick
-//   or port. The intake's silence watch tells a peer's liveness actor when
-//   the peer is heard after a silence (machines/peer-liveness.ts); what a
-//   peer announces (its channels, memberships, invites) goes from the intake
-//   to the node's directory: this machine decides who is there, not what
-//   they say.
-import { enqueueActions, fromCallback, setup, stopChild, type ActorRefFrom, type EventObject } from 'xstate';
+//   or port. What a peer announces (its channels, memberships, invites) goes
+//   from the intake to the node's directory: this machine decides who is
+//   there, not what they say.
+//
+// The liveness actors are not this machine's children: XState copies a
+// machine's children (one object) into every snapshot that spawns or stops
+// one, so with a child per peer every peer that came or went cost time in
+// proportion to the table, 3 ms at 1,000 peers (bench:discovery).
+import { enqueueActions, fromCallback, setup, type EventObject } from 'xstate';
 import type { Endpoint } from '../lib/net/transport.ts';
 import type { PeerPduPart } from '../lib/wire/peer-pdu.ts';
-import { peerLivenessMachine, type PeerDisconnected } from './peer-liveness.ts';
+import type { PeerDisconnected } from './peer-liveness.ts';
 
 export interface DiscoveryInput {
   peerId: string;
@@ -44,8 +49,12 @@ export interface PeerRecord {
   address: string;
   nick: string;
   port: number;
-  /** Its liveness actor (figure 6): the record lives as long as it does. */
-  ref: ActorRefFrom<typeof peerLivenessMachine>;
+  /**
+   * X of figure 6 for this peer: the larger of ours and the interval the
+   * peer announces, so a peer that announces every 400 ms is not suspected
+   * by a node that does so every 250.
+   */
+  timeoutMs: number;
 }
 
 export interface DiscoveryContext extends DiscoveryInput {
@@ -63,22 +72,15 @@ export type DiscoveryEvent =
   | PeerDisconnected
   | { type: 'ANNOUNCE' };
 
-export type PeerView = Omit<PeerRecord, 'ref'>;
-
 export type DiscoveryEmitted =
-  | { type: 'peerDiscovered'; peer: PeerView }
-  | { type: 'peerRestarted'; peer: PeerView; previousIncarnation: number }
+  | { type: 'peerDiscovered'; peer: PeerRecord }
+  | { type: 'peerRestarted'; peer: PeerRecord; previousIncarnation: number }
   | { type: 'peerDisconnected'; peerId: string; failTimer: number }
   | { type: 'peerRemoved'; peerId: string }
   | { type: 'peerRejected'; peerId: string; address: string; reason: 'table full' | 'id conflict' };
 
 /** Changes within this window go out in one PDU. */
 const ANNOUNCE_COALESCE_MS = 5;
-
-function view(record: PeerRecord): PeerView {
-  const { ref: _ref, ...rest } = record;
-  return rest;
-}
 
 export const discoveryMachine = setup({
   types: {
@@ -87,7 +89,7 @@ export const discoveryMachine = setup({
     input: {} as DiscoveryInput,
     emitted: {} as DiscoveryEmitted,
   },
-  actors: { peerLiveness: peerLivenessMachine, announcer: announcerService },
+  actors: { announcer: announcerService },
   delays: {
     coalesce: ANNOUNCE_COALESCE_MS,
   },
@@ -108,24 +110,15 @@ export const discoveryMachine = setup({
       if (record && part.incarnation !== record.incarnation) {
         // Restarted: forget everything about the old incarnation.
         const previousIncarnation = record.incarnation;
-        enqueue(stopChild(record.ref));
-        enqueue.assign(({ context, spawn }) => ({
-          peers: withRecord(context, part, from, spawn('peerLiveness', livenessOptions(context, part))),
-        }));
-        enqueue.emit(({ context }) => ({
-          type: 'peerRestarted' as const,
-          peer: view(context.peers.get(part.peerId)!),
-          previousIncarnation,
-        }));
+        enqueue.assign(({ context }) => ({ peers: withRecord(context, part, from) }));
+        enqueue.emit(({ context }) => ({ type: 'peerRestarted' as const, peer: { ...context.peers.get(part.peerId)! }, previousIncarnation }));
       } else if (!record) {
         if (context.peers.size >= context.maxPeers) {
           enqueue.emit({ type: 'peerRejected', peerId: part.peerId, address: from.address, reason: 'table full' });
           return;
         }
-        enqueue.assign(({ context, spawn }) => ({
-          peers: withRecord(context, part, from, spawn('peerLiveness', livenessOptions(context, part))),
-        }));
-        enqueue.emit(({ context }) => ({ type: 'peerDiscovered' as const, peer: view(context.peers.get(part.peerId)!) }));
+        enqueue.assign(({ context }) => ({ peers: withRecord(context, part, from) }));
+        enqueue.emit(({ context }) => ({ type: 'peerDiscovered' as const, peer: { ...context.peers.get(part.peerId)! } }));
       } else {
         // A new address, nick or port. (Liveness is not this machine's
         // business: the intake's silence watch has heard this datagram.)
@@ -141,7 +134,6 @@ export const discoveryMachine = setup({
       const record = context.peers.get(event.peerId);
       if (!record) return;
       enqueue.emit({ type: 'peerDisconnected', peerId: event.peerId, failTimer: event.failTimer });
-      enqueue(stopChild(record.ref));
       enqueue.assign(({ context }) => {
         context.peers.delete(event.peerId);
         return {};
@@ -168,24 +160,15 @@ export const discoveryMachine = setup({
   },
 });
 
-function livenessOptions(context: DiscoveryContext, part: PeerPduPart) {
-  return {
-    id: `liveness:${part.peerId}:${part.incarnation}`,
-    // X of figure 6 follows the sender's own announced pace: a peer that
-    // announces every 400 ms is not suspected by a node that does so every 250.
-    input: { peerId: part.peerId, timeoutMs: Math.max(context.livenessTimeoutMs, part.interval) },
-  };
-}
-
-/** The table with a fresh record (and its liveness actor) for the sender (in place: see DiscoveryContext.peers). */
-function withRecord(context: DiscoveryContext, part: PeerPduPart, from: Endpoint, ref: PeerRecord['ref']): Map<string, PeerRecord> {
+/** The table with a fresh record for the sender (in place: see DiscoveryContext.peers). */
+function withRecord(context: DiscoveryContext, part: PeerPduPart, from: Endpoint): Map<string, PeerRecord> {
   const record: PeerRecord = {
     peerId: part.peerId,
     incarnation: part.incarnation,
     address: from.address,
     nick: part.nick,
     port: part.port,
-    ref,
+    timeoutMs: Math.max(context.livenessTimeoutMs, part.interval),
   };
   return context.peers.set(part.peerId, record);
 }

@@ -18,10 +18,11 @@
 // (SILENT, then the next datagram's PDU), and none elsewhere.
 //
 // A suspicion and its end change nothing but this machine: they go to the
-// `report` action, which the node provides (it logs them). Only the
-// disconnection goes to the parent, the discovery machine, which drops the
-// peer (figure 6: it "may be deleted from the peer list").
-import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type EventObject } from 'xstate';
+// `report` action, which the node provides (it logs them). The disconnection
+// ends the actor (`disconnected` is final, its output says so); whoever runs
+// it (lib/node/liveness-actors.ts) tells the discovery machine, which drops
+// the peer (figure 6: it "may be deleted from the peer list").
+import { assign, enqueueActions, fromCallback, sendTo, setup, type EventObject } from 'xstate';
 
 export type LivenessState = 'timerAlive' | 'maybeDisconnected' | 'disconnected';
 
@@ -63,7 +64,7 @@ export const silenceService = fromCallback<EventObject, SilenceInput>(() => {
   throw new Error('peerLivenessMachine: provide the silence service (see lib/node/peer-intake.ts)');
 });
 
-/** What a liveness actor tells its parent (the discovery machine): the peer is disconnected. */
+/** A liveness actor's output, which its owner hands to the discovery machine: the peer is disconnected. */
 export interface PeerDisconnected {
   type: 'PEER_DISCONNECTED';
   peerId: string;
@@ -75,6 +76,7 @@ export const peerLivenessMachine = setup({
     context: {} as PeerLivenessContext,
     events: {} as PeerLivenessEvent,
     input: {} as PeerLivenessInput,
+    output: {} as PeerDisconnected,
   },
   actors: { silence: silenceService },
   actions: {
@@ -82,7 +84,6 @@ export const peerLivenessMachine = setup({
     report: (_, _change: PeerLivenessChange) => {
       throw new Error('peerLivenessMachine: provide the report action (see lib/node/node.ts)');
     },
-    notifyParent: sendParent(({ context }): PeerDisconnected => ({ type: 'PEER_DISCONNECTED', peerId: context.peerId, failTimer: context.failTimer })),
   },
   guards: {
     failTimerExhausted: ({ context }) => context.failTimer >= FAIL_TIMER_MAX,
@@ -123,7 +124,7 @@ export const peerLivenessMachine = setup({
     },
     disconnected: {
       type: 'final',
-      entry: 'notifyParent',
     },
   },
+  output: ({ context }) => ({ type: 'PEER_DISCONNECTED', peerId: context.peerId, failTimer: context.failTimer }),
 });

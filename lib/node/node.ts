@@ -18,6 +18,7 @@ import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, type PeerPdu } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
+import { LivenessActors } from './liveness-actors.ts';
 import { detectionTimeMs, peerLivenessMachine, type PeerLivenessChange, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
@@ -107,6 +108,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   readonly config: NodeConfig;
   private readonly log: Logger;
   private readonly discovery;
+  /** One figure-6 actor per peer of the discovery machine's table. */
+  private readonly liveness: LivenessActors;
   private readonly hosts = new Map<string, HostActor>();
   private readonly memberships = new Map<string, Membership>();
   private readonly directory = new Directory();
@@ -136,13 +139,16 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
       intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' }), () => sendBack({ type: 'PDU' })),
     );
-    const services = {
-      announcer: announcer(env.clock, env.random, () => this.announce()),
-      peerLiveness: peerLivenessMachine.provide({
+    this.liveness = new LivenessActors(
+      peerLivenessMachine.provide({
         actors: { silence },
         actions: { report: (_, change: PeerLivenessChange) => this.onSuspicion(change) },
       }),
-    };
+      env.clock,
+      (disconnected) => this.discovery.send(disconnected),
+      (error) => this.fault('liveness', error),
+    );
+    const services = { announcer: announcer(env.clock, env.random, () => this.announce()) };
     this.discovery = createActor(discoveryMachine.provide({ actors: services }), {
       clock: env.clock,
       input: {
@@ -201,6 +207,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     for (const m of this.memberships.values()) m.actor.send({ type: 'USER_EXIT' });
     for (const h of this.hosts.values()) h.send({ type: 'STOP' });
     this.discovery.stop();
+    this.liveness.stopAll();
     for (const m of this.memberships.values()) m.actor.stop();
     this.server?.stop();
     this.group?.close();
@@ -282,7 +289,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       nick: p.nick,
       address: p.address,
       port: p.port,
-      state: p.ref.getSnapshot().value,
+      state: this.liveness.stateOf(p.peerId) ?? 'disconnected',
       incarnation: p.incarnation,
     }));
   }
@@ -368,30 +375,32 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.forEachMember((m) => m.actor.send({ type: 'PEER_UP', peerId: p.peerId }));
         this.directory.set({ peerId: p.peerId, port: p.port, alive: true });
         this.peerResolved(p.peerId);
-        return;
+        break;
       }
       case 'peerRestarted':
         this.log.info({ event: 'peer.restarted', peer: effect.peer.peerId, incarnation: effect.peer.incarnation, previousIncarnation: effect.previousIncarnation });
         this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: true });
-        return;
+        break;
       case 'peerDisconnected': {
         this.log.warn({ event: 'peer.state', peer: effect.peerId, state: 'disconnected', failTimer: effect.failTimer });
         this.directory.remove(effect.peerId);
         this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
         const loads = this.directory.loads;
         for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
-        return;
+        break;
       }
       case 'peerRemoved':
         this.log.info({ event: 'peer.removed', peer: effect.peerId });
         this.intake.forget(effect.peerId);
         this.directory.remove(effect.peerId);
-        return;
+        break;
       case 'peerRejected':
         this.log.warn({ event: 'peer.rejected', peer: effect.peerId, address: effect.address, reason: effect.reason });
         this.intake.forget(effect.peerId);
-        return;
+        break;
     }
+    // Last: the peer's liveness actor starts after the node took it in.
+    this.liveness.follow(effect);
   }
 
   /**
@@ -774,12 +783,13 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
 
   /** An exception inside a machine is a bug: log it loudly and report it. */
   private watch(actor: { subscribe(o: { error: (e: unknown) => void }): unknown }, what: string): void {
-    actor.subscribe({
-      error: (error: unknown) => {
-        const e = error instanceof Error ? error : new Error(String(error));
-        this.log.error({ event: 'node.fault', actor: what, err: e });
-        this.emit('fault', e);
-      },
-    });
+    actor.subscribe({ error: (error: unknown) => this.fault(what, error) });
+  }
+
+  /** An actor failed: a bug, logged and reported (the simulator's crash invariant counts these). */
+  private fault(what: string, error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.log.error({ event: 'node.fault', actor: what, err: e });
+    this.emit('fault', e);
   }
 }

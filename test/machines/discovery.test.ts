@@ -5,6 +5,7 @@ import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discover
 import { createActor, fromCallback, type EventObject } from 'xstate';
 import { peerLivenessMachine, type PeerLivenessChange, type SilenceInput } from '../../machines/peer-liveness.ts';
 import { announcer } from '../../lib/node/announcer.ts';
+import { LivenessActors } from '../../lib/node/liveness-actors.ts';
 import { PeerIntake } from '../../lib/node/peer-intake.ts';
 import { SeededRandom } from '../../lib/random.ts';
 import type { PeerPduPart } from '../../lib/wire/peer-pdu.ts';
@@ -30,20 +31,26 @@ function harness(maxPeers = 1024) {
     intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' }), () => sendBack({ type: 'PDU' })),
   );
   const machine = discoveryMachine.provide({
-    actors: {
-      announcer: announcer(clock, new SeededRandom(7), () => announced.push(clock.now())),
-      peerLiveness: peerLivenessMachine.provide({ actors: { silence }, actions: { report: (_, change: PeerLivenessChange) => reports.push(change) } }),
-    },
+    actors: { announcer: announcer(clock, new SeededRandom(7), () => announced.push(clock.now())) },
   });
   const actor = createActor(machine, {
     clock,
     input: { peerId: 'me', incarnation: 1000, pduIntervalMs: INTERVAL, livenessTimeoutMs: INTERVAL, maxPeers },
   });
+  const liveness = new LivenessActors(
+    peerLivenessMachine.provide({ actors: { silence }, actions: { report: (_, change: PeerLivenessChange) => reports.push(change) } }),
+    clock,
+    (disconnected) => actor.send(disconnected),
+    (error) => {
+      throw error;
+    },
+  );
   actor.on('*', (e) => {
     const effect = e as DiscoveryEmitted;
     emitted.push(effect);
-    // What the node tells its intake (lib/node/node.ts onDiscovery).
+    // What the node does with them (lib/node/node.ts onDiscovery).
     if (effect.type === 'peerRemoved' || effect.type === 'peerRejected') intake.forget(effect.peerId);
+    liveness.follow(effect);
   });
   actor.start();
   const of = <T extends DiscoveryEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<DiscoveryEmitted, { type: T }>[];
@@ -54,7 +61,7 @@ function harness(maxPeers = 1024) {
     if (intake_.peerNews) actor.send({ type: 'PDU_RECEIVED', part, from });
     if (intake_.announcement) announcements.push(intake_.announcement.rev);
   };
-  return { clock, actor, emitted, reports, of, receive, announced, announcements, peers: () => actor.getSnapshot().context.peers };
+  return { clock, actor, emitted, reports, of, receive, announced, announcements, liveness, peers: () => actor.getSnapshot().context.peers };
 }
 
 t.test('announces at once, then every interval jittered into [0.8, 1.0] x interval', async (t) => {
@@ -120,7 +127,7 @@ t.test('a suspected peer heard again is back in timerAlive, without a discovery 
   const emitted = h.emitted.length;
   h.receive({ peerId: 'p1', seq: 2 });
   t.same(h.reports.at(-1), { peerId: 'p1', state: 'timerAlive', failTimer: 0 }, 'figure 6: PeerPDU arrives, timerRefresh, timerAlive');
-  t.equal(h.peers().get('p1')!.ref.getSnapshot().value, 'timerAlive');
+  t.equal(h.liveness.stateOf('p1'), 'timerAlive');
   h.receive({ peerId: 'p1', seq: 3 });
   t.equal(h.reports.length, 3, 'the next datagram is routine again');
   t.equal(h.emitted.length, emitted, 'the discovery machine was not involved');

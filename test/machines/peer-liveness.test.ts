@@ -1,16 +1,16 @@
 // Figure 6 of the draft, timer by timer, on an injected clock.
 import t from 'tap';
-import { createActor, setup } from 'xstate';
+import { createActor } from 'xstate';
 import { peerLivenessMachine, type PeerDisconnected, type PeerLivenessChange } from '../../machines/peer-liveness.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { timerSilence } from '../helpers/services.ts';
 
 const X = 100;
 
-/** What the actor tells, and whom: suspicions and their end to its `report` action (the node), the disconnection to its parent. */
-type Told = PeerLivenessChange & { to: 'report' | 'parent' };
+/** What the actor tells, and whom: suspicions and their end to its `report` action (the node), the disconnection as its output (to its owner). */
+type Told = PeerLivenessChange & { to: 'report' | 'owner' };
 
-/** A liveness actor under a parent, both recording what they are told. */
+/** A liveness actor as a node runs it, recording what it tells. */
 function harness() {
   const clock = new ManualClock();
   const told: Told[] = [];
@@ -18,22 +18,16 @@ function harness() {
     actors: { silence: timerSilence(clock) },
     actions: { report: (_, change: PeerLivenessChange) => told.push({ ...change, to: 'report' }) },
   });
-  const parent = setup({ actors: { liveness } }).createMachine({
-    invoke: { id: 'liveness', src: 'liveness', input: { peerId: 'p1', timeoutMs: X } },
-    on: {
-      PEER_DISCONNECTED: {
-        actions: ({ event }) => {
-          const { peerId, failTimer } = event as PeerDisconnected;
-          told.push({ peerId, state: 'disconnected', failTimer, to: 'parent' });
-        },
-      },
+  const actor = createActor(liveness, { clock, input: { peerId: 'p1', timeoutMs: X } });
+  actor.subscribe({
+    complete: () => {
+      const { peerId, failTimer }: PeerDisconnected = actor.getSnapshot().output!;
+      told.push({ peerId, state: 'disconnected', failTimer, to: 'owner' });
     },
   });
-  const actor = createActor(parent, { clock });
   actor.start();
-  const child = () => actor.getSnapshot().children.liveness!;
-  const state = () => child().getSnapshot().value as string;
-  const pdu = () => child().send({ type: 'PDU' });
+  const state = () => actor.getSnapshot().value as string;
+  const pdu = () => actor.send({ type: 'PDU' });
   return { clock, told, state, pdu, actor };
 }
 
@@ -79,8 +73,8 @@ t.test('three expiries in maybeDisconnected: disconnected after 4X of silence, f
   t.equal(h.state(), 'maybeDisconnected', 'not yet at 4X - 1');
   h.clock.advance(1);
   t.equal(h.state(), 'disconnected');
-  t.same(h.told.at(-1), { peerId: 'p1', state: 'disconnected', failTimer: 3, to: 'parent' });
-  t.equal(h.actor.getSnapshot().children.liveness!.getSnapshot().status, 'done', 'disconnected is final');
+  t.same(h.told.at(-1), { peerId: 'p1', state: 'disconnected', failTimer: 3, to: 'owner' });
+  t.equal(h.actor.getSnapshot().status, 'done', 'disconnected is final');
   h.clock.advance(10 * X);
   t.equal(h.told.length, 4, 'no timer runs after the end');
 });
