@@ -29,9 +29,15 @@ export class LivenessActors {
     private readonly onFault: (error: unknown) => void,
   ) {}
 
-  /** What the discovery machine did to its table: a peer it took in (new, or a new incarnation) gets its actor. */
+  /**
+   * What the discovery machine did to its table: a peer it took in (new, or
+   * a new incarnation) gets its actor, a peer it removed has none (after a
+   * disconnection its actor has ended already), so there is one actor per
+   * record of the table.
+   */
   follow(effect: DiscoveryEmitted): void {
     if (effect.type === 'peerDiscovered' || effect.type === 'peerRestarted') this.start(effect.peer.peerId, effect.peer.timeoutMs);
+    else if (effect.type === 'peerRemoved') this.stop(effect.peerId);
   }
 
   /** Its actor starts, in place of any it had. */
@@ -51,8 +57,8 @@ export class LivenessActors {
     actor.start();
   }
 
-  /** The peer left the table another way, or the node stops: end its actor without a disconnection. */
-  stop(peerId: string): void {
+  /** End the peer's actor without a disconnection. */
+  private stop(peerId: string): void {
     const actor = this.actors.get(peerId);
     if (actor === undefined) return;
     this.actors.delete(peerId);
