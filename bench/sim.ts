@@ -104,7 +104,6 @@ const shortProbe = await measure(100, SHORT_PROBE_MS);
 const longProbe = await measure(100, LONG_PROBE_MS);
 const { marginalWallPerVirtual, startupWallMs } = fit(shortProbe, longProbe);
 const hourEstimateMs = startupWallMs + marginalWallPerVirtual * HOUR;
-const probe100 = longProbe;
 let hundred: { hourWallMsEstimated: number; startupWallMs: number; marginalWallPerVirtual: number; fitsBudget: boolean; largestVirtualMsInBudget?: number; measured?: Measured } = {
   hourWallMsEstimated: Math.round(hourEstimateMs),
   startupWallMs: Math.round(startupWallMs),
@@ -120,8 +119,7 @@ const quiet = fit(...quietProbes);
 const quietHourEstimateMs = quiet.startupWallMs + quiet.marginalWallPerVirtual * HOUR;
 console.log(
   `  without faults: start-up ~${(quiet.startupWallMs / 1000).toFixed(1)} s wall, then ${(1 / quiet.marginalWallPerVirtual).toFixed(1)}x real time: ` +
-    `1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated), ` +
-    `so the steady state alone is ${((quiet.marginalWallPerVirtual / marginalWallPerVirtual) * 100).toFixed(0)}% of the wall time a virtual second takes with faults`,
+    `1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated)`,
 );
 
 // ---------------------------------------------------------------- 2. largest cluster for 10 minutes
@@ -189,13 +187,21 @@ if (hundred.fitsBudget || fullHour) {
 }
 
 const totalMs = performance.now() - started;
+// The figures come from the longest 100-node run: a random plan's first
+// minute holds few faults, so the probes' rate flatters the hour (and would
+// make the steady state look like all of it).
+const longest = hundred.measured!;
+const hourWallMs = longest.virtualMs === HOUR ? longest.wallMs : hundred.hourWallMsEstimated;
 console.log('\nfigures:');
 console.log(
-  `  100 nodes: ${probe100.pduDeliveriesPerWallSecond.toLocaleString('en-US')} PDU deliveries per wall second; 1 virtual hour ` +
-    (hundred.measured?.virtualMs === HOUR ? `${(hundred.measured.wallMs / 1000).toFixed(0)} s wall (measured)` : `~ ${(hundred.hourWallMsEstimated / 1000).toFixed(0)} s wall (estimated)`),
+  `  100 nodes: ${longest.pduDeliveriesPerWallSecond.toLocaleString('en-US')} PDU deliveries per wall second over ${fmt(longest.virtualMs)} virtual; 1 virtual hour ` +
+    (longest.virtualMs === HOUR ? `${(longest.wallMs / 1000).toFixed(0)} s wall (measured)` : `~ ${(hourWallMs / 1000).toFixed(0)} s wall (estimated)`),
 );
-console.log(`  100 nodes without faults: 1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated): the steady state alone`);
-if (hundred.largestVirtualMsInBudget !== undefined) console.log(`  100 nodes: largest duration under ${BUDGET_MS / 1000} s wall: ${fmt(hundred.largestVirtualMsInBudget)} virtual (measured ${(hundred.measured!.wallMs / 1000).toFixed(1)} s)`);
+console.log(
+  `  100 nodes without faults: 1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated): ` +
+    `the steady state alone, ${((quietHourEstimateMs / hourWallMs) * 100).toFixed(0)}% of the hour with faults`,
+);
+if (hundred.largestVirtualMsInBudget !== undefined) console.log(`  100 nodes: largest duration under ${BUDGET_MS / 1000} s wall: ${fmt(hundred.largestVirtualMsInBudget)} virtual (measured ${(longest.wallMs / 1000).toFixed(1)} s)`);
 console.log(`  10 virtual minutes under ${BUDGET_MS / 1000} s wall: ${largest !== undefined ? `${largest} nodes (measured)` : best !== undefined ? `${best} nodes (estimated from a ${fmt(PROBE_MS)} probe)` : 'not even 5 nodes'}`);
 console.log(`  bench wall time ${(totalMs / 1000).toFixed(0)} s`);
 
