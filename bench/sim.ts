@@ -27,6 +27,7 @@ const fullHour = args.includes('--hour');
 const budgetIndex = args.indexOf('--budget');
 const BUDGET_MS = (budgetIndex >= 0 ? Number(args[budgetIndex + 1]) : 60) * 1000;
 const SEED = 1;
+const fmt = formatDuration;
 
 interface Measured {
   nodes: number;
@@ -76,7 +77,6 @@ async function measure(nodes: number, virtualMs: number, faults: 'random' | 'non
   return m;
 }
 
-const fmt = formatDuration;
 
 /** Wall ms a run of `virtualMs` would take, from a probe (start-up excluded as far as a linear fit allows). */
 function estimateWallMs(probe: Measured, virtualMs: number): number {
