@@ -25,7 +25,7 @@ export class LivenessActors {
     private readonly clock: Clock,
     /** The peer's actor ended in `disconnected`: tell the discovery machine. */
     private readonly onDisconnected: (event: PeerDisconnected) => void,
-    /** An actor failed (a bug): the node reports it as a fault. */
+    /** An actor failed (a bug): the node reports it as a fault (and its peer is disconnected). */
     private readonly onFault: (error: unknown) => void,
   ) {}
 
@@ -52,7 +52,15 @@ export class LivenessActors {
         this.actors.delete(peerId);
         this.onDisconnected(actor.getSnapshot().output!);
       },
-      error: (error) => this.onFault(error),
+      error: (error) => {
+        this.onFault(error);
+        // A peer whose figure 6 no longer runs would never be found silent:
+        // it is disconnected now, like a silent one, and its next PDU finds
+        // it again with a new actor.
+        if (this.actors.get(peerId) !== actor) return;
+        this.actors.delete(peerId);
+        this.onDisconnected({ type: 'PEER_DISCONNECTED', peerId, failTimer: actor.getSnapshot().context.failTimer });
+      },
     });
     actor.start();
   }

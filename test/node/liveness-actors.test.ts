@@ -76,7 +76,7 @@ t.test('a peer removed from the table, and stopAll, end actors without a disconn
   t.same(h.disconnected, []);
 });
 
-t.test('an actor that fails is reported as a fault; the others go on', async (t) => {
+t.test('an actor that fails is reported as a fault, its peer disconnected and found again; the others go on', async (t) => {
   let reports = 0;
   const h = harness(() => {
     if (++reports === 1) throw new Error('report failed');
@@ -84,7 +84,12 @@ t.test('an actor that fails is reported as a fault; the others go on', async (t)
   h.actors.follow(h.discovered('p1'));
   h.clock.advance(X);
   t.equal(h.faults.length, 1, 'the first suspicion report threw');
+  t.same(h.disconnected, [{ type: 'PEER_DISCONNECTED', peerId: 'p1', failTimer: 0 }], 'a peer without figure 6 is not kept');
+  t.equal(h.actors.stateOf('p1'), undefined);
   h.actors.follow(h.discovered('p2'));
+  h.actors.follow(h.discovered('p1'));
+  t.equal(h.actors.stateOf('p1'), 'timerAlive', 'its next PDU gives it a new actor');
   h.clock.advance(4 * X);
-  t.same(h.disconnected.map((d) => d.peerId), ['p2']);
+  t.same(h.disconnected.map((d) => d.peerId), ['p1', 'p2', 'p1']);
+  t.equal(h.faults.length, 1);
 });
