@@ -391,15 +391,15 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       }
       case 'peerRemoved':
         this.log.info({ event: 'peer.removed', peer: effect.peerId });
-        this.intake.forget(effect.peerId);
         this.directory.remove(effect.peerId);
         break;
       case 'peerRejected':
         this.log.warn({ event: 'peer.rejected', peer: effect.peerId, address: effect.address, reason: effect.reason });
-        this.intake.forget(effect.peerId);
         break;
     }
-    // Last: the peer's liveness actor starts after the node took it in.
+    // Last: the intake forgets a dropped peer, and the peer's liveness actor
+    // starts after the node took it in.
+    this.intake.follow(effect);
     this.liveness.follow(effect);
   }
 

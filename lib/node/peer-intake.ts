@@ -31,6 +31,7 @@
 // there are: a routine datagram costs no timer and no queue walk, and a
 // silence is reported at most X/16 late (SILENCE_SLACK).
 import type { Clock, TimerId } from '../clock.ts';
+import type { DiscoveryEmitted } from '../../machines/discovery.ts';
 import type { Endpoint } from '../net/transport.ts';
 import { PduAssembler, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
 
@@ -132,7 +133,12 @@ export class PeerIntake {
     return peerNews || announcement !== undefined ? { stale: false, peerNews, announcement } : ROUTINE;
   }
 
-  /** The machine dropped the peer (removed or rejected): its next datagram is news again. */
+  /** What the discovery machine did to its table: a peer it dropped (removed or rejected) is forgotten. */
+  follow(effect: DiscoveryEmitted): void {
+    if (effect.type === 'peerRemoved' || effect.type === 'peerRejected') this.forget(effect.peerId);
+  }
+
+  /** The machine dropped the peer: its next datagram is news again. */
   forget(peerId: string): void {
     // Its liveness actor is gone by now (removed) or never was (rejected),
     // and with it any silence watch.

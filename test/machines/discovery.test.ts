@@ -49,7 +49,7 @@ function harness(maxPeers = 1024) {
     const effect = e as DiscoveryEmitted;
     emitted.push(effect);
     // What the node does with them (lib/node/node.ts onDiscovery).
-    if (effect.type === 'peerRemoved' || effect.type === 'peerRejected') intake.forget(effect.peerId);
+    intake.follow(effect);
     liveness.follow(effect);
   });
   actor.start();

@@ -35,8 +35,12 @@ t.test('verdicts: peer news for the machine, announcements for the directory, ro
   t.equal(verdict({ incarnation: 4, seq: 99 }), 'stale', 'a datagram of a dead incarnation');
   t.equal(verdict({ incarnation: 6, seq: 1, rev: 1 }), 'peer+announcement', 'a new incarnation, whatever its seq and rev');
   t.equal(verdict({ incarnation: 6, seq: 2, rev: 1 }), 'routine');
-  intake.forget('p1');
-  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'forgotten (removed or rejected): news again');
+  intake.follow({ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 });
+  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'routine', 'a disconnection alone forgets nothing (its peerRemoved follows)');
+  intake.follow({ type: 'peerRemoved', peerId: 'p1' });
+  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'removed from the table: news again');
+  intake.follow({ type: 'peerRejected', peerId: 'p1', address: FROM.address, reason: 'table full' });
+  t.equal(verdict({ incarnation: 6, seq: 5, rev: 1 }), 'peer+announcement', 'rejected: news again, each time');
 });
 
 t.test('a multi-part round is news once, when it completes with a new rev', async (t) => {
