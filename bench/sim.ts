@@ -77,7 +77,6 @@ async function measure(nodes: number, virtualMs: number, faults: 'random' | 'non
   return m;
 }
 
-
 /** Wall ms a run of `virtualMs` would take, from a probe (start-up excluded as far as a linear fit allows). */
 function estimateWallMs(probe: Measured, virtualMs: number): number {
   return (probe.wallMs / probe.virtualMs) * virtualMs;
@@ -192,11 +191,12 @@ const totalMs = performance.now() - started;
 // minute holds few faults, so the probes' rate flatters the hour (and would
 // make the steady state look like all of it).
 const longest = hundred.measured!;
-const hourWallMs = longest.virtualMs === HOUR ? longest.wallMs : hundred.hourWallMsEstimated;
+const hourMeasured = longest.virtualMs === HOUR;
+const hourWallMs = hourMeasured ? longest.wallMs : hundred.hourWallMsEstimated;
 console.log('\nfigures:');
 console.log(
-  `  100 nodes: ${longest.pduDeliveriesPerWallSecond.toLocaleString('en-US')} PDU deliveries per wall second over ${fmt(longest.virtualMs)} virtual; 1 virtual hour ` +
-    (longest.virtualMs === HOUR ? `${(longest.wallMs / 1000).toFixed(0)} s wall (measured)` : `~ ${(hourWallMs / 1000).toFixed(0)} s wall (estimated)`),
+  `  100 nodes: ${longest.pduDeliveriesPerWallSecond.toLocaleString('en-US')} PDU deliveries per wall second over ${fmt(longest.virtualMs)} virtual; ` +
+    `1 virtual hour ${hourMeasured ? '' : '~ '}${(hourWallMs / 1000).toFixed(0)} s wall (${hourMeasured ? 'measured' : 'estimated'})`,
 );
 console.log(
   `  100 nodes without faults: 1 virtual hour ~ ${(quietHourEstimateMs / 1000).toFixed(0)} s wall (estimated): ` +

@@ -45,21 +45,21 @@ export class LivenessActors {
     this.stop(peerId);
     const actor = createActor(this.logic, { clock: this.clock, input: { peerId, timeoutMs } });
     this.actors.set(peerId, actor);
+    // The actor ended by itself: its peer is disconnected. (One that stop()
+    // ended is out of the map already: no disconnection.)
+    const ended = (disconnected: PeerDisconnected) => {
+      if (this.actors.get(peerId) !== actor) return;
+      this.actors.delete(peerId);
+      this.onDisconnected(disconnected);
+    };
     actor.subscribe({
-      complete: () => {
-        // An actor stop() ended is out of the map already: no disconnection.
-        if (this.actors.get(peerId) !== actor) return;
-        this.actors.delete(peerId);
-        this.onDisconnected(actor.getSnapshot().output!);
-      },
+      complete: () => ended(actor.getSnapshot().output!),
+      // A peer whose figure 6 no longer runs would never be found silent: it
+      // is disconnected now, like a silent one, and its next PDU finds it
+      // again with a new actor.
       error: (error) => {
         this.onFault(error);
-        // A peer whose figure 6 no longer runs would never be found silent:
-        // it is disconnected now, like a silent one, and its next PDU finds
-        // it again with a new actor.
-        if (this.actors.get(peerId) !== actor) return;
-        this.actors.delete(peerId);
-        this.onDisconnected({ type: 'PEER_DISCONNECTED', peerId, failTimer: actor.getSnapshot().context.failTimer });
+        ended({ type: 'PEER_DISCONNECTED', peerId, failTimer: actor.getSnapshot().context.failTimer });
       },
     });
     actor.start();

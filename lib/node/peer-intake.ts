@@ -139,7 +139,7 @@ export class PeerIntake {
   }
 
   /** The machine dropped the peer: its next datagram is news again. */
-  forget(peerId: string): void {
+  private forget(peerId: string): void {
     // Its liveness actor is gone by now (removed) or never was (rejected),
     // and with it any silence watch.
     this.heard.delete(peerId);
