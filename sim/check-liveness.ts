@@ -8,10 +8,12 @@
 // about peer P is a violation when R's code was handed a datagram from P's
 // host less than 4X before it.
 //
-// Slack: a datagram that overtook a later one is an older seq and refreshes
-// nothing (protocol section 4); independent latencies let a datagram arrive
-// after one sent up to latencyMsMax + reorderDelayMsMax later, so the gap is
-// allowed to fall short of 4X by that much plus one scheduler millisecond.
+// Slack: a datagram that overtook a later one is an older seq, and the
+// second copy of a duplicated one a part heard already: neither refreshes
+// anything (protocol section 4). Independent latencies let a datagram arrive
+// after one sent up to latencyMsMax + reorderDelayMsMax later (and a
+// duplicate that much after its first copy), so the gap is allowed to fall
+// short of 4X by that much plus one scheduler millisecond.
 import type { SimCluster, SimNode } from './cluster.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
 import type { Violations } from './violations.ts';

@@ -7,8 +7,11 @@
 // what was last announced, when it was last heard) and passes on to the
 // machine and the directory only news:
 //
-// - stale: an older incarnation or an older round (protocol section 4) is
-//   dropped here, the one place that rule lives;
+// - stale: an older incarnation or an older round (protocol section 4), or
+//   a part of the newest round heard already (a duplicate, or a replay of a
+//   recorded datagram), is dropped here, the one place that rule lives. A
+//   peer the machine dropped leaves its newest round behind (`forgotten`),
+//   so a recording of a dead peer cannot bring it back either;
 // - peer news, for the discovery machine: the first datagram of a peer or of
 //   a new incarnation, a new address, nick or port;
 // - an announcement, for the directory: a complete PDU of another `rev`
@@ -49,12 +52,26 @@ export interface Intake {
 }
 
 const STALE: Intake = { stale: true, peerNews: false, announcement: undefined };
+
+/**
+ * Peers the machine dropped whose newest round is remembered. A recording
+ * replayed after that can only come back as one of these; beyond the bound
+ * the oldest is forgotten for good (its recordings are news once more, as
+ * they were for every dropped peer before this rule).
+ */
+export const FORGOTTEN_PEERS_MAX = 1024;
 const ROUTINE: Intake = { stale: false, peerNews: false, announcement: undefined };
 
-interface Heard {
+/** The newest round heard of a peer, and which of its parts (PDUs have at most 48: a bit each, exact in a double). */
+interface NewestRound {
   incarnation: number;
   /** Highest round seen of this incarnation. */
   lastSeq: number;
+  /** Sum of 2^part over the parts of round lastSeq heard. */
+  partsHeard: number;
+}
+
+interface Heard extends NewestRound {
   address: string;
   /** `rev`, nick and port of the last complete PDU passed on (rev -1: none yet). */
   rev: number;
@@ -88,6 +105,8 @@ interface SilenceQueue {
 
 export class PeerIntake {
   private readonly heard = new Map<string, Heard>();
+  /** The newest round of each peer the machine dropped, oldest drop first. */
+  private readonly forgotten = new Map<string, NewestRound>();
   /** Multi-part rounds being put together. */
   private readonly assembler = new PduAssembler();
   private readonly queues = new Map<number, SilenceQueue>();
@@ -99,20 +118,24 @@ export class PeerIntake {
   /** Judge one decoded datagram of another peer (not our own). */
   admit(part: PeerPduPart, from: Endpoint): Intake {
     let peer = this.heard.get(part.peerId);
-    if (peer !== undefined && part.incarnation < peer.incarnation) return STALE;
+    const known = peer ?? this.forgotten.get(part.peerId);
+    if (known !== undefined && !isNewer(part, known)) return STALE;
     let peerNews = false;
     if (peer === undefined || part.incarnation > peer.incarnation) {
       this.assembler.forget(part.peerId);
+      this.forgotten.delete(part.peerId);
       // A new incarnation gets its own liveness actor, and so its own watch
       // (watchSilence), as soon as the discovery machine has this datagram;
       // the old one's is not refreshed by it (nor told it was heard).
-      peer = { incarnation: part.incarnation, lastSeq: part.seq, address: from.address, rev: -1, nick: part.nick, port: part.port, watch: undefined };
+      peer = { incarnation: part.incarnation, lastSeq: part.seq, partsHeard: 0, address: from.address, rev: -1, nick: part.nick, port: part.port, watch: undefined };
       this.heard.set(part.peerId, peer);
       peerNews = true;
-    } else if (part.seq < peer.lastSeq) {
-      return STALE;
     }
-    peer.lastSeq = part.seq;
+    if (part.seq > peer.lastSeq) {
+      peer.lastSeq = part.seq;
+      peer.partsHeard = 0;
+    }
+    peer.partsHeard += 2 ** part.part;
     if (peer.watch !== undefined) this.heardNow(peer.watch);
     if (peer.address !== from.address) {
       peer.address = from.address;
@@ -138,12 +161,17 @@ export class PeerIntake {
     if (effect.type === 'peerRemoved' || effect.type === 'peerRejected') this.forget(effect.peerId);
   }
 
-  /** The machine dropped the peer: its next datagram is news again. */
+  /** The machine dropped the peer: its next datagram of a newer round is news again. */
   private forget(peerId: string): void {
     // Its liveness actor is gone by now (removed) or never was (rejected),
     // and with it any silence watch.
+    const peer = this.heard.get(peerId);
+    if (peer === undefined) return;
     this.heard.delete(peerId);
     this.assembler.forget(peerId);
+    this.forgotten.delete(peerId);
+    this.forgotten.set(peerId, { incarnation: peer.incarnation, lastSeq: peer.lastSeq, partsHeard: peer.partsHeard });
+    if (this.forgotten.size > FORGOTTEN_PEERS_MAX) this.forgotten.delete(this.forgotten.keys().next().value!);
   }
 
   /**
@@ -216,6 +244,19 @@ export class PeerIntake {
     }
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
   }
+}
+
+/**
+ * Whether a datagram is of a newer round than the newest heard, or a part of
+ * that round not heard yet: rounds are ordered by (incarnation, seq), and a
+ * part heard twice is a duplicate or a replay, which must not refresh the
+ * peer's liveness (a recording would keep a dead peer alive) nor move its
+ * address (replayed from elsewhere).
+ */
+function isNewer(part: PeerPduPart, known: NewestRound): boolean {
+  if (part.incarnation !== known.incarnation) return part.incarnation > known.incarnation;
+  if (part.seq !== known.lastSeq) return part.seq > known.lastSeq;
+  return Math.floor(known.partsHeard / 2 ** part.part) % 2 === 0;
 }
 
 /** When a watch is reported silent if not heard before: the end of the slot its deadline falls in. */

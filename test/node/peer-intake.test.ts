@@ -2,7 +2,7 @@
 // and the silence watch that stands in for figure 6's timer: its expiries,
 // and the PeerPDU that ends a suspicion.
 import t from 'tap';
-import { PeerIntake, SILENCE_SLACK, type Intake } from '../../lib/node/peer-intake.ts';
+import { FORGOTTEN_PEERS_MAX, PeerIntake, SILENCE_SLACK, type Intake } from '../../lib/node/peer-intake.ts';
 import { decodePeerPduPart, encodePeerPdu, type PeerPduPart } from '../../lib/wire/peer-pdu.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
@@ -26,7 +26,7 @@ t.test('verdicts: peer news for the machine, announcements for the directory, ro
   t.equal(verdict({ seq: 1 }), 'peer+announcement', "a peer's first datagram");
   t.equal(verdict({ seq: 2 }), 'routine', 'same rev, same address: routine');
   t.equal(verdict({ seq: 3 }), 'routine');
-  t.equal(verdict({ seq: 3 }), 'routine', 'a duplicate of the same round too');
+  t.equal(verdict({ seq: 3 }), 'stale', 'a duplicate of the newest round (or a replay of it)');
   t.equal(verdict({ seq: 4, rev: 2 }), 'announcement', 'another rev: what the peer announces changed');
   t.equal(verdict({ seq: 5, rev: 2 }), 'routine');
   t.equal(verdict({ seq: 6, rev: 3, nick: 'renamed' }), 'peer+announcement', 'a new nick is news for the peer table too');
@@ -38,9 +38,42 @@ t.test('verdicts: peer news for the machine, announcements for the directory, ro
   intake.follow({ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 });
   t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'routine', 'a disconnection alone forgets nothing (its peerRemoved follows)');
   intake.follow({ type: 'peerRemoved', peerId: 'p1' });
-  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'removed from the table: news again');
+  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'stale', 'removed from the table: its newest round replayed is not news');
+  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'removed from the table: a newer round is news again');
   intake.follow({ type: 'peerRejected', peerId: 'p1', address: FROM.address, reason: 'table full' });
   t.equal(verdict({ incarnation: 6, seq: 5, rev: 1 }), 'peer+announcement', 'rejected: news again, each time');
+});
+
+t.test('a replayed datagram neither refreshes liveness nor moves the peer', async (t) => {
+  // An attacker without the secret cannot make a PDU, but can record one
+  // (its HMAC tag is valid) and send it again, from anywhere.
+  const clock = new ManualClock();
+  const intake = new PeerIntake(clock);
+  const recorded = part({ seq: 7 });
+  intake.admit(recorded, FROM);
+  const silent: number[] = [];
+  intake.watchSilence('p1', X, () => silent.push(clock.now()), () => t.fail('heard again by a replay'));
+  const elsewhere = { address: '10.0.0.66', port: 47777 };
+  for (let i = 0; i < 8; i++) {
+    clock.advance(X / 2);
+    t.equal(judged(intake.admit(recorded, i % 2 === 0 ? FROM : elsewhere)), 'stale', `replay ${i + 1}`);
+  }
+  t.equal(silent.length, 3, 'the recorded peer went silent all the same: every X after the last real datagram (figure 6 runs on)');
+  intake.follow({ type: 'peerRemoved', peerId: 'p1' });
+  t.equal(judged(intake.admit(recorded, elsewhere)), 'stale', 'nor does the recording bring back the removed peer');
+  t.equal(judged(intake.admit(part({ seq: 8 }), FROM)), 'peer+announcement', 'the peer itself does, with its next round');
+});
+
+t.test('the newest rounds of dropped peers are remembered up to a bound, oldest out first', async (t) => {
+  const intake = new PeerIntake(new ManualClock());
+  const peerId = (i: number) => `p${i}`;
+  for (let i = 0; i <= FORGOTTEN_PEERS_MAX; i++) {
+    intake.admit(part({ peerId: peerId(i), seq: 3 }), FROM);
+    intake.follow({ type: 'peerRemoved', peerId: peerId(i) });
+  }
+  t.equal(judged(intake.admit(part({ peerId: peerId(FORGOTTEN_PEERS_MAX), seq: 3 }), FROM)), 'stale', 'the last dropped: remembered');
+  t.equal(judged(intake.admit(part({ peerId: peerId(1), seq: 3 }), FROM)), 'stale', 'the second dropped: remembered');
+  t.equal(judged(intake.admit(part({ peerId: peerId(0), seq: 3 }), FROM)), 'peer+announcement', `the first dropped, ${FORGOTTEN_PEERS_MAX + 1} drops ago: forgotten for good`);
 });
 
 t.test('a multi-part round is news once, when it completes with a new rev', async (t) => {
@@ -53,7 +86,11 @@ t.test('a multi-part round is news once, when it completes with a new rev', asyn
   const verdicts = first.map((p) => intake.admit(p, FROM));
   t.same(verdicts.map(judged), ['peer', ...Array(first.length - 2).fill('routine'), 'announcement'], 'the first part is a new peer; the last completes the announcement');
   t.equal(verdicts.at(-1)!.announcement?.channels[0]!.members.length, 200);
-  t.same(new Set(round(2, 1).map((p) => judged(intake.admit(p, FROM)))), new Set(['routine']), 'the same announcement again: routine');
+  t.same(new Set(first.map((p) => judged(intake.admit(p, FROM)))), new Set(['stale']), 'its parts again (duplicates, replays): stale');
+  const second = round(2, 1);
+  t.same(judged(intake.admit(second[1]!, FROM)), 'routine', 'a newer round, a part out of order');
+  t.same(judged(intake.admit(second[1]!, FROM)), 'stale', 'the same part twice');
+  t.same(new Set([second[0]!, ...second.slice(2)].map((p) => judged(intake.admit(p, FROM)))), new Set(['routine']), 'the same announcement again, its other parts: routine');
   const changed = round(3, 2).map((p) => judged(intake.admit(p, FROM)));
   t.same(changed.slice(0, -1), Array(changed.length - 1).fill('routine'), 'parts before completion are not news');
   t.equal(changed.at(-1), 'announcement', 'the completed round of a new rev is');
