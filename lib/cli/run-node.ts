@@ -5,7 +5,7 @@ import os from 'node:os';
 import readline from 'node:readline';
 import { RealClock } from '../clock.ts';
 import { createLogger } from '../log.ts';
-import { RealNetwork } from '../net/real-network.ts';
+import { hungUp, RealNetwork } from '../net/real-network.ts';
 import { channelKey } from '../net/tls-psk.ts';
 import { systemRandom } from '../random.ts';
 import { ChanmeshNode } from '../node/node.ts';
@@ -30,7 +30,7 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   // that hangs up before its hello (a health probe) is no news.
   const network = new RealNetwork(systemRandom, {
     channelKey: secret === undefined ? undefined : channelKey(secret),
-    onRejected: (remote, code) => log[code === 'ECONNRESET' ? 'debug' : 'warn']({ event: 'connection.rejected', transport: 'tls', remote, code }),
+    onRejected: (remote, code) => log[hungUp(code) ? 'debug' : 'warn']({ event: 'connection.rejected', transport: 'tls', remote, code }),
   });
   const node = new ChanmeshNode(
     {

@@ -6,15 +6,25 @@ import tls from 'node:tls';
 import DgramAsPromised from 'dgram-as-promised';
 import { KIT_PORT_MAX, KIT_PORT_MIN, type DatagramGroup, type Endpoint, type GroupOptions, type Network, type StreamConnection, type StreamListener } from './transport.ts';
 import { randomInt, type Random } from '../random.ts';
-import { clientOptions, HANDSHAKE_TIMEOUT_MS, serverOptions } from './tls-psk.ts';
+import { clientOptions, HANDSHAKE_TIMEOUT_MS, MAX_AWAITING_HANDSHAKE, serverOptions } from './tls-psk.ts';
 
 export interface RealNetworkOptions {
   /** Channel traffic over TLS-PSK with this key (tls-psk.ts `channelKey`); plain TCP without. */
   channelKey?: Buffer;
-  /** An incoming connection failed the TLS handshake (no key, another key, not TLS at all, too slow). */
+  /** An incoming connection failed the TLS handshake (no key, another key, not TLS at all, too slow, hung up: `hungUp`). */
   onRejected?: (remote: Endpoint, code: string) => void;
   /** How long an incoming TLS handshake may take (tls-psk.ts HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
+  /** Incoming TLS handshakes in progress, at most, per listener (tls-psk.ts MAX_AWAITING_HANDSHAKE). */
+  maxAwaitingHandshake?: number;
+}
+
+/** The code of a connection closed by its client before its TLS hello, without an error. */
+export const CLOSED_BEFORE_HELLO = 'closed_before_hello';
+
+/** Whether a rejection's code says the client hung up before its hello (a health probe does): no news. */
+export function hungUp(code: string): boolean {
+  return code === 'ECONNRESET' || code === CLOSED_BEFORE_HELLO;
 }
 
 export class RealNetwork implements Network {
@@ -93,12 +103,20 @@ function listenOn(port: number, host: string | undefined, options: RealNetworkOp
   return new Promise((resolve, reject) => {
     let handler: (c: StreamConnection) => void = (c) => c.destroy();
     const key = options.channelKey;
+    const maxAwaitingHandshake = options.maxAwaitingHandshake ?? MAX_AWAITING_HANDSHAKE;
+    let awaitingHandshake = 0;
     const server = net.createServer({ noDelay: true }, (socket) => {
       // The address is read now: once a handshake has failed (a reset, most
       // of all) the socket no longer knows it, and the rejection is logged with it.
       const remote = remoteOf(socket);
-      if (key === undefined) handler(wrapSocket(socket, remote));
-      else secure(socket, remote, key, options, (tlsSocket) => handler(wrapSocket(tlsSocket, remote)));
+      if (key === undefined) return handler(wrapSocket(socket, remote));
+      if (awaitingHandshake >= maxAwaitingHandshake) {
+        options.onRejected?.(remote, 'too_many_awaiting_handshake');
+        socket.destroy();
+        return;
+      }
+      awaitingHandshake++;
+      secure(socket, remote, key, options, () => awaitingHandshake--, (tlsSocket) => handler(wrapSocket(tlsSocket, remote)));
     });
     server.once('error', reject);
     server.listen({ port, host, exclusive: true }, () => {
@@ -120,22 +138,31 @@ function listenOn(port: number, host: string | undefined, options: RealNetworkOp
  * The server side of the TLS-PSK handshake on an accepted socket. The node
  * never sees a connection that fails it (no key, another key, not TLS, too
  * slow): whoever made the network is told, and the socket is closed.
+ * `ended` is called once, when the handshake is over, whichever way.
  */
-function secure(socket: net.Socket, remote: Endpoint, key: Buffer, options: RealNetworkOptions, onSecure: (tlsSocket: tls.TLSSocket) => void): void {
+function secure(socket: net.Socket, remote: Endpoint, key: Buffer, options: RealNetworkOptions, ended: () => void, onSecure: (tlsSocket: tls.TLSSocket) => void): void {
   const tlsSocket = new tls.TLSSocket(socket, { isServer: true, ...serverOptions(key) });
-  let rejected = false;
-  const reject = (code: string): void => {
+  let over = false;
+  const end = (): boolean => {
     clearTimeout(timer);
-    if (rejected) return; // an error after the timeout's close: told once
-    rejected = true;
+    if (over) return false;
+    over = true;
+    ended();
+    return true;
+  };
+  const reject = (code: string): void => {
+    if (!end()) return; // an error after the timeout's close: told once
     options.onRejected?.(remote, code);
     tlsSocket.destroy();
   };
   const onError = (error: NodeJS.ErrnoException): void => reject(error.code ?? error.message);
   const timer = setTimeout(() => reject('ERR_TLS_HANDSHAKE_TIMEOUT'), options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   tlsSocket.on('error', onError);
+  // Closed by the client before its handshake was done, without an error:
+  // over, and its slot free now rather than at the timeout.
+  tlsSocket.once('close', () => reject(CLOSED_BEFORE_HELLO));
   tlsSocket.once('secure', () => {
-    clearTimeout(timer);
+    if (!end()) return;
     tlsSocket.removeListener('error', onError);
     onSecure(tlsSocket);
   });

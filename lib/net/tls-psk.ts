@@ -10,6 +10,7 @@
 // for it; TLS 1.2 with this AEAD suite is what Node and OpenSSL provide.
 import { hkdfSync } from 'node:crypto';
 import tls, { createSecureContext } from 'node:tls';
+import { MAX_AWAITING_JOIN } from '../wire/limits.ts';
 
 /** The one suite offered and accepted: forward secret, AEAD. */
 export const PSK_CIPHERS = 'ECDHE-PSK-CHACHA20-POLY1305';
@@ -34,6 +35,16 @@ const version = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
  * LAN takes milliseconds.
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Incoming handshakes in progress, at most, per listener; past it a new
+ * connection is closed at once. The timeout bounds how long each stays, not
+ * how many there are: a stranger without the secret, who can never JOIN,
+ * could otherwise open connections as fast as it likes and hold every
+ * descriptor the process has. Every connection that awaits its JOIN
+ * (MAX_AWAITING_JOIN) first passed a handshake, so the same number.
+ */
+export const MAX_AWAITING_HANDSHAKE = MAX_AWAITING_JOIN;
 
 /** What a server-side TLSSocket needs (the handshake's deadline is real-network.ts's, HANDSHAKE_TIMEOUT_MS). */
 export function serverOptions(key: Buffer): { secureContext: tls.SecureContext; pskCallback: NonNullable<tls.TlsOptions['pskCallback']> } {

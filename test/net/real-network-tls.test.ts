@@ -2,7 +2,7 @@
 // process on loopback: the bounds of the handshake.
 import net from 'node:net';
 import t from 'tap';
-import { RealNetwork } from '../../lib/net/real-network.ts';
+import { CLOSED_BEFORE_HELLO, hungUp, RealNetwork } from '../../lib/net/real-network.ts';
 import { channelKey } from '../../lib/net/tls-psk.ts';
 import { SeededRandom } from '../../lib/random.ts';
 import type { Endpoint } from '../../lib/net/transport.ts';
@@ -63,4 +63,38 @@ t.test('a connection reset in the middle of its handshake is reported with its a
   reset.resetAndDestroy();
   for (let waited = 0; server.rejected.length === 0 && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
   t.same(server.rejected, [{ remote: { address: '127.0.0.1', port: localPort }, code: 'ECONNRESET' }]);
+});
+
+t.test('handshakes in progress are bounded: past the bound a connection is closed at once and reported; a slot frees when one ends', async (t) => {
+  const rejected: string[] = [];
+  const server = new RealNetwork(new SeededRandom(1), { channelKey: channelKey(Buffer.from('s')), maxAwaitingHandshake: 3, onRejected: (_remote, code) => rejected.push(code) });
+  const listener = await server.listen(0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  listener.onConnection((c) => c.onData((chunk) => c.write(chunk)));
+  const open = () => {
+    const socket = net.connect({ host: '127.0.0.1', port: listener.port });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    return { socket, closed };
+  };
+  const silent = [open(), open(), open()];
+  await Promise.all(silent.map((s) => new Promise((r) => s.socket.once('connect', r))));
+  await new Promise((r) => setTimeout(r, 100));
+  const fourth = open();
+  await fourth.closed;
+  t.same(rejected, ['too_many_awaiting_handshake'], 'the fourth silent connection: closed at once');
+  await t.rejects(new RealNetwork(new SeededRandom(2), { channelKey: channelKey(Buffer.from('s')) }).connect({ address: '127.0.0.1', port: listener.port }, 2000), 'a holder of the secret too, while strangers hold every slot');
+
+  // A stranger that gives up (closes before any hello) frees its slot.
+  silent[0]!.socket.end();
+  await silent[0]!.closed;
+  await new Promise((r) => setTimeout(r, 100));
+  const stream = await new RealNetwork(new SeededRandom(3), { channelKey: channelKey(Buffer.from('s')) }).connect({ address: '127.0.0.1', port: listener.port }, 2000);
+  t.teardown(() => stream.destroy());
+  const echoed = new Promise<string>((resolve) => stream.onData((chunk) => resolve(chunk.toString())));
+  stream.write(Buffer.from('in the freed slot'));
+  t.equal(await echoed, 'in the freed slot', 'then a holder of the secret is served');
+  t.same(rejected, ['too_many_awaiting_handshake', 'too_many_awaiting_handshake', CLOSED_BEFORE_HELLO], 'the fourth, the holder, then the stranger that left on its own: told as a hang-up');
+  t.ok(hungUp(CLOSED_BEFORE_HELLO) && hungUp('ECONNRESET') && !hungUp('too_many_awaiting_handshake'), 'which is no news (debug)');
+  for (const s of silent) s.socket.destroy();
 });
