@@ -11,7 +11,8 @@
 //   a part of the newest round heard already (a duplicate, or a replay of a
 //   recorded datagram), is dropped here, the one place that rule lives. A
 //   peer the machine dropped leaves its newest round behind (`forgotten`),
-//   so a recording of a dead peer cannot bring it back either;
+//   so a recording of a dead peer's last incarnation cannot bring it back
+//   either;
 // - peer news, for the discovery machine: the first datagram of a peer or of
 //   a new incarnation, a new address, nick or port;
 // - an announcement, for the directory: a complete PDU of another `rev`
@@ -118,8 +119,7 @@ export class PeerIntake {
   /** Judge one decoded datagram of another peer (not our own). */
   admit(part: PeerPduPart, from: Endpoint): Intake {
     let peer = this.heard.get(part.peerId);
-    const known = peer ?? this.forgotten.get(part.peerId);
-    if (known !== undefined && !isNewer(part, known)) return STALE;
+    if (peer !== undefined ? !isNewer(part, peer) : isRecordingOf(part, this.forgotten.get(part.peerId))) return STALE;
     let peerNews = false;
     if (peer === undefined || part.incarnation > peer.incarnation) {
       this.assembler.forget(part.peerId);
@@ -257,6 +257,17 @@ function isNewer(part: PeerPduPart, known: NewestRound): boolean {
   if (part.incarnation !== known.incarnation) return part.incarnation > known.incarnation;
   if (part.seq !== known.lastSeq) return part.seq > known.lastSeq;
   return Math.floor(known.partsHeard / 2 ** part.part) % 2 === 0;
+}
+
+/**
+ * Whether a datagram of a peer the machine dropped is of the incarnation it
+ * was dropped in and no newer than its newest round. Another incarnation is
+ * news, even a lower one: a restart on a host whose clock went back (the
+ * incarnation is the start time) must be found once the old one is gone,
+ * and nothing tells it from an old recording.
+ */
+function isRecordingOf(part: PeerPduPart, dropped: NewestRound | undefined): boolean {
+  return dropped !== undefined && part.incarnation === dropped.incarnation && !isNewer(part, dropped);
 }
 
 /** When a watch is reported silent if not heard before: the end of the slot its deadline falls in. */

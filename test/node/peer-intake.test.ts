@@ -62,6 +62,8 @@ t.test('a replayed datagram neither refreshes liveness nor moves the peer', asyn
   intake.follow({ type: 'peerRemoved', peerId: 'p1' });
   t.equal(judged(intake.admit(recorded, elsewhere)), 'stale', 'nor does the recording bring back the removed peer');
   t.equal(judged(intake.admit(part({ seq: 8 }), FROM)), 'peer+announcement', 'the peer itself does, with its next round');
+  intake.follow({ type: 'peerRemoved', peerId: 'p1' });
+  t.equal(judged(intake.admit(part({ incarnation: 4, seq: 1 }), FROM)), 'peer+announcement', 'and, once removed, a lower incarnation too (restarted on a clock that went back)');
 });
 
 t.test('the newest rounds of dropped peers are remembered up to a bound, oldest out first', async (t) => {
