@@ -9,10 +9,12 @@
 //
 // - stale: an older incarnation or an older round (protocol section 4), or
 //   a part of the newest round heard already (a duplicate, or a replay of a
-//   recorded datagram), is dropped here, the one place that rule lives. A
-//   peer the machine dropped leaves its newest round behind (`forgotten`),
-//   so a recording of a dead peer's last incarnation cannot bring it back
-//   either;
+//   recorded datagram), is dropped here, before it refreshes any timer or
+//   reaches any machine: the one place that rule lives for the node (the
+//   PduAssembler, a codec of its own, keeps the same order of rounds only
+//   to put parts together). A peer the machine dropped leaves its newest
+//   round behind (`forgotten`), so a recording of a dead peer's last
+//   incarnation cannot bring it back either;
 // - peer news, for the discovery machine: the first datagram of a peer or of
 //   a new incarnation, a new address, nick or port;
 // - an announcement, for the directory: a complete PDU of another `rev`
