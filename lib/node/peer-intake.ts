@@ -55,15 +55,15 @@ export interface Intake {
 }
 
 const STALE: Intake = { stale: true, peerNews: false, announcement: undefined };
+const ROUTINE: Intake = { stale: false, peerNews: false, announcement: undefined };
 
 /**
- * Peers the machine dropped whose newest round is remembered. A recording
- * replayed after that can only come back as one of these; beyond the bound
- * the oldest is forgotten for good (its recordings are news once more, as
- * they were for every dropped peer before this rule).
+ * Peers the machine dropped whose newest round is remembered, so that a
+ * recording of one replayed after the drop is stale; beyond the bound the
+ * one dropped longest ago is forgotten for good (its recordings are news
+ * once more). As many as the peer table holds (lib/node/config.ts).
  */
 export const FORGOTTEN_PEERS_MAX = 1024;
-const ROUTINE: Intake = { stale: false, peerNews: false, announcement: undefined };
 
 /** The newest round heard of a peer, and which of its parts (PDUs have at most 48: a bit each, exact in a double). */
 interface NewestRound {
