@@ -16,7 +16,7 @@ import { DecodeError } from '../wire/errors.ts';
 import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_PDU_BYTES } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
-import { announcementKey, type PeerPdu } from '../wire/peer-pdu.ts';
+import { announcementKey, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
 import { discoveryMachine, type DiscoveryEmitted } from '../../machines/discovery.ts';
 import { LivenessActors } from './liveness-actors.ts';
 import { detectionTimeMs, peerLivenessMachine, type PeerLivenessChange, type SilenceInput } from '../../machines/peer-liveness.ts';
@@ -128,7 +128,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /** Joins made by this process: part of every membership's msgId prefix. */
   private joinCount = 0;
   private stopped = false;
-  readonly stats = { pduSent: 0, pduReceived: 0, pduDropped: 0, chatDelivered: 0 };
+  readonly stats = { pduSent: 0, pduReceived: 0, pduDropped: 0, pduStale: 0, chatDelivered: 0 };
 
   constructor(config: NodeConfigInput, private readonly env: NodeEnvironment) {
     super();
@@ -343,12 +343,23 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       if (part.peerId === this.id && part.incarnation === this.env.incarnation) return;
       this.stats.pduReceived++;
       const intake = this.intake.admit(part, from);
+      if (intake.stale) return this.staleDatagram(part, from);
       if (intake.peerNews) this.discovery.send({ type: 'PDU_RECEIVED', part, from });
       if (intake.announcement !== undefined) this.onAnnouncement(intake.announcement);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.dropPdu(from, error.code, error.message);
     }
+  }
+
+  /**
+   * Late, duplicated or replayed (docs/protocol.md 6): dropped, refreshing
+   * nothing. Debug: reordering and duplication on a network make some, and
+   * a replaying stranger makes them by the thousand.
+   */
+  private staleDatagram(part: PeerPduPart, from: Endpoint): void {
+    this.stats.pduStale++;
+    this.log.debug({ event: 'pdu.stale', peer: part.peerId, incarnation: part.incarnation, seq: part.seq, part: part.part, remote: from });
   }
 
   private dropPdu(from: Endpoint, code: string, detail: string): void {

@@ -51,6 +51,8 @@ t.test("replaying a frozen host's last PeerPDU every 50 ms: it is disconnected a
   const rediscovered = b.events.filter((e) => e.event === 'peer.discovered' && e.peer === 'a' && b.events.indexOf(e) > b.events.indexOf(disconnected));
   t.same(rediscovered, [], 'a is not discovered again by its recording');
   t.ok(b.events.some((e) => e.event === 'peer.removed' && e.peer === 'a'), 'and stays out of the table');
+  const stale = b.events.filter((e) => e.event === 'pdu.stale' && e.peer === 'a');
+  t.ok(stale.length >= 10, `each replay dropped and logged (debug): ${stale.length}`);
 
   // The real a, woken, is found again by its next round.
   clearInterval(replay);
