@@ -160,10 +160,12 @@ function secure(socket: net.Socket, remote: Endpoint, key: Buffer, options: Real
   tlsSocket.on('error', onError);
   // Closed by the client before its handshake was done, without an error:
   // over, and its slot free now rather than at the timeout.
-  tlsSocket.once('close', () => reject(CLOSED_BEFORE_HELLO));
+  const onClose = (): void => reject(CLOSED_BEFORE_HELLO);
+  tlsSocket.once('close', onClose);
   tlsSocket.once('secure', () => {
     if (!end()) return;
     tlsSocket.removeListener('error', onError);
+    tlsSocket.removeListener('close', onClose);
     onSecure(tlsSocket);
   });
 }

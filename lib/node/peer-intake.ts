@@ -108,7 +108,7 @@ interface SilenceQueue {
 
 export class PeerIntake {
   private readonly heard = new Map<string, Heard>();
-  /** The newest round of each peer the machine dropped, oldest drop first. */
+  /** The newest round of each peer the machine dropped, oldest drop first; a peer is here or in `heard`, never both. */
   private readonly forgotten = new Map<string, NewestRound>();
   /** Multi-part rounds being put together. */
   private readonly assembler = new PduAssembler();
@@ -171,7 +171,6 @@ export class PeerIntake {
     if (peer === undefined) return;
     this.heard.delete(peerId);
     this.assembler.forget(peerId);
-    this.forgotten.delete(peerId);
     this.forgotten.set(peerId, { incarnation: peer.incarnation, lastSeq: peer.lastSeq, partsHeard: peer.partsHeard });
     if (this.forgotten.size > FORGOTTEN_PEERS_MAX) this.forgotten.delete(this.forgotten.keys().next().value!);
   }
