@@ -9,6 +9,7 @@ import type { Endpoint, StreamConnection, StreamListener } from '../net/transpor
 import { decodeClientCommand, encodeServerCommand, type ClientCommand, type ServerCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { FrameDecoder } from '../wire/frame.ts';
+import { WarnThrottle } from '../warn-throttle.ts';
 import { ConnectionWriter } from './connection-writer.ts';
 
 export interface ServerConnection {
@@ -54,6 +55,8 @@ export class ChannelServer {
   /** Connections whose join timer runs (set in accept, counted down in stopJoinTimer only). */
   private awaitingJoin = 0;
   readonly stats = { connections: 0, decodeErrors: 0, slowConsumers: 0 };
+  /** Rejections and bad input are a stranger's to cause, as often as it likes. */
+  private readonly warnings: WarnThrottle;
 
   constructor(
     private readonly listener: StreamListener,
@@ -62,6 +65,7 @@ export class ChannelServer {
     private readonly log: Logger,
     private readonly clock: Clock,
   ) {
+    this.warnings = new WarnThrottle(log, clock);
     listener.onConnection((stream) => this.accept(stream));
   }
 
@@ -96,11 +100,12 @@ export class ChannelServer {
   stop(): void {
     for (const entry of this.entries.values()) entry.writer.destroy();
     this.listener.close();
+    this.warnings.stop();
   }
 
   private accept(stream: StreamConnection): void {
     if (this.awaitingJoin >= this.limits.maxAwaitingJoin) {
-      this.log.warn({ event: 'connection.rejected', transport: 'tcp', remote: stream.remote, code: 'too_many_awaiting_join' });
+      this.warnings.warn({ event: 'connection.rejected', transport: 'tcp', code: 'too_many_awaiting_join' }, { remote: stream.remote });
       stream.destroy();
       return;
     }
@@ -113,7 +118,7 @@ export class ChannelServer {
     this.awaitingJoin++;
     entry.joinTimer = this.clock.setTimeout(() => {
       this.stopJoinTimer(entry);
-      this.log.warn({ event: 'connection.rejected', transport: 'tcp', remote: connection.remote, code: 'join_timeout' });
+      this.warnings.warn({ event: 'connection.rejected', transport: 'tcp', code: 'join_timeout' }, { remote: connection.remote });
       writer.destroy();
     }, this.limits.joinTimeoutMs);
     this.entries.set(connection.id, entry);
@@ -160,7 +165,7 @@ export class ChannelServer {
 
   private reject(entry: Entry, code: string, detail: string): void {
     this.stats.decodeErrors++;
-    this.log.warn({ event: 'decode.error', transport: 'tcp', remote: entry.connection.remote, channel: entry.connection.channel, code, detail });
+    this.warnings.warn({ event: 'decode.error', transport: 'tcp', code }, { remote: entry.connection.remote, channel: entry.connection.channel, detail });
     entry.writer.destroy();
   }
 }

@@ -32,6 +32,7 @@ import { decodeShared } from './pdu-decode-cache.ts';
 import { announcer } from './announcer.ts';
 import { InvitesOut, InvitesSeen } from './invites.ts';
 import { PeerIntake } from './peer-intake.ts';
+import { WarnThrottle } from '../warn-throttle.ts';
 import { encodeTrimmed } from './pdu-trim.ts';
 
 export interface NodeEnvironment {
@@ -114,6 +115,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private readonly memberships = new Map<string, Membership>();
   private readonly directory = new Directory();
   private readonly intake: PeerIntake;
+  /** Bad datagrams and peer.rejected (once per round of each rejected peer): a stranger can send any number. */
+  private readonly warnings: WarnThrottle;
   /** Round number of our PeerPDUs. */
   private pduSeq = 0;
   /** Revision of what our PeerPDUs announce, and what that was. */
@@ -134,6 +137,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     super();
     this.config = resolveConfig(config);
     this.log = env.log;
+    this.warnings = new WarnThrottle(env.log, env.clock);
     this.invitesOut = new InvitesOut(this.config.inviteTtlMs);
     const intake = (this.intake = new PeerIntake(env.clock));
     const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
@@ -211,6 +215,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     for (const m of this.memberships.values()) m.actor.stop();
     this.server?.stop();
     this.group?.close();
+    this.warnings.stop();
     this.log.info({ event: 'node.stopped' });
   }
 
@@ -364,7 +369,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
 
   private dropPdu(from: Endpoint, code: string, detail: string): void {
     this.stats.pduDropped++;
-    this.log.debug({ event: 'decode.error', transport: 'udp', remote: from, code, detail });
+    this.warnings.warn({ event: 'decode.error', transport: 'udp', code }, { remote: from, detail });
   }
 
   /**
@@ -405,7 +410,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.directory.remove(effect.peerId);
         break;
       case 'peerRejected':
-        this.log.warn({ event: 'peer.rejected', peer: effect.peerId, address: effect.address, reason: effect.reason });
+        this.warnings.warn({ event: 'peer.rejected', reason: effect.reason }, { peer: effect.peerId, address: effect.address });
         break;
     }
     // Last: the intake forgets a dropped peer, and the peer's liveness actor

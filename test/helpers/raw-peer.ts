@@ -51,12 +51,17 @@ export function rawExchange(port: number, bytes: Buffer, waitMs = 1500): Promise
 }
 
 export async function sendGarbageDatagrams(group: string): Promise<void> {
+  const garbage = [Buffer.from('not msgpack at all'), Buffer.from([0x81, 0xa7]), Buffer.alloc(1500, 0x41), Buffer.from([0xc1])];
+  await sendDatagrams(group, garbage);
+}
+
+/** Send each datagram to the multicast group ("address:port") over loopback. */
+export async function sendDatagrams(group: string, datagrams: readonly Buffer[]): Promise<void> {
   const [address, port] = group.split(':') as [string, string];
   const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   socket.setMulticastInterface('127.0.0.1');
-  const garbage = [Buffer.from('not msgpack at all'), Buffer.from([0x81, 0xa7]), Buffer.alloc(1500, 0x41), Buffer.from([0xc1])];
-  for (const g of garbage) await new Promise<void>((r) => socket.send(g, Number(port), address, () => r()));
+  for (const d of datagrams) await new Promise<void>((r) => socket.send(d, Number(port), address, () => r()));
   socket.close();
 }
 
