@@ -31,6 +31,7 @@ interface Window {
 }
 
 export class WarnThrottle {
+  private throttledTotal = 0;
   /** Per kind, oldest window first. */
   private readonly windows = new Map<string, { kind: WarnKind; window: Window }>();
 
@@ -61,11 +62,17 @@ export class WarnThrottle {
       return;
     }
     window.throttled++;
+    this.throttledTotal++;
     this.log.debug({ ...kind, ...detail });
     window.timer ??= this.clock.setTimeout(() => {
       window.timer = undefined;
       this.end(key);
     }, window.startedAt + this.windowMs - now);
+  }
+
+  /** Lines sent to debug instead of warn, since start. */
+  get throttled(): number {
+    return this.throttledTotal;
   }
 
   /** End every window now, with its count (the node is stopping). */

@@ -10,6 +10,7 @@ export const CONSOLE_HELP = `commands:
   /invite #x id...    invite peers to a channel
   /peers              discovered peers: id, nick, address, liveness state
   /channels           channels: name, host, epoch, standbys, members
+  /stats              counters since start: PDUs, connections, bad input
   /quit               leave every channel and stop`;
 
 export interface ConsoleOutput {
@@ -60,6 +61,8 @@ export class NodeConsole {
         return this.peers();
       case 'channels':
         return this.channels();
+      case 'stats':
+        return this.out.line(`* stats ${Object.entries(this.node.statistics()).map(([k, v]) => `${k}=${v}`).join(' ')}`);
       case 'quit':
         return this.quit();
       case 'help':

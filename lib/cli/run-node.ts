@@ -6,7 +6,6 @@ import readline from 'node:readline';
 import { RealClock } from '../clock.ts';
 import { createLogger } from '../log.ts';
 import { hungUp, RealNetwork } from '../net/real-network.ts';
-import { WarnThrottle } from '../warn-throttle.ts';
 import { channelKey } from '../net/tls-psk.ts';
 import { systemRandom } from '../random.ts';
 import { ChanmeshNode } from '../node/node.ts';
@@ -29,13 +28,11 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   const secret = options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8');
   // With a secret, channel traffic is TLS-PSK (docs/protocol.md 6). A client
   // that hangs up before its hello (a health probe) is no news.
-  const tlsWarnings = new WarnThrottle(log, clock);
   const network = new RealNetwork(systemRandom, {
     channelKey: secret === undefined ? undefined : channelKey(secret),
     onRejected: (remote, code) => {
-      const kind = { event: 'connection.rejected', transport: 'tls', code };
-      if (hungUp(code)) log.debug({ ...kind, remote });
-      else tlsWarnings.warn(kind, { remote });
+      if (hungUp(code)) log.debug({ event: 'connection.rejected', transport: 'tls', remote, code });
+      else node.connectionRejected('tls', remote, code);
     },
   });
   const node = new ChanmeshNode(
@@ -66,7 +63,6 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     node.stop();
-    tlsWarnings.stop();
     // Give EXITs and closes a moment to reach the wire, then leave.
     setTimeout(() => process.exit(code), 150).unref();
   };

@@ -9,7 +9,7 @@ import type { Endpoint, StreamConnection, StreamListener } from '../net/transpor
 import { decodeClientCommand, encodeServerCommand, type ClientCommand, type ServerCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { FrameDecoder } from '../wire/frame.ts';
-import { WarnThrottle } from '../warn-throttle.ts';
+import type { WarnThrottle } from '../warn-throttle.ts';
 import { ConnectionWriter } from './connection-writer.ts';
 
 export interface ServerConnection {
@@ -54,9 +54,8 @@ export class ChannelServer {
   private nextId = 1;
   /** Connections whose join timer runs (set in accept, counted down in stopJoinTimer only). */
   private awaitingJoin = 0;
-  readonly stats = { connections: 0, decodeErrors: 0, slowConsumers: 0 };
-  /** Rejections and bad input are a stranger's to cause, as often as it likes. */
-  private readonly warnings: WarnThrottle;
+  /** Counters since start (the console's /stats). */
+  readonly stats = { connectionsAccepted: 0, connectionsRejected: 0, badFrames: 0, slowConsumers: 0 };
 
   constructor(
     private readonly listener: StreamListener,
@@ -64,8 +63,9 @@ export class ChannelServer {
     private readonly handlers: ChannelServerHandlers,
     private readonly log: Logger,
     private readonly clock: Clock,
+    /** The node's: rejections and bad input are a stranger's to cause, as often as it likes. */
+    private readonly warnings: WarnThrottle,
   ) {
-    this.warnings = new WarnThrottle(log, clock);
     listener.onConnection((stream) => this.accept(stream));
   }
 
@@ -100,11 +100,11 @@ export class ChannelServer {
   stop(): void {
     for (const entry of this.entries.values()) entry.writer.destroy();
     this.listener.close();
-    this.warnings.stop();
   }
 
   private accept(stream: StreamConnection): void {
     if (this.awaitingJoin >= this.limits.maxAwaitingJoin) {
+      this.stats.connectionsRejected++;
       this.warnings.warn({ event: 'connection.rejected', transport: 'tcp', code: 'too_many_awaiting_join' }, { remote: stream.remote });
       stream.destroy();
       return;
@@ -118,11 +118,12 @@ export class ChannelServer {
     this.awaitingJoin++;
     entry.joinTimer = this.clock.setTimeout(() => {
       this.stopJoinTimer(entry);
+      this.stats.connectionsRejected++;
       this.warnings.warn({ event: 'connection.rejected', transport: 'tcp', code: 'join_timeout' }, { remote: connection.remote });
       writer.destroy();
     }, this.limits.joinTimeoutMs);
     this.entries.set(connection.id, entry);
-    this.stats.connections++;
+    this.stats.connectionsAccepted++;
     const decoder = new FrameDecoder(this.limits.maxFrameBytes);
     let failed = false;
     stream.onData((chunk) => {
@@ -164,7 +165,7 @@ export class ChannelServer {
   }
 
   private reject(entry: Entry, code: string, detail: string): void {
-    this.stats.decodeErrors++;
+    this.stats.badFrames++;
     this.warnings.warn({ event: 'decode.error', transport: 'tcp', code }, { remote: entry.connection.remote, channel: entry.connection.channel, detail });
     entry.writer.destroy();
   }

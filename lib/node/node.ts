@@ -68,6 +68,33 @@ export interface ChatLine {
   epoch: number;
 }
 
+/** The console's /stats: counters since the node started. */
+export interface NodeStatistics {
+  /** PeerPDU rounds this node sent (a round is one datagram or more). */
+  roundsSent: number;
+  /** PeerPDU datagrams of other peers that decoded (stale ones included). */
+  datagramsReceived: number;
+  /** Of those, an older round or a part heard already (protocol 6): refreshed nothing. */
+  datagramsStale: number;
+  /** Datagrams that did not decode (too large, not a PeerPDU, a wrong tag). */
+  datagramsBad: number;
+  /** Chat lines this node's user was given. */
+  chatDelivered: number;
+  /** Channel connections accepted (with --secret: after their TLS handshake). */
+  connectionsAccepted: number;
+  /**
+   * Closed before a JOIN, not counted as accepted: a failed TLS handshake
+   * (not a client that hung up before its hello), or too many waiting
+   * already; and accepted ones that sent no JOIN within 10 s.
+   */
+  connectionsRejected: number;
+  /** Connections closed for a frame that did not decode. */
+  badFrames: number;
+  slowConsumers: number;
+  /** Warn lines sent to debug by the throttle (docs/log-events.md). */
+  warnLinesThrottled: number;
+}
+
 export interface PeerSummary {
   peerId: string;
   nick: string;
@@ -131,7 +158,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /** Joins made by this process: part of every membership's msgId prefix. */
   private joinCount = 0;
   private stopped = false;
-  readonly stats = { pduSent: 0, pduReceived: 0, pduDropped: 0, pduStale: 0, chatDelivered: 0 };
+  /** Counters since start (the console's /stats, with the channel server's). */
+  private readonly stats = { roundsSent: 0, datagramsReceived: 0, datagramsStale: 0, datagramsBad: 0, chatDelivered: 0, connectionsRejectedEarly: 0 };
 
   constructor(config: NodeConfigInput, private readonly env: NodeEnvironment) {
     super();
@@ -188,6 +216,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       },
       this.log,
       this.env.clock,
+      this.warnings,
     );
     this.group = await network.joinGroup({ group: this.config.group, iface: this.config.iface, ttl: this.config.ttl, loopback: true });
     this.group.onDatagram((datagram, from) => this.onDatagram(datagram, from));
@@ -288,6 +317,23 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     return [...this.memberships.keys()];
   }
 
+  /**
+   * The network turned an incoming connection away before the channel
+   * server saw it (with --secret: a failed TLS handshake, or too many in
+   * progress). Counted and logged as the server's own rejections are.
+   */
+  connectionRejected(transport: string, remote: Endpoint, code: string): void {
+    this.stats.connectionsRejectedEarly++;
+    this.warnings.warn({ event: 'connection.rejected', transport, code }, { remote });
+  }
+
+  /** What this node has counted since it started: traffic, and bad input it dropped. */
+  statistics(): NodeStatistics {
+    const { connectionsRejectedEarly, ...own } = this.stats;
+    const server = this.server?.stats ?? { connectionsAccepted: 0, connectionsRejected: 0, badFrames: 0, slowConsumers: 0 };
+    return { ...own, ...server, connectionsRejected: connectionsRejectedEarly + server.connectionsRejected, warnLinesThrottled: this.warnings.throttled };
+  }
+
   peers(): PeerSummary[] {
     return [...this.discovery.getSnapshot().context.peers.values()].map((p) => ({
       peerId: p.peerId,
@@ -346,7 +392,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     try {
       const part = decodeShared(datagram, this.config.secret);
       if (part.peerId === this.id && part.incarnation === this.env.incarnation) return;
-      this.stats.pduReceived++;
+      this.stats.datagramsReceived++;
       const intake = this.intake.admit(part, from);
       if (intake.stale) return this.staleDatagram(part, from);
       if (intake.peerNews) this.discovery.send({ type: 'PDU_RECEIVED', part, from });
@@ -363,12 +409,12 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
    * a replaying stranger makes them by the thousand.
    */
   private staleDatagram(part: PeerPduPart, from: Endpoint): void {
-    this.stats.pduStale++;
+    this.stats.datagramsStale++;
     this.log.debug({ event: 'pdu.stale', peer: part.peerId, incarnation: part.incarnation, seq: part.seq, part: part.part, remote: from });
   }
 
   private dropPdu(from: Endpoint, code: string, detail: string): void {
-    this.stats.pduDropped++;
+    this.stats.datagramsBad++;
     this.warnings.warn({ event: 'decode.error', transport: 'udp', code }, { remote: from, detail });
   }
 
@@ -471,7 +517,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     if (!this.group || this.stopped) return;
     this.reconcile();
     for (const datagram of this.encodePdu(this.buildPdu(++this.pduSeq))) this.group.send(datagram);
-    this.stats.pduSent++;
+    this.stats.roundsSent++;
   }
 
   /**

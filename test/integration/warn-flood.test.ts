@@ -39,6 +39,8 @@ t.test('garbage frames from 40 connections: 10 decode.error warn lines, 30 at de
   await node.until('every decode error', () => node.events.filter(isDecodeError).length >= FLOOD);
   node.send('/say #f still serving');
   await node.waitLine('[#f] <flooded1> still serving');
+  const [stats] = await node.query('/stats', '* stats');
+  t.match(stats, new RegExp(`badFrames=${FLOOD} .*warnLinesThrottled=${FLOOD - WARN_BURST}$`), '/stats counts them');
   await stopped(node);
   const seen = lines(node, isDecodeError);
   t.equal(seen.warn.length, WARN_BURST, 'the burst at warn');
@@ -57,6 +59,8 @@ t.test('with --secret, 40 plain TCP connections: 10 connection.rejected warn lin
   await flood(port, frame(['JOIN', '#f', 'intruder']));
   const isRejected = (e: LogEvent) => e.event === 'connection.rejected' && e.transport === 'tls';
   await node.until('every rejection', () => node.events.filter(isRejected).length >= FLOOD);
+  const [stats] = await node.query('/stats', '* stats');
+  t.match(stats, new RegExp(`connectionsAccepted=1 connectionsRejected=${FLOOD} .*warnLinesThrottled=${FLOOD - WARN_BURST}$`), '/stats counts them (the one accepted: the node itself, a member of #f)');
   await stopped(node);
   const seen = lines(node, isRejected);
   t.equal(seen.warn.length, WARN_BURST, 'the burst at warn');
@@ -73,6 +77,9 @@ t.test('40 garbage datagrams on the group: 10 decode.error warn lines, 30 at deb
   await sendDatagrams(group, Array.from({ length: FLOOD }, () => Buffer.from('not msgpack at all')));
   const isDecodeError = (e: LogEvent) => e.event === 'decode.error' && e.transport === 'udp';
   await node.until('every decode error', () => node.events.filter(isDecodeError).length >= FLOOD);
+  const [stats] = await node.query('/stats', '* stats');
+  t.match(stats, new RegExp(`datagramsBad=${FLOOD} .*warnLinesThrottled=${FLOOD - WARN_BURST}$`), '/stats counts them');
+  t.match(stats, /roundsSent=[1-9]\d* datagramsReceived=\d+ datagramsStale=\d+ /, 'and the rounds this node sent');
   await stopped(node);
   const seen = lines(node, isDecodeError);
   t.equal(seen.warn.length, WARN_BURST, 'the burst at warn');

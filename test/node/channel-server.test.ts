@@ -5,6 +5,7 @@ import t from 'tap';
 import { ChannelServer, type ServerConnection } from '../../lib/node/channel-server.ts';
 import type { Endpoint, StreamConnection, StreamListener } from '../../lib/net/transport.ts';
 import { encodeClientCommand } from '../../lib/wire/command.ts';
+import { WarnThrottle } from '../../lib/warn-throttle.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 class FakeStream implements StreamConnection {
@@ -43,12 +44,13 @@ function server(joinTimeoutMs = 10_000, maxAwaitingJoin = 256) {
   const lines: Array<Record<string, unknown>> = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
   const joined: ServerConnection[] = [];
-  new ChannelServer(
+  const channelServer = new ChannelServer(
     listener,
     { maxFrameBytes: 65536, maxBufferedBytes: 1 << 20, joinTimeoutMs, maxAwaitingJoin },
     { join: (connection) => joined.push(connection), command: () => {}, closed: () => {} },
     log,
     clock,
+    new WarnThrottle(log, clock),
   );
   let port = 40000;
   const connect = (): FakeStream => {
@@ -56,7 +58,7 @@ function server(joinTimeoutMs = 10_000, maxAwaitingJoin = 256) {
     accept(stream);
     return stream;
   };
-  return { clock, connect, lines, joined };
+  return { clock, connect, lines, joined, stats: channelServer.stats };
 }
 
 t.test('a connection that sends no JOIN within the bound is dropped and logged; one that JOINed in time stays', async (t) => {
@@ -118,4 +120,5 @@ t.test('past the bound of connections awaiting their JOIN a new one is closed at
     s.lines.filter((l) => l.event === 'connection.rejected').map((l) => l.code),
     ['too_many_awaiting_join', 'too_many_awaiting_join', 'join_timeout', 'join_timeout', 'join_timeout'],
   );
+  t.same(s.stats, { connectionsAccepted: 7, connectionsRejected: 5, badFrames: 0, slowConsumers: 0 }, 'counted for /stats');
 });
