@@ -3,7 +3,7 @@
 import net from 'node:net';
 import t from 'tap';
 import { CLOSED_BEFORE_HELLO, hungUp, RealNetwork } from '../../lib/net/real-network.ts';
-import { channelKey } from '../../lib/net/tls-psk.ts';
+import { channelKey, MAX_AWAITING_HANDSHAKE } from '../../lib/net/tls-psk.ts';
 import { SeededRandom } from '../../lib/random.ts';
 import type { Endpoint } from '../../lib/net/transport.ts';
 
@@ -97,4 +97,34 @@ t.test('handshakes in progress are bounded: past the bound a connection is close
   t.same(rejected, ['too_many_awaiting_handshake', 'too_many_awaiting_handshake', CLOSED_BEFORE_HELLO], 'the fourth, the holder, then the stranger that left on its own: told as a hang-up');
   t.ok(hungUp(CLOSED_BEFORE_HELLO) && hungUp('ECONNRESET') && !hungUp('too_many_awaiting_handshake'), 'which is no news (debug)');
   for (const s of silent) s.socket.destroy();
+});
+
+t.test('the default bound is MAX_AWAITING_HANDSHAKE (1,024): that many strangers wait, the next one is closed at once', async (t) => {
+  t.equal(MAX_AWAITING_HANDSHAKE, 1024);
+  const { real, rejected } = network('s');
+  const listener = await real.listen(0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  const sockets: net.Socket[] = [];
+  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  const open = () => {
+    const socket = net.connect({ host: '127.0.0.1', port: listener.port });
+    socket.on('error', () => {});
+    sockets.push(socket);
+    return socket;
+  };
+  // In batches, so the listen backlog never overflows into SYN retries.
+  for (let i = 0; i < MAX_AWAITING_HANDSHAKE; i += 128) {
+    await Promise.all(Array.from({ length: 128 }, () => new Promise((r) => open().once('connect', r))));
+  }
+  // All 1,024 are in the accept queue before the next one connects, and the
+  // listener takes them in order: no waiting needed.
+  const next = open();
+  await new Promise((r) => next.once('connect', r));
+  const port = next.localPort;
+  await new Promise((r) => next.once('close', r));
+  t.same(
+    rejected.map((r) => [r.code, r.remote.port]),
+    [['too_many_awaiting_handshake', port]],
+    'of 1,025, the last alone: closed at once',
+  );
 });
