@@ -5,7 +5,8 @@ import t from 'tap';
 import { ChannelServer, type ServerConnection } from '../../lib/node/channel-server.ts';
 import type { Endpoint, StreamConnection, StreamListener } from '../../lib/net/transport.ts';
 import { encodeClientCommand } from '../../lib/wire/command.ts';
-import { WarnThrottle } from '../../lib/warn-throttle.ts';
+import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN } from '../../lib/wire/limits.ts';
+import { WARN_WINDOW_MS, WarnThrottle } from '../../lib/warn-throttle.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 class FakeStream implements StreamConnection {
@@ -121,4 +122,25 @@ t.test('past the bound of connections awaiting their JOIN a new one is closed at
     ['too_many_awaiting_join', 'too_many_awaiting_join', 'join_timeout', 'join_timeout', 'join_timeout'],
   );
   t.same(s.stats, { connectionsAccepted: 7, connectionsRejected: 5, badFrames: 0, slowConsumers: 0 }, 'counted for /stats');
+});
+
+t.test('at the node\'s values (lib/wire/limits.ts): 1,024 connections wait for their JOIN, the next is closed at once; each waits 10 s', async (t) => {
+  t.equal(MAX_AWAITING_JOIN, 1024);
+  const s = server(JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN);
+  const waiting = Array.from({ length: MAX_AWAITING_JOIN }, () => s.connect());
+  t.ok(waiting.every((c) => !c.destroyed), '1,024 wait');
+  t.ok(s.connect().destroyed, 'the 1,025th is closed at once');
+  s.clock.advance(JOIN_TIMEOUT_MS - 1);
+  t.ok(waiting.every((c) => !c.destroyed), 'for 10 s');
+  s.clock.advance(1);
+  t.ok(waiting.every((c) => c.destroyed), 'and not a moment longer');
+  t.same(s.stats, { connectionsAccepted: 1024, connectionsRejected: 1025, badFrames: 0, slowConsumers: 0 });
+  const warned = s.lines.filter((l) => l.event === 'connection.rejected' && l.level === 40);
+  t.same(
+    warned.map((l) => [l.code, l.throttled]),
+    [['too_many_awaiting_join', undefined], ...Array.from({ length: 10 }, () => ['join_timeout', undefined])],
+    'at warn: the one refused, and the first 10 timeouts (the rest at debug)',
+  );
+  s.clock.advance(WARN_WINDOW_MS);
+  t.match(s.lines.at(-1), { level: 40, event: 'connection.rejected', code: 'join_timeout', throttled: MAX_AWAITING_JOIN - 10 }, 'then their count');
 });
