@@ -27,7 +27,9 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   const clock = new RealClock();
   const secret = options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8');
   // With a secret, channel traffic is TLS-PSK (docs/protocol.md 6). A client
-  // that hangs up before its hello (a health probe) is no news.
+  // that hangs up before its hello (a health probe) is no news; other
+  // rejections go to the node, which counts and throttles them (`node` is
+  // set by then: only node.start() opens the listener).
   const network = new RealNetwork(systemRandom, {
     channelKey: secret === undefined ? undefined : channelKey(secret),
     onRejected: (remote, code) => {
