@@ -22,6 +22,7 @@ export interface WarnKind {
 }
 
 interface Window {
+  kind: WarnKind;
   startedAt: number;
   lines: number;
   /** Lines sent to debug instead; counted in a warn line at the window's end. */
@@ -33,7 +34,7 @@ interface Window {
 export class WarnThrottle {
   private throttledTotal = 0;
   /** Per kind, oldest window first. */
-  private readonly windows = new Map<string, { kind: WarnKind; window: Window }>();
+  private readonly windows = new Map<string, Window>();
 
   constructor(
     private readonly log: Logger,
@@ -45,17 +46,7 @@ export class WarnThrottle {
   warn(kind: WarnKind, detail: Record<string, unknown>): void {
     const key = `${kind.event}\0${kind.transport ?? ''}\0${kind.code ?? ''}\0${kind.reason ?? ''}`;
     const now = this.clock.now();
-    let entry = this.windows.get(key);
-    if (entry !== undefined && now - entry.window.startedAt >= this.windowMs) {
-      this.end(key);
-      entry = undefined;
-    }
-    if (entry === undefined) {
-      entry = { kind, window: { startedAt: now, lines: 0, throttled: 0, timer: undefined } };
-      this.windows.set(key, entry);
-      if (this.windows.size > MAX_KINDS) this.end(this.windows.keys().next().value!);
-    }
-    const { window } = entry;
+    const window = this.windowOf(key, kind, now);
     if (window.lines < this.burst) {
       window.lines++;
       this.log.warn({ ...kind, ...detail });
@@ -80,14 +71,24 @@ export class WarnThrottle {
     for (const key of [...this.windows.keys()]) this.end(key);
   }
 
+  /** The kind's window now: the open one, or a new one if it has run its time. */
+  private windowOf(key: string, kind: WarnKind, now: number): Window {
+    const open = this.windows.get(key);
+    if (open !== undefined && now - open.startedAt < this.windowMs) return open;
+    this.end(key);
+    const window: Window = { kind, startedAt: now, lines: 0, throttled: 0, timer: undefined };
+    this.windows.set(key, window);
+    if (this.windows.size > MAX_KINDS) this.end(this.windows.keys().next().value!);
+    return window;
+  }
+
   private end(key: string): void {
-    const entry = this.windows.get(key);
-    if (entry === undefined) return;
+    const window = this.windows.get(key);
+    if (window === undefined) return;
     this.windows.delete(key);
-    const { kind, window } = entry;
     if (window.timer !== undefined) this.clock.clearTimeout(window.timer);
     if (window.throttled > 0) {
-      this.log.warn({ ...kind, throttled: window.throttled, windowMs: Math.round(this.clock.now() - window.startedAt) });
+      this.log.warn({ ...window.kind, throttled: window.throttled, windowMs: Math.round(this.clock.now() - window.startedAt) });
     }
   }
 }

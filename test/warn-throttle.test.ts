@@ -1,14 +1,13 @@
 // The warn throttle: a flood of one kind of warn line becomes a few warn
 // lines and a count; nothing is lost at debug, and other kinds are not held back.
-import pino from 'pino';
 import t from 'tap';
 import { MAX_KINDS, WarnThrottle } from '../lib/warn-throttle.ts';
+import { capturedLog } from './helpers/log-lines.ts';
 import { ManualClock } from './helpers/manual-clock.ts';
 
 function throttle(burst = 3, windowMs = 1_000) {
   const clock = new ManualClock();
-  const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { log, lines } = capturedLog();
   const warnings = new WarnThrottle(log, clock, burst, windowMs);
   const at = (level: 'warn' | 'debug') => lines.filter((l) => l.level === (level === 'warn' ? 40 : 20));
   return { clock, lines, warnings, at };

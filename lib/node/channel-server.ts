@@ -49,13 +49,32 @@ interface Entry {
   joinTimer: TimerId | undefined;
 }
 
+export interface ServerStats {
+  /** Channel connections accepted (with --secret: after their TLS handshake). */
+  connectionsAccepted: number;
+  /**
+   * Closed before a JOIN, not counted as accepted: a failed TLS handshake
+   * (not a client that hung up before its hello), or too many waiting
+   * already; and accepted ones that sent no JOIN within 10 s.
+   */
+  connectionsRejected: number;
+  /** Connections closed for a frame that did not decode. */
+  badFrames: number;
+  slowConsumers: number;
+}
+
+/** All zero: a new server's, or the figures of a node not listening yet. */
+export function serverStats(): ServerStats {
+  return { connectionsAccepted: 0, connectionsRejected: 0, badFrames: 0, slowConsumers: 0 };
+}
+
 export class ChannelServer {
   private readonly entries = new Map<string, Entry>();
   private nextId = 1;
   /** Connections whose join timer runs (set in accept, counted down in stopJoinTimer only). */
   private awaitingJoin = 0;
   /** Counters since start (the console's /stats). */
-  readonly stats = { connectionsAccepted: 0, connectionsRejected: 0, badFrames: 0, slowConsumers: 0 };
+  readonly stats = serverStats();
 
   constructor(
     private readonly listener: StreamListener,
@@ -102,10 +121,18 @@ export class ChannelServer {
     this.listener.close();
   }
 
+  /**
+   * A connection turned away before its JOIN: by this server, or before it
+   * got here by the network (with --secret, a failed TLS handshake).
+   */
+  rejected(transport: string, remote: Endpoint, code: string): void {
+    this.stats.connectionsRejected++;
+    this.warnings.warn({ event: 'connection.rejected', transport, code }, { remote });
+  }
+
   private accept(stream: StreamConnection): void {
     if (this.awaitingJoin >= this.limits.maxAwaitingJoin) {
-      this.stats.connectionsRejected++;
-      this.warnings.warn({ event: 'connection.rejected', transport: 'tcp', code: 'too_many_awaiting_join' }, { remote: stream.remote });
+      this.rejected('tcp', stream.remote, 'too_many_awaiting_join');
       stream.destroy();
       return;
     }
@@ -118,8 +145,7 @@ export class ChannelServer {
     this.awaitingJoin++;
     entry.joinTimer = this.clock.setTimeout(() => {
       this.stopJoinTimer(entry);
-      this.stats.connectionsRejected++;
-      this.warnings.warn({ event: 'connection.rejected', transport: 'tcp', code: 'join_timeout' }, { remote: connection.remote });
+      this.rejected('tcp', connection.remote, 'join_timeout');
       writer.destroy();
     }, this.limits.joinTimeoutMs);
     this.entries.set(connection.id, entry);

@@ -24,7 +24,7 @@ import { channelHostMachine, type ChannelHostEmitted } from '../../machines/chan
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import { msgIdPrefix, type HistoryEntry, type SeenSnapshot } from '../../machines/history.ts';
 import { decideUnhostedJoin, hostingWins } from '../../machines/rules.ts';
-import { ChannelServer, type ServerConnection } from './channel-server.ts';
+import { ChannelServer, serverStats, type ServerConnection, type ServerStats } from './channel-server.ts';
 import { MemberLink } from './channel-client.ts';
 import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
 import { Directory } from './directory.ts';
@@ -69,7 +69,7 @@ export interface ChatLine {
 }
 
 /** The console's /stats: counters since the node started. */
-export interface NodeStatistics {
+export interface NodeStatistics extends ServerStats {
   /** PeerPDU rounds this node sent (a round is one datagram or more). */
   roundsSent: number;
   /** PeerPDU datagrams of other peers that decoded (stale ones included). */
@@ -80,17 +80,6 @@ export interface NodeStatistics {
   datagramsBad: number;
   /** Chat lines this node's user was given. */
   chatDelivered: number;
-  /** Channel connections accepted (with --secret: after their TLS handshake). */
-  connectionsAccepted: number;
-  /**
-   * Closed before a JOIN, not counted as accepted: a failed TLS handshake
-   * (not a client that hung up before its hello), or too many waiting
-   * already; and accepted ones that sent no JOIN within 10 s.
-   */
-  connectionsRejected: number;
-  /** Connections closed for a frame that did not decode. */
-  badFrames: number;
-  slowConsumers: number;
   /** Warn lines sent to debug by the throttle (docs/log-events.md). */
   warnLinesThrottled: number;
 }
@@ -159,7 +148,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private joinCount = 0;
   private stopped = false;
   /** Counters since start (the console's /stats, with the channel server's). */
-  private readonly stats = { roundsSent: 0, datagramsReceived: 0, datagramsStale: 0, datagramsBad: 0, chatDelivered: 0, connectionsRejectedEarly: 0 };
+  private readonly stats = { roundsSent: 0, datagramsReceived: 0, datagramsStale: 0, datagramsBad: 0, chatDelivered: 0 };
 
   constructor(config: NodeConfigInput, private readonly env: NodeEnvironment) {
     super();
@@ -320,18 +309,16 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /**
    * The network turned an incoming connection away before the channel
    * server saw it (with --secret: a failed TLS handshake, or too many in
-   * progress). Counted and logged as the server's own rejections are.
+   * progress). Counted and logged as the server's own rejections are. (The
+   * server exists by then: it is made as soon as the listener is.)
    */
   connectionRejected(transport: string, remote: Endpoint, code: string): void {
-    this.stats.connectionsRejectedEarly++;
-    this.warnings.warn({ event: 'connection.rejected', transport, code }, { remote });
+    this.server?.rejected(transport, remote, code);
   }
 
   /** What this node has counted since it started: traffic, and bad input it dropped. */
   statistics(): NodeStatistics {
-    const { connectionsRejectedEarly, ...own } = this.stats;
-    const server = this.server?.stats ?? { connectionsAccepted: 0, connectionsRejected: 0, badFrames: 0, slowConsumers: 0 };
-    return { ...own, ...server, connectionsRejected: connectionsRejectedEarly + server.connectionsRejected, warnLinesThrottled: this.warnings.throttled };
+    return { ...this.stats, ...(this.server?.stats ?? serverStats()), warnLinesThrottled: this.warnings.throttled };
   }
 
   peers(): PeerSummary[] {

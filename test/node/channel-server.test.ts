@@ -1,12 +1,12 @@
 // The channel server's own rules, on a fake listener and a manual clock:
 // a connection must JOIN first, and within joinTimeoutMs.
-import pino from 'pino';
 import t from 'tap';
 import { ChannelServer, type ServerConnection } from '../../lib/node/channel-server.ts';
 import type { Endpoint, StreamConnection, StreamListener } from '../../lib/net/transport.ts';
 import { encodeClientCommand } from '../../lib/wire/command.ts';
 import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN } from '../../lib/wire/limits.ts';
 import { WARN_WINDOW_MS, WarnThrottle } from '../../lib/warn-throttle.ts';
+import { capturedLog } from '../helpers/log-lines.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 class FakeStream implements StreamConnection {
@@ -42,8 +42,7 @@ function server(joinTimeoutMs = 10_000, maxAwaitingJoin = 256) {
   const clock = new ManualClock();
   let accept: (connection: StreamConnection) => void = () => {};
   const listener: StreamListener = { port: 50000, onConnection: (handler) => (accept = handler), close: () => {} };
-  const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { log, lines } = capturedLog();
   const joined: ServerConnection[] = [];
   const channelServer = new ChannelServer(
     listener,
