@@ -46,8 +46,10 @@ COPY --from=deps /app/node_modules ./node_modules
 RUN chmod 0755 bin/chanmesh.js && ln -s /app/bin/chanmesh.js /usr/local/bin/chanmesh
 # The official image's unprivileged user (uid 1000); sources stay root-owned.
 USER node
-# TCP: hosted channels (CHANMESH_PORT). UDP: the PeerPDU multicast group.
-EXPOSE 50000/tcp 47777/udp
+# TCP: hosted channels (CHANMESH_PORT), and Prometheus metrics where
+# --metrics / CHANMESH_METRICS turns them on (docker-compose.yml: 9464).
+# UDP: the PeerPDU multicast group.
+EXPOSE 50000/tcp 9464/tcp 47777/udp
 # Healthy = the node's TCP port accepts a connection. Each probe starts Node
 # and tsx (about 0.3 s of CPU), hence 30 s between probes.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -10,7 +10,7 @@ export const CONSOLE_HELP = `commands:
   /invite #x id...    invite peers to a channel
   /peers              discovered peers: id, nick, address, liveness state
   /channels           channels: name, host, epoch, standbys, members
-  /stats              counters since start: PDUs, connections, bad input
+  /stats              counters since start: PDUs, peers lost, takeovers, failovers, connections, bad input
   /quit               leave every channel and stop`;
 
 export interface ConsoleOutput {

@@ -1,7 +1,8 @@
 // `chanmesh node`: run one peer on the real network, driven line by line
 // from stdin (people and scripts alike), chat lines on stdout, logs on stderr.
 import type { Command } from 'commander';
-import { envOption, parseChannelList, parseDuration, parseGroup, parseInteger, type GroupAddress } from './options.ts';
+import type { Endpoint } from '../net/transport.ts';
+import { envOption, parseChannelList, parseDuration, parseGroup, parseInteger, parseListen, type GroupAddress } from './options.ts';
 
 export interface NodeCommandOptions {
   id?: string;
@@ -17,6 +18,7 @@ export interface NodeCommandOptions {
   chatter?: number;
   secret?: string;
   maxFrame: number;
+  metrics?: Endpoint;
   logLevel: string;
   logFormat?: 'pretty' | 'json';
 }
@@ -42,6 +44,7 @@ export function addNodeCommand(program: Command): void {
     .addOption(envOption('--chatter <interval>', 'demo: say a line in every joined channel every <interval> (e.g. 2s)').argParser(parseDuration))
     .addOption(envOption('--secret <secret>', 'shared secret: PeerPDUs carry an HMAC tag (others are dropped) and channel traffic is TLS-PSK, so only holders can join'))
     .addOption(envOption('--max-frame <bytes>', 'largest KIT frame body accepted').default(65536).argParser(parseInteger(64, 16 * 1024 * 1024)))
+    .addOption(envOption('--metrics <[addr:]port>', 'serve Prometheus metrics at http://<addr:port>/metrics (a port alone: on 127.0.0.1; 0.0.0.0:9464 for a scraper elsewhere)').argParser(parseListen))
     .addOption(envOption('--log-level <level>', 'trace, debug, info, warn, error, silent').default('info'))
     .addOption(envOption('--log-format <format>', 'pretty or json (default: pretty on a TTY)').choices(['pretty', 'json']))
     .action(async (options: NodeCommandOptions) => {

@@ -2,6 +2,8 @@
 // from an environment variable CHANMESH_<FLAG> (commander's .env()).
 import { InvalidArgumentError, Option } from 'commander';
 import ms from 'ms';
+import net from 'node:net';
+import type { Endpoint } from '../net/transport.ts';
 
 export function parseInteger(min: number, max: number) {
   return (value: string): number => {
@@ -34,6 +36,19 @@ export function parseGroup(value: string): GroupAddress {
   const first = Number(address.split('.')[0]);
   if (first < 224 || first > 239) throw new InvalidArgumentError(`${address} is not an IPv4 multicast address`);
   if (port < 1 || port > 65535) throw new InvalidArgumentError(`bad port ${port}`);
+  return { address, port };
+}
+
+/**
+ * "9464", "0.0.0.0:9464" or "[::]:9464". A port alone is on loopback: an
+ * operator's port is reachable from elsewhere only when asked for.
+ */
+export function parseListen(value: string): Endpoint {
+  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):)?(\d{1,5})$/.exec(value);
+  const address = match?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1';
+  if (!match || net.isIP(address) === 0) throw new InvalidArgumentError(`expected <port>, <ipv4>:<port> or [<ipv6>]:<port>, got "${value}"`);
+  const port = Number(match[2]);
+  if (port > 65535) throw new InvalidArgumentError(`bad port ${port}`);
   return { address, port };
 }
 

@@ -3,12 +3,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
+import type { Logger } from 'pino';
 import { RealClock } from '../clock.ts';
 import { createLogger } from '../log.ts';
 import { hungUp, RealNetwork } from '../net/real-network.ts';
+import { METRICS_PATH, serveMetrics, type MetricsEndpoint } from '../net/metrics-http.ts';
+import type { Endpoint } from '../net/transport.ts';
 import { channelKey } from '../net/tls-psk.ts';
 import { systemRandom } from '../random.ts';
 import { ChanmeshNode } from '../node/node.ts';
+import { nodeMetrics } from '../node/metrics.ts';
 import { isPeerId } from '../wire/names.ts';
 import { NodeConsole } from './console.ts';
 import type { NodeCommandOptions } from './node-command.ts';
@@ -60,11 +64,13 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   node.on('chat', (c) => out.line(`[${c.channel}] <${c.authorId}> ${c.text}`));
   node.on('notice', (text) => out.line(`* ${text}`));
 
+  let metrics: MetricsEndpoint | undefined;
   let stopping = false;
   const stop = (code = 0) => {
     if (stopping) return;
     stopping = true;
     node.stop();
+    void metrics?.close();
     // Give EXITs and closes a moment to reach the wire, then leave.
     setTimeout(() => process.exit(code), 150).unref();
   };
@@ -73,6 +79,7 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
 
   try {
     await node.start();
+    if (options.metrics !== undefined) metrics = await startMetrics(node, options.metrics, log);
   } catch (error) {
     log.error({ event: 'node.start_failed', err: error });
     process.exit(1);
@@ -106,6 +113,19 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   rl.on('close', () => {
     if (!stdinIsNull()) stop(0);
   });
+}
+
+/** `--metrics`: the node's figures over HTTP; a stranger's bad request is the node's to count, as any rejected connection. */
+async function startMetrics(node: ChanmeshNode, listen: Endpoint, log: Logger): Promise<MetricsEndpoint> {
+  const registry = nodeMetrics(node, { processMetrics: true });
+  const endpoint = await serveMetrics(
+    listen,
+    { contentType: registry.contentType, render: () => registry.metrics() },
+    (remote, code) => node.connectionRejected('http', remote, code),
+    (error) => log.error({ event: 'metrics.failed', err: error }),
+  );
+  log.info({ event: 'metrics.listening', address: endpoint.address, port: endpoint.port, path: METRICS_PATH });
+  return endpoint;
 }
 
 function stdinIsNull(): boolean {

@@ -170,7 +170,8 @@ function secure(socket: net.Socket, remote: Endpoint, key: Buffer, options: Real
   });
 }
 
-function remoteOf(socket: net.Socket): Endpoint {
+/** A socket's peer, as the node logs it (an IPv4 address without its IPv6 mapping). */
+export function remoteOf(socket: net.Socket): Endpoint {
   return { address: plainAddress(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 };
 }
 
@@ -194,6 +195,6 @@ function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {
 }
 
 /** A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; peers are known by a.b.c.d. */
-function plainAddress(address: string): string {
+export function plainAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }

@@ -11,6 +11,7 @@ import { DecodeError } from '../wire/errors.ts';
 import { FrameDecoder } from '../wire/frame.ts';
 import type { WarnThrottle } from '../warn-throttle.ts';
 import { ConnectionWriter } from './connection-writer.ts';
+import type { ServerStats } from './statistics.ts';
 
 export interface ServerConnection {
   readonly id: string;
@@ -47,20 +48,6 @@ interface Entry {
   writer: ConnectionWriter;
   /** Until the JOIN: drops the connection when it fires. */
   joinTimer: TimerId | undefined;
-}
-
-export interface ServerStats {
-  /** Channel connections accepted (with --secret: after their TLS handshake). */
-  connectionsAccepted: number;
-  /**
-   * Closed before a JOIN, not counted as accepted: a failed TLS handshake
-   * (not a client that hung up before its hello), or too many waiting
-   * already; and accepted ones that sent no JOIN within 10 s.
-   */
-  connectionsRejected: number;
-  /** Connections closed for a frame that did not decode. */
-  badFrames: number;
-  slowConsumers: number;
 }
 
 /** All zero: a new server's, or the figures of a node not listening yet. */

@@ -24,7 +24,8 @@ import { channelHostMachine, type ChannelHostEmitted } from '../../machines/chan
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import { msgIdPrefix, type HistoryEntry, type SeenSnapshot } from '../../machines/history.ts';
 import { decideUnhostedJoin, hostingWins } from '../../machines/rules.ts';
-import { ChannelServer, serverStats, type ServerConnection, type ServerStats } from './channel-server.ts';
+import { ChannelServer, serverStats, type ServerConnection } from './channel-server.ts';
+import type { NodeStatistics } from './statistics.ts';
 import { MemberLink } from './channel-client.ts';
 import { resolveConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
 import { Directory } from './directory.ts';
@@ -66,22 +67,6 @@ export interface ChatLine {
    */
   host: string;
   epoch: number;
-}
-
-/** The console's /stats: counters since the node started. */
-export interface NodeStatistics extends ServerStats {
-  /** PeerPDU rounds this node sent (a round is one datagram or more). */
-  roundsSent: number;
-  /** PeerPDU datagrams of other peers that decoded (stale ones included). */
-  datagramsReceived: number;
-  /** Of those, an older round or a part heard already (protocol 6): refreshed nothing. */
-  datagramsStale: number;
-  /** Datagrams that did not decode (too large, not a PeerPDU, a wrong tag). */
-  datagramsBad: number;
-  /** Chat lines this node's user was given. */
-  chatDelivered: number;
-  /** Warn lines sent to debug by the throttle (docs/log-events.md). */
-  warnLinesThrottled: number;
 }
 
 export interface PeerSummary {
@@ -148,7 +133,17 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private joinCount = 0;
   private stopped = false;
   /** Counters since start (the console's /stats, with the channel server's). */
-  private readonly stats = { roundsSent: 0, datagramsReceived: 0, datagramsStale: 0, datagramsBad: 0, chatDelivered: 0 };
+  private readonly stats = {
+    roundsSent: 0,
+    datagramsReceived: 0,
+    datagramsStale: 0,
+    datagramsBad: 0,
+    chatDelivered: 0,
+    peersDisconnected: 0,
+    takeovers: 0,
+    failoversFinished: 0,
+    splitBrainsLost: 0,
+  };
 
   constructor(config: NodeConfigInput, private readonly env: NodeEnvironment) {
     super();
@@ -309,8 +304,9 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /**
    * The network turned an incoming connection away before the channel
    * server saw it (with --secret: a failed TLS handshake, or too many in
-   * progress). Counted and logged as the server's own rejections are. (The
-   * server exists by then: it is made as soon as the listener is.)
+   * progress), or the metrics endpoint did (a request that was not one).
+   * Counted and logged as the server's own rejections are. (The server
+   * exists by then: it is made as soon as the listener is.)
    */
   connectionRejected(transport: string, remote: Endpoint, code: string): void {
     this.server?.rejected(transport, remote, code);
@@ -431,6 +427,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.directory.set({ peerId: effect.peer.peerId, port: effect.peer.port, alive: true });
         break;
       case 'peerDisconnected': {
+        this.stats.peersDisconnected++;
         this.log.warn({ event: 'peer.state', peer: effect.peerId, state: 'disconnected', failTimer: effect.failTimer });
         this.directory.remove(effect.peerId);
         this.forEachMember((m) => m.actor.send({ type: 'PEER_DOWN', peerId: effect.peerId }));
@@ -676,6 +673,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     this.watch(actor, `host ${channel}`);
     actor.start();
     if (previousHost !== undefined) {
+      this.stats.takeovers++;
       this.log.warn({ event: 'takeover', channel, epoch, previousHost, history: history.length });
     } else {
       this.log.info({ event: 'channel.created', channel, epoch });
@@ -711,6 +709,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         const epoch = actor.getSnapshot().context.epoch;
         if (this.hosts.get(channel) === actor) this.hosts.delete(channel);
         if (effect.reason === 'yielded') {
+          this.stats.splitBrainsLost++;
           this.log.info({ event: 'splitbrain.resolved', channel, winner: effect.winner, winnerEpoch: effect.winnerEpoch, loser: this.id, loserEpoch: epoch });
         }
         this.log.info({ event: 'channel.closed', channel, epoch, reason: effect.reason });
@@ -740,6 +739,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         const durationMs = m.failoverStartedAt === undefined ? undefined : Math.round(this.env.clock.now() - m.failoverStartedAt);
         if (durationMs !== undefined) {
           m.failoverStartedAt = undefined;
+          this.stats.failoversFinished++;
           this.log.info({ event: 'failover.finished', channel, host: effect.hostId, epoch: effect.epoch, durationMs, relayed: effect.relayed, resent: effect.resent });
         } else {
           this.log.info({ event: 'member.joined', channel, host: effect.hostId, epoch: effect.epoch, history: effect.history });

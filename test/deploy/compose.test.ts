@@ -18,7 +18,7 @@ import {
 } from '../../lib/cli/compose.ts';
 import { addNodeCommand } from '../../lib/cli/node-command.ts';
 import { formatEvent, LineSplitter, parseNodeLine } from '../../lib/cli/node-output.ts';
-import { parseDuration } from '../../lib/cli/options.ts';
+import { parseDuration, parseListen } from '../../lib/cli/options.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const composeText = fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
@@ -80,18 +80,21 @@ t.test('every node has its own id and nick, the fixed port, joins #lobby; some c
   t.notOk(project.services[0]!.environment.CHANMESH_CHATTER, 'node1 (the one docs/deploy.md has people exec into) does not chatter');
 });
 
-t.test('services run this image: built here, `node` command, attachable, init', async (t) => {
+const COMMAND = ['node', '--metrics', '0.0.0.0:9464'];
+
+t.test('services run this image: built here, `node` command with metrics for a scraper elsewhere, attachable, init', async (t) => {
   const images = new Set<unknown>();
   for (const [name, svc] of Object.entries(services)) {
     t.equal(svc.build, '.', `${name} is built from this directory`);
     images.add(svc.image);
-    t.same(svc.command, ['node'], `${name} runs \`chanmesh node\``);
+    t.same(svc.command, COMMAND, `${name} runs \`chanmesh node\` with its metrics open to the network`);
     t.equal(svc.stdin_open, true, `${name} keeps stdin open (the node quits at its end)`);
     t.equal(svc.tty, true, `${name} has a TTY for attach`);
     t.equal(svc.init, true, `${name} runs under an init (signals, reaping)`);
   }
   t.equal(images.size, 1, 'one image name, so Compose builds it once');
-  for (const svc of project.services) t.same(svc.command, ['node'], `cluster reads ${svc.name}'s command`);
+  for (const svc of project.services) t.same(svc.command, COMMAND, `cluster reads ${svc.name}'s command`);
+  t.same(parseListen(COMMAND[2]!), { address: '0.0.0.0', port: 9464 }, 'the metrics address parses');
 });
 
 t.test('Dockerfile: multi-stage node:20-slim, npm ci, type check, production deps, non-root, healthcheck', async (t) => {

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { readComposeProject } from '../../lib/cli/compose.ts';
+import { parseListen } from '../../lib/cli/options.ts';
 import { parseNodeLine, type NodeEvent } from '../../lib/cli/node-output.ts';
 import { procState, waitFor } from './proc.ts';
 
@@ -25,6 +26,8 @@ const CHANNEL = '#lobby';
 /** Joined by typing into every node: never named in a PDU, found and healed through its hidden tag (protocol 5.6). */
 const PRIVATE = '@crew';
 const PDU_INTERVAL = '250ms';
+/** Run in a node's namespace: prints the exposition at argv[1], exits 1 unless it is a 200. */
+const SCRAPE = `fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.status === 200 ? 0 : 1); }, (e) => { console.error(e); process.exit(1); })`;
 
 function whyNot(): string | undefined {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
@@ -90,7 +93,7 @@ async function clusterTest(): Promise<void> {
   };
   const status = () => {
     const result = cluster('status', '--json');
-    const parsed = JSON.parse(result.out) as { services: Array<{ service: string; pid: number | null; state: string }> };
+    const parsed = JSON.parse(result.out) as { services: Array<{ service: string; id: string; namespace: string; address: string; pid: number | null; state: string }> };
     for (const s of parsed.services) if (s.pid) pidsSeen.add(s.pid);
     return parsed.services;
   };
@@ -160,6 +163,21 @@ async function clusterTest(): Promise<void> {
   await t.test('#lobby has one host and every node is its member', async (t) => {
     host = await waitFor('one agreed host of #lobby', () => agreedHost(services), 30_000, explain());
     t.pass(`${host} hosts #lobby`);
+  });
+
+  await t.test("a scraper in node1's namespace reads every node's metrics across the bridge", async (t) => {
+    const scraper = status()[0]!;
+    for (const row of status()) {
+      const metricsAt = project.services.find((s) => s.name === row.service)!.command;
+      const { port } = parseListen(metricsAt[metricsAt.indexOf('--metrics') + 1]!);
+      const fetched = spawnSync('ip', ['netns', 'exec', scraper.namespace, process.execPath, '-e', SCRAPE, `http://${row.address}:${port}/metrics`], { encoding: 'utf8', timeout: 20_000 });
+      t.equal(fetched.status, 0, `${scraper.service} scraped ${row.service} at ${row.address}:${port}\n${fetched.stderr}`);
+      const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(fetched.stdout)?.[1]);
+      t.equal(value(`chanmesh_node_info{peer_id="${row.id}"}`), 1, `${row.service} says it is ${row.id}`);
+      t.equal(value('chanmesh_peers{state="timerAlive"}'), services.length - 1, 'with the other four alive');
+      t.equal(value('chanmesh_channels_hosted'), row.service === host ? 1 : 0, row.service === host ? 'the host of #lobby' : 'hosting nothing');
+      if (row.service === host) t.equal(value('chanmesh_hosted_members'), services.length, 'all five its members');
+    }
   });
 
   await t.test(`every node joins the private ${PRIVATE} by name: one host, never named in a PDU`, async (t) => {

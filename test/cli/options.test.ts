@@ -1,0 +1,16 @@
+// Option values of `chanmesh node` that are more than a number.
+import t from 'tap';
+import { InvalidArgumentError } from 'commander';
+import { parseListen } from '../../lib/cli/options.ts';
+
+t.test('--metrics: a port alone is on loopback; an address opens it to others', async (t) => {
+  t.same(parseListen('9464'), { address: '127.0.0.1', port: 9464 });
+  t.same(parseListen('0'), { address: '127.0.0.1', port: 0 }, 'port 0: a free one');
+  t.same(parseListen('0.0.0.0:9464'), { address: '0.0.0.0', port: 9464 });
+  t.same(parseListen('10.1.2.3:80'), { address: '10.1.2.3', port: 80 });
+  t.same(parseListen('[::]:9464'), { address: '::', port: 9464 });
+  t.same(parseListen('[::1]:9464'), { address: '::1', port: 9464 });
+  for (const bad of ['', 'x', '9464x', '65536', '1.2.3:80', '300.1.1.1:80', 'localhost:9464', '::1:9464', '[::1]', ':9464', '1.2.3.4:']) {
+    t.throws(() => parseListen(bad), InvalidArgumentError, `"${bad}" is refused`);
+  }
+});

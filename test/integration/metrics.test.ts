@@ -1,0 +1,82 @@
+// `chanmesh node --metrics`: real node processes on loopback, scraped over
+// HTTP as Prometheus would. The figures are the node's (the same as /stats),
+// the gauges follow the cluster (a peer that joins, one that dies), and a
+// stranger's bad request on the metrics port is rejected like any other.
+import net from 'node:net';
+import t from 'tap';
+import { NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
+import { frame, rawExchange } from '../helpers/raw-peer.ts';
+
+/** name{labels} -> value of one scrape. */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const out = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** Scrapes until `ready` holds of a scrape (8 s at most). */
+async function scrapeUntil(port: number, what: string, ready: (values: Map<string, number>) => boolean): Promise<Map<string, number>> {
+  for (const deadline = Date.now() + 8000; ; ) {
+    const values = await scrape(port);
+    if (ready(values)) return values;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify([...values])}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+t.test('a node scraped over HTTP: counters as /stats has them, gauges that follow the cluster, strangers rejected', async (t) => {
+  const group = uniqueGroup();
+  // scraped2 hosts #m; scraped1, scraped and a member, is its standby.
+  const n2 = new NodeProcess({ id: 'scraped2', group, args: ['--join', '#m'] });
+  t.teardown(() => n2.stop());
+  await n2.waitEvent('channel.created', (e) => e.channel === '#m');
+  const n1 = new NodeProcess({ id: 'scraped1', group, args: ['--metrics', '0', '--join', '#m'] });
+  t.teardown(() => n1.stop());
+  const listening = await n1.waitEvent('metrics.listening');
+  t.match(listening, { address: '127.0.0.1', path: '/metrics' }, 'a port alone: on loopback');
+  const port = listening.port as number;
+  const channelPort = (await n1.waitEvent('node.started')).port as number;
+  await n1.waitEvent('member.joined', (e) => e.channel === '#m' && e.host === 'scraped2');
+
+  let values = await scrapeUntil(port, 'a live peer', (v) => v.get('chanmesh_peers{state="timerAlive"}') === 1);
+  t.equal(values.get('chanmesh_channels_hosted'), 0, 'scraped1 hosts nothing yet');
+  t.equal(values.get('chanmesh_memberships{state="joined"}'), 1, 'its own user is in #m');
+  t.equal(values.get('chanmesh_node_info{peer_id="scraped1"}'), 1);
+  t.ok((values.get('process_resident_memory_bytes') ?? 0) > 0, "the process's own metrics beside them");
+
+  // Bad frames on the channel port, and what is not HTTP on the metrics port.
+  for (let i = 0; i < 3; i++) await rawExchange(channelPort, frame(['NO-SUCH-COMMAND']), 2000);
+  const answer = await new Promise<string>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => socket.write('JOIN #m intruder\r\n\r\n'));
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(text));
+  });
+  t.match(answer, /^HTTP\/1\.1 400 /, 'not HTTP: a 400');
+  const rejected = await n1.waitEvent('connection.rejected', (e) => e.transport === 'http');
+  t.match(rejected, { level: 40, remote: { address: '127.0.0.1' }, code: /^HPE_/ }, 'logged as any rejected connection');
+  values = await scrape(port);
+  t.equal(values.get('chanmesh_bad_frames_total'), 3);
+  t.equal(values.get('chanmesh_connections_rejected_total'), 1);
+  const [stats] = await n1.query('/stats', '* stats');
+  t.match(stats, /badFrames=3 /, '/stats says the same');
+  t.match(stats, /connectionsRejected=1 /);
+  t.ok(values.get('chanmesh_rounds_sent_total')! > 0 && values.get('chanmesh_datagrams_received_total')! > 0, 'PeerPDUs both ways');
+
+  // The host dies: figure 6 takes it out of the table, and scraped1 takes #m over.
+  await n2.stop();
+  await n1.waitEvent('takeover', (e) => e.channel === '#m');
+  values = await scrapeUntil(port, 'the takeover and scraped2 counted out', (v) => v.get('chanmesh_channels_hosted') === 1 && v.get('chanmesh_peers_disconnected_total') === 1 && v.get('chanmesh_memberships{state="joined"}') === 1);
+  t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 0, 'a dead peer is counted out of the table');
+  t.equal(values.get('chanmesh_takeovers_total'), 1, 'one takeover');
+  t.equal(values.get('chanmesh_hosted_members'), 1, 'scraped1 alone in #m');
+  const failovers = n1.events.filter((e) => e.event === 'failover.finished').length;
+  t.equal(values.get('chanmesh_failovers_finished_total'), failovers, `failovers as logged (${failovers})`);
+  t.equal(values.get('chanmesh_split_brains_lost_total'), 0);
+});

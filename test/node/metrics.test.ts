@@ -1,0 +1,99 @@
+// A node's metrics (lib/node/metrics.ts), read from a stand-in node: every
+// statistic is a counter with the node's figure, the gauges count what the
+// node holds by state, zeros included, and nothing names a channel.
+import t from 'tap';
+import { counterName, nodeMetrics, type MetricsSource } from '../../lib/node/metrics.ts';
+import { STATISTICS, type NodeStatistics } from '../../lib/node/statistics.ts';
+import type { PeerSummary } from '../../lib/node/node.ts';
+
+function source(overrides: Partial<NodeStatistics> = {}) {
+  const statistics = Object.fromEntries(Object.keys(STATISTICS).map((k, i) => [k, (i + 1) * 10])) as NodeStatistics;
+  const peer = (peerId: string, state: string): PeerSummary => ({ peerId, nick: peerId, address: '10.0.0.1', port: 50000, state, incarnation: 1 });
+  const node = {
+    id: 'n1',
+    figures: { ...statistics, ...overrides },
+    peers: [peer('a', 'timerAlive'), peer('b', 'timerAlive'), peer('c', 'maybeDisconnected')],
+    hosted: [
+      { name: '@secret-plans', epoch: 3, members: ['n1', 'a', 'b'], standbys: ['a'], history: [] },
+      { name: '#lobby', epoch: 1, members: ['n1'], standbys: [], history: [] },
+    ],
+    joined: { '#lobby': 'joined', '#elsewhere': 'failingOver', '#third': 'joined' } as Record<string, string>,
+  };
+  const api: MetricsSource = {
+    id: node.id,
+    statistics: () => node.figures,
+    peers: () => node.peers,
+    hostedChannels: () => node.hosted,
+    joinedChannels: () => Object.keys(node.joined),
+    membership: (channel: string) => ({ state: node.joined[channel]!, hostId: 'x', epoch: 1, outbox: 0, standbys: [], members: [] }),
+  };
+  return { node, api };
+}
+
+/** name{labels} -> value, from the exposition text. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+t.test('counter names follow the statistics: chanmesh_<snake case>_total', async (t) => {
+  t.equal(counterName('roundsSent'), 'chanmesh_rounds_sent_total');
+  t.equal(counterName('warnLinesThrottled'), 'chanmesh_warn_lines_throttled_total');
+});
+
+t.test('every statistic is a counter with its help and the figure the node has now', async (t) => {
+  const { node, api } = source();
+  const registry = nodeMetrics(api, { processMetrics: false });
+  const text = await registry.metrics();
+  const values = samples(text);
+  for (const [statistic, help] of Object.entries(STATISTICS) as [keyof NodeStatistics, string][]) {
+    const name = counterName(statistic);
+    t.ok(text.includes(`# HELP ${name} ${help}\n# TYPE ${name} counter\n`), `${name}: help and type`);
+    t.equal(values.get(name), node.figures[statistic], `${name} = ${node.figures[statistic]}`);
+  }
+  node.figures = { ...node.figures, badFrames: 1234 };
+  t.equal(samples(await registry.metrics()).get('chanmesh_bad_frames_total'), 1234, 'read again at the next scrape, not kept');
+});
+
+t.test('gauges: peers by liveness state and memberships by state, every state present; hosted channels and their members', async (t) => {
+  const { node, api } = source();
+  const registry = nodeMetrics(api, { processMetrics: false });
+  let values = samples(await registry.metrics());
+  t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 2);
+  t.equal(values.get('chanmesh_peers{state="maybeDisconnected"}'), 1);
+  t.equal(values.get('chanmesh_peers{state="timerRefresh"}'), 0, 'a state nobody is in: 0, not missing');
+  t.equal(values.get('chanmesh_peers{state="disconnected"}'), 0);
+  t.equal(values.get('chanmesh_channels_hosted'), 2);
+  t.equal(values.get('chanmesh_hosted_members'), 4);
+  t.equal(values.get('chanmesh_memberships{state="joined"}'), 2);
+  t.equal(values.get('chanmesh_memberships{state="failingOver"}'), 1);
+  t.equal(values.get('chanmesh_memberships{state="orphaned"}'), 0);
+  t.equal(values.get('chanmesh_node_info{peer_id="n1"}'), 1);
+
+  node.peers = [];
+  node.hosted = [];
+  node.joined = {};
+  values = samples(await registry.metrics());
+  t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 0, 'a peer that left is counted out');
+  t.equal(values.get('chanmesh_memberships{state="joined"}'), 0);
+  t.equal(values.get('chanmesh_channels_hosted'), 0);
+});
+
+t.test('no channel name appears, a private one least of all', async (t) => {
+  const text = await nodeMetrics(source().api, { processMetrics: false }).metrics();
+  t.notMatch(text, /secret-plans|#lobby|#elsewhere/);
+});
+
+t.test("process metrics only when asked for: they are a process's, not one node's among many", async (t) => {
+  const without = await nodeMetrics(source().api, { processMetrics: false }).metrics();
+  t.notMatch(without, /^process_|^nodejs_/m);
+  const withThem = await nodeMetrics(source().api, { processMetrics: true }).metrics();
+  t.match(withThem, /^process_cpu_user_seconds_total /m);
+  t.match(withThem, /^nodejs_eventloop_lag_seconds /m);
+  t.match(withThem, /^chanmesh_rounds_sent_total 10$/m, 'beside the node\'s own');
+});
