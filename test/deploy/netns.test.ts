@@ -18,6 +18,7 @@ import { readComposeProject } from '../../lib/cli/compose.ts';
 import { parseListen } from '../../lib/cli/options.ts';
 import { parseNodeLine, type NodeEvent } from '../../lib/cli/node-output.ts';
 import { procState, waitFor } from './proc.ts';
+import { parseExposition } from '../helpers/exposition.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(root, 'bin/chanmesh.js');
@@ -172,7 +173,8 @@ async function clusterTest(): Promise<void> {
       const { port } = parseListen(metricsAt[metricsAt.indexOf('--metrics') + 1]!);
       const fetched = spawnSync('ip', ['netns', 'exec', scraper.namespace, process.execPath, '-e', SCRAPE, `http://${row.address}:${port}/metrics`], { encoding: 'utf8', timeout: 20_000 });
       t.equal(fetched.status, 0, `${scraper.service} scraped ${row.service} at ${row.address}:${port}\n${fetched.stderr}`);
-      const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(fetched.stdout)?.[1]);
+      const values = parseExposition(fetched.stdout);
+      const value = (name: string) => values.get(name);
       t.equal(value(`chanmesh_node_info{peer_id="${row.id}"}`), 1, `${row.service} says it is ${row.id}`);
       t.equal(value('chanmesh_peers{state="timerAlive"}'), services.length - 1, 'with the other four alive');
       t.equal(value('chanmesh_channels_hosted'), row.service === host ? 1 : 0, row.service === host ? 'the host of #lobby' : 'hosting nothing');

@@ -6,17 +6,12 @@ import net from 'node:net';
 import t from 'tap';
 import { NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
 import { frame, rawExchange } from '../helpers/raw-peer.ts';
+import { parseExposition } from '../helpers/exposition.ts';
 
 /** name{labels} -> value of one scrape. */
 async function scrape(port: number): Promise<Map<string, number>> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-  const out = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
+  return parseExposition(await response.text());
 }
 
 /** Scrapes until `ready` holds of a scrape (8 s at most). */

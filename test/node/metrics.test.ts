@@ -5,6 +5,7 @@ import t from 'tap';
 import { counterName, nodeMetrics, type MetricsSource } from '../../lib/node/metrics.ts';
 import { STATISTICS, type NodeStatistics } from '../../lib/node/statistics.ts';
 import type { PeerSummary } from '../../lib/node/node.ts';
+import { parseExposition } from '../helpers/exposition.ts';
 
 function source(overrides: Partial<NodeStatistics> = {}) {
   const statistics = Object.fromEntries(Object.keys(STATISTICS).map((k, i) => [k, (i + 1) * 10])) as NodeStatistics;
@@ -30,17 +31,6 @@ function source(overrides: Partial<NodeStatistics> = {}) {
   return { node, api };
 }
 
-/** name{labels} -> value, from the exposition text. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
-
 t.test('counter names follow the statistics: chanmesh_<snake case>_total', async (t) => {
   t.equal(counterName('roundsSent'), 'chanmesh_rounds_sent_total');
   t.equal(counterName('warnLinesThrottled'), 'chanmesh_warn_lines_throttled_total');
@@ -50,20 +40,20 @@ t.test('every statistic is a counter with its help and the figure the node has n
   const { node, api } = source();
   const registry = nodeMetrics(api, { processMetrics: false });
   const text = await registry.metrics();
-  const values = samples(text);
+  const values = parseExposition(text);
   for (const [statistic, help] of Object.entries(STATISTICS) as [keyof NodeStatistics, string][]) {
     const name = counterName(statistic);
     t.ok(text.includes(`# HELP ${name} ${help}\n# TYPE ${name} counter\n`), `${name}: help and type`);
     t.equal(values.get(name), node.figures[statistic], `${name} = ${node.figures[statistic]}`);
   }
   node.figures = { ...node.figures, badFrames: 1234 };
-  t.equal(samples(await registry.metrics()).get('chanmesh_bad_frames_total'), 1234, 'read again at the next scrape, not kept');
+  t.equal(parseExposition(await registry.metrics()).get('chanmesh_bad_frames_total'), 1234, 'read again at the next scrape, not kept');
 });
 
 t.test('gauges: peers by liveness state and memberships by state, every state present; hosted channels and their members', async (t) => {
   const { node, api } = source();
   const registry = nodeMetrics(api, { processMetrics: false });
-  let values = samples(await registry.metrics());
+  let values = parseExposition(await registry.metrics());
   t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 2);
   t.equal(values.get('chanmesh_peers{state="maybeDisconnected"}'), 1);
   t.equal(values.get('chanmesh_peers{state="timerRefresh"}'), 0, 'a state nobody is in: 0, not missing');
@@ -78,7 +68,7 @@ t.test('gauges: peers by liveness state and memberships by state, every state pr
   node.peers = [];
   node.hosted = [];
   node.joined = {};
-  values = samples(await registry.metrics());
+  values = parseExposition(await registry.metrics());
   t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 0, 'a peer that left is counted out');
   t.equal(values.get('chanmesh_memberships{state="joined"}'), 0);
   t.equal(values.get('chanmesh_channels_hosted'), 0);
