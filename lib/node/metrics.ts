@@ -6,13 +6,22 @@
 // No channel name and no member id is a label: a private channel is known
 // outside only by its blinded tag (docs/protocol.md 6), and a label per
 // channel or peer would grow with what strangers create.
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { peerLivenessMachine } from '../../machines/peer-liveness.ts';
 import { channelMemberMachine } from '../../machines/channel-member.ts';
 import type { ChanmeshNode } from './node.ts';
 import { STATISTICS, type NodeStatistics } from './statistics.ts';
 
-export type MetricsSource = Pick<ChanmeshNode, 'id' | 'statistics' | 'peers' | 'hostedChannels' | 'joinedChannels' | 'membership'>;
+export type MetricsSource = Pick<ChanmeshNode, 'id' | 'statistics' | 'peers' | 'hostedChannels' | 'joinedChannels' | 'membership'> & {
+  on(event: 'failover', listener: (failover: { channel: string; durationMs: number }) => void): unknown;
+};
+
+/**
+ * Seconds. A failover takes the liveness timeout or a broken connection to
+ * begin, then a connect and a WELCOME: about 1 s at the default 250 ms PDU
+ * interval (bench:failover), about 4 s at 1 s.
+ */
+export const FAILOVER_BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30];
 
 /** The liveness states of figure 6 and the member machine's, from the machines themselves: each gets a series, zeros included. */
 const PEER_STATES = Object.keys(peerLivenessMachine.root.states);
@@ -83,6 +92,13 @@ export function nodeMetrics(node: MetricsSource, options: { processMetrics: bool
       for (const [state, n] of count) this.set({ state }, n);
     },
   });
+  const failovers = new Histogram({
+    name: 'chanmesh_failover_duration_seconds',
+    help: "Failovers of this node's user's channels, from the host looking dead to joined at the next host (failover.finished durationMs)",
+    buckets: FAILOVER_BUCKETS,
+    registers: [registry],
+  });
+  node.on('failover', ({ durationMs }) => failovers.observe(durationMs / 1000));
   new Gauge({
     name: 'chanmesh_node_info',
     help: 'Always 1; the label says which peer this is',

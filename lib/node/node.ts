@@ -104,6 +104,8 @@ export interface NodeEvents {
   notice: [string];
   /** An exception escaped a machine: a bug. The simulator counts these. */
   fault: [Error];
+  /** A failover of one of this node's user's channels finished (`failover.finished`): from its host looking dead to joined at the next. */
+  failover: [{ channel: string; durationMs: number }];
 }
 
 export class ChanmeshNode extends EventEmitter<NodeEvents> {
@@ -741,6 +743,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
           m.failoverStartedAt = undefined;
           this.stats.failoversFinished++;
           this.log.info({ event: 'failover.finished', channel, host: effect.hostId, epoch: effect.epoch, durationMs, relayed: effect.relayed, resent: effect.resent });
+          this.emit('failover', { channel, durationMs });
         } else {
           this.log.info({ event: 'member.joined', channel, host: effect.hostId, epoch: effect.epoch, history: effect.history });
         }

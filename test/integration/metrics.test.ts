@@ -71,7 +71,10 @@ t.test('a node scraped over HTTP: counters as /stats has them, gauges that follo
   t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 0, 'a dead peer is counted out of the table');
   t.equal(values.get('chanmesh_takeovers_total'), 1, 'one takeover');
   t.equal(values.get('chanmesh_hosted_members'), 1, 'scraped1 alone in #m');
-  const failovers = n1.events.filter((e) => e.event === 'failover.finished').length;
-  t.equal(values.get('chanmesh_failovers_finished_total'), failovers, `failovers as logged (${failovers})`);
+  const failovers = n1.events.filter((e) => e.event === 'failover.finished');
+  t.equal(values.get('chanmesh_failovers_finished_total'), failovers.length, `failovers as logged (${failovers.length})`);
+  t.equal(values.get('chanmesh_failover_duration_seconds_count'), failovers.length, 'each in the histogram');
+  const seconds = failovers.reduce((sum, e) => sum + (e.durationMs as number) / 1000, 0);
+  t.ok(Math.abs(values.get('chanmesh_failover_duration_seconds_sum')! - seconds) < 1e-9, `with its duration (${seconds} s)`);
   t.equal(values.get('chanmesh_split_brains_lost_total'), 0);
 });

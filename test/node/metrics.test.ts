@@ -1,8 +1,9 @@
 // A node's metrics (lib/node/metrics.ts), read from a stand-in node: every
 // statistic is a counter with the node's figure, the gauges count what the
 // node holds by state, zeros included, and nothing names a channel.
+import { EventEmitter } from 'node:events';
 import t from 'tap';
-import { counterName, nodeMetrics, type MetricsSource } from '../../lib/node/metrics.ts';
+import { counterName, FAILOVER_BUCKETS, nodeMetrics, type MetricsSource } from '../../lib/node/metrics.ts';
 import { STATISTICS, type NodeStatistics } from '../../lib/node/statistics.ts';
 import type { PeerSummary } from '../../lib/node/node.ts';
 import { parseExposition } from '../helpers/exposition.ts';
@@ -20,7 +21,9 @@ function source(overrides: Partial<NodeStatistics> = {}) {
     ],
     joined: { '#lobby': 'joined', '#elsewhere': 'failingOver', '#third': 'joined' } as Record<string, string>,
   };
+  const events = new EventEmitter<{ failover: [{ channel: string; durationMs: number }] }>();
   const api: MetricsSource = {
+    on: (event, listener) => events.on(event, listener),
     id: node.id,
     statistics: () => node.figures,
     peers: () => node.peers,
@@ -28,7 +31,7 @@ function source(overrides: Partial<NodeStatistics> = {}) {
     joinedChannels: () => Object.keys(node.joined),
     membership: (channel: string) => ({ state: node.joined[channel]!, hostId: 'x', epoch: 1, outbox: 0, standbys: [], members: [] }),
   };
-  return { node, api };
+  return { node, api, events };
 }
 
 t.test('counter names follow the statistics: chanmesh_<snake case>_total', async (t) => {
@@ -74,8 +77,28 @@ t.test('gauges: peers by liveness state and memberships by state, every state pr
   t.equal(values.get('chanmesh_channels_hosted'), 0);
 });
 
+t.test('failover durations: a histogram in seconds, observed as the node reports each', async (t) => {
+  const { api, events } = source();
+  const registry = nodeMetrics(api, { processMetrics: false });
+  let values = parseExposition(await registry.metrics());
+  t.equal(values.get('chanmesh_failover_duration_seconds_count'), 0, 'none yet, and the series is there');
+  events.emit('failover', { channel: '#lobby', durationMs: 800 });
+  events.emit('failover', { channel: '@secret-plans', durationMs: 2500 });
+  values = parseExposition(await registry.metrics());
+  t.equal(values.get('chanmesh_failover_duration_seconds_count'), 2);
+  t.equal(values.get('chanmesh_failover_duration_seconds_sum'), 3.3);
+  t.equal(values.get('chanmesh_failover_duration_seconds_bucket{le="0.5"}'), 0);
+  t.equal(values.get('chanmesh_failover_duration_seconds_bucket{le="1"}'), 1, '0.8 s within 1 s');
+  t.equal(values.get('chanmesh_failover_duration_seconds_bucket{le="3"}'), 2, '2.5 s within 3 s');
+  t.equal(values.get('chanmesh_failover_duration_seconds_bucket{le="+Inf"}'), 2);
+  t.equal([...values.keys()].filter((k) => k.startsWith('chanmesh_failover_duration_seconds_bucket')).length, FAILOVER_BUCKETS.length + 1);
+});
+
 t.test('no channel name appears, a private one least of all', async (t) => {
-  const text = await nodeMetrics(source().api, { processMetrics: false }).metrics();
+  const { api, events } = source();
+  const registry = nodeMetrics(api, { processMetrics: false });
+  events.emit('failover', { channel: '@secret-plans', durationMs: 900 });
+  const text = await registry.metrics();
   t.notMatch(text, /secret-plans|#lobby|#elsewhere/);
 });
 
