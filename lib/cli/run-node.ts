@@ -77,11 +77,15 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
 
+  let started = false;
   try {
     await node.start();
+    started = true;
     if (options.metrics !== undefined) metrics = await startMetrics(node, options.metrics, log);
   } catch (error) {
     log.error({ event: 'node.start_failed', err: error });
+    // A node that did start (only --metrics failed) leaves as it would at a signal.
+    if (started) node.stop();
     process.exit(1);
   }
 

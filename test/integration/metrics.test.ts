@@ -77,4 +77,13 @@ t.test('a node scraped over HTTP: counters as /stats has them, gauges that follo
   const seconds = failovers.reduce((sum, e) => sum + (e.durationMs as number) / 1000, 0);
   t.ok(Math.abs(values.get('chanmesh_failover_duration_seconds_sum')! - seconds) < 1e-9, `with its duration (${seconds} s)`);
   t.equal(values.get('chanmesh_split_brains_lost_total'), 0);
+
+  // Another node asking for the same metrics port cannot have it.
+  const n3 = new NodeProcess({ id: 'scraped3', group, args: ['--metrics', String(port)] });
+  t.teardown(() => n3.stop());
+  await n3.until('exit', () => n3.exited);
+  t.equal(n3.child.exitCode, 1, 'a port taken: exit 1');
+  t.match(n3.event('node.start_failed'), { err: { code: 'EADDRINUSE' } });
+  t.ok(n3.event('node.stopped'), 'after leaving as at a signal (it had started)');
+  t.equal((await scrape(port)).get('chanmesh_node_info{peer_id="scraped1"}'), 1, 'the port still scraped1\'s');
 });
