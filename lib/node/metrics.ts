@@ -57,9 +57,7 @@ export function nodeMetrics(node: MetricsSource, options: { processMetrics: bool
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const count = new Map(PEER_STATES.map((state) => [state, 0]));
-      for (const peer of node.peers()) count.set(peer.state, (count.get(peer.state) ?? 0) + 1);
-      for (const [state, n] of count) this.set({ state }, n);
+      for (const [state, n] of countByState(PEER_STATES, node.peers().map((peer) => peer.state))) this.set({ state }, n);
     },
   });
   new Gauge({
@@ -84,12 +82,8 @@ export function nodeMetrics(node: MetricsSource, options: { processMetrics: bool
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const count = new Map(MEMBERSHIP_STATES.map((state) => [state, 0]));
-      for (const channel of node.joinedChannels()) {
-        const state = node.membership(channel)?.state;
-        if (state !== undefined) count.set(state, (count.get(state) ?? 0) + 1);
-      }
-      for (const [state, n] of count) this.set({ state }, n);
+      const states = node.joinedChannels().flatMap((channel) => node.membership(channel)?.state ?? []);
+      for (const [state, n] of countByState(MEMBERSHIP_STATES, states)) this.set({ state }, n);
     },
   });
   const failovers = new Histogram({
@@ -110,4 +104,11 @@ export function nodeMetrics(node: MetricsSource, options: { processMetrics: bool
   });
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/** How many are in each state: every one of `states` counted, zeros too, so that each has a series. */
+function countByState(states: readonly string[], of: readonly string[]): Map<string, number> {
+  const count = new Map(states.map((state) => [state, 0]));
+  for (const state of of) count.set(state, (count.get(state) ?? 0) + 1);
+  return count;
 }
