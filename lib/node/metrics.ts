@@ -86,6 +86,14 @@ export function nodeMetrics(node: MetricsSource, options: { processMetrics: bool
       for (const [state, n] of countByState(MEMBERSHIP_STATES, states)) this.set({ state }, n);
     },
   });
+  new Gauge({
+    name: 'chanmesh_outbox_messages',
+    help: "Messages this node's user said that no host has acknowledged yet, all channels together: what a failover sends again",
+    registers: [registry],
+    collect() {
+      this.set(node.joinedChannels().reduce((sum, channel) => sum + (node.membership(channel)?.outbox ?? 0), 0));
+    },
+  });
   const failovers = new Histogram({
     name: 'chanmesh_failover_duration_seconds',
     help: "Failovers of this node's user's channels, from the host looking dead to joined at the next host (failover.finished durationMs)",

@@ -26,11 +26,13 @@ async function scrapeUntil(port: number, what: string, ready: (values: Map<strin
 
 t.test('a node scraped over HTTP: counters as /stats has them, gauges that follow the cluster, strangers rejected', async (t) => {
   const group = uniqueGroup();
-  // scraped2 hosts #m; scraped1, scraped and a member, is its standby.
-  const n2 = new NodeProcess({ id: 'scraped2', group, args: ['--join', '#m'] });
+  // scraped2 hosts #m; scraped1, scraped and a member, is its standby. At
+  // 500 ms a silent host takes 2 s to find: time to see a message wait.
+  const pduIntervalMs = 500;
+  const n2 = new NodeProcess({ id: 'scraped2', group, pduIntervalMs, args: ['--join', '#m'] });
   t.teardown(() => n2.stop());
   await n2.waitEvent('channel.created', (e) => e.channel === '#m');
-  const n1 = new NodeProcess({ id: 'scraped1', group, args: ['--metrics', '0', '--join', '#m'] });
+  const n1 = new NodeProcess({ id: 'scraped1', group, pduIntervalMs, args: ['--metrics', '0', '--join', '#m'] });
   t.teardown(() => n1.stop());
   const listening = await n1.waitEvent('metrics.listening');
   t.match(listening, { address: '127.0.0.1', path: '/metrics' }, 'a port alone: on loopback');
@@ -64,10 +66,20 @@ t.test('a node scraped over HTTP: counters as /stats has them, gauges that follo
   t.match(stats, /connectionsRejected=1 /);
   t.ok(values.get('chanmesh_rounds_sent_total')! > 0 && values.get('chanmesh_datagrams_received_total')! > 0, 'PeerPDUs both ways');
 
-  // The host dies: figure 6 takes it out of the table, and scraped1 takes #m over.
-  await n2.stop();
+  // The host freezes with a message of scraped1's unacknowledged: figure 6
+  // takes the host out of the table, scraped1 takes #m over, and the
+  // message, sent again, is acknowledged by the new host (scraped1 itself).
+  n2.signal('SIGSTOP');
+  n1.send('/say #m said while the host sleeps');
+  values = await scrapeUntil(port, 'the message waiting', (v) => v.get('chanmesh_outbox_messages') === 1);
+  t.equal(values.get('chanmesh_channels_hosted'), 0, 'one message in the outbox while the host sleeps');
   await n1.waitEvent('takeover', (e) => e.channel === '#m');
   values = await scrapeUntil(port, 'the takeover and scraped2 counted out', (v) => v.get('chanmesh_channels_hosted') === 1 && v.get('chanmesh_peers_disconnected_total') === 1 && v.get('chanmesh_memberships{state="joined"}') === 1);
+  await n1.waitLine('[#m] <scraped1> said while the host sleeps');
+  values = await scrapeUntil(port, 'the message acknowledged', (v) => v.get('chanmesh_outbox_messages') === 0);
+  t.equal(n1.lines.filter((l) => l === '[#m] <scraped1> said while the host sleeps').length, 1, 'acknowledged by the new host, delivered once');
+  // Killed while stopped, so that it never runs again.
+  n2.signal('SIGKILL');
   t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 0, 'a dead peer is counted out of the table');
   t.equal(values.get('chanmesh_takeovers_total'), 1, 'one takeover');
   t.equal(values.get('chanmesh_hosted_members'), 1, 'scraped1 alone in #m');

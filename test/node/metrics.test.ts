@@ -29,7 +29,7 @@ function source(overrides: Partial<NodeStatistics> = {}) {
     peers: () => node.peers,
     hostedChannels: () => node.hosted,
     joinedChannels: () => Object.keys(node.joined),
-    membership: (channel: string) => ({ state: node.joined[channel]!, hostId: 'x', epoch: 1, outbox: 0, standbys: [], members: [] }),
+    membership: (channel: string) => ({ state: node.joined[channel]!, hostId: 'x', epoch: 1, outbox: node.joined[channel] === 'failingOver' ? 3 : 0, standbys: [], members: [] }),
   };
   return { node, api, events };
 }
@@ -66,6 +66,7 @@ t.test('gauges: peers by liveness state and memberships by state, every state pr
   t.equal(values.get('chanmesh_memberships{state="joined"}'), 2);
   t.equal(values.get('chanmesh_memberships{state="failingOver"}'), 1);
   t.equal(values.get('chanmesh_memberships{state="orphaned"}'), 0);
+  t.equal(values.get('chanmesh_outbox_messages'), 3, 'the outbox of the channel failing over');
   t.equal(values.get('chanmesh_node_info{peer_id="n1"}'), 1);
 
   node.peers = [];
@@ -75,6 +76,7 @@ t.test('gauges: peers by liveness state and memberships by state, every state pr
   t.equal(values.get('chanmesh_peers{state="timerAlive"}'), 0, 'a peer that left is counted out');
   t.equal(values.get('chanmesh_memberships{state="joined"}'), 0);
   t.equal(values.get('chanmesh_channels_hosted'), 0);
+  t.equal(values.get('chanmesh_outbox_messages'), 0);
 });
 
 t.test('failover durations: a histogram in seconds, observed as the node reports each', async (t) => {
