@@ -47,6 +47,8 @@ interface LocalNode {
   status: NodeStatus;
   exit?: string;
   port?: number;
+  /** Where its Prometheus metrics are (`--metrics 0`: a free port on loopback). */
+  metricsPort?: number;
   starts: number;
   peers: Map<string, PeerView>;
   hosting: Map<string, HostedChannel>;
@@ -187,6 +189,8 @@ class LocalCluster {
       '127.0.0.1',
       '--port',
       '0',
+      '--metrics',
+      '0',
       '--join',
       CHANNEL,
       '--log-format',
@@ -290,6 +294,9 @@ class LocalCluster {
       case 'node.started':
         if (node.status === 'starting') node.status = 'running';
         if (typeof e.port === 'number') node.port = e.port;
+        break;
+      case 'metrics.listening':
+        if (typeof e.port === 'number') node.metricsPort = e.port;
         break;
       case 'peer.discovered':
         if (peer) node.peers.set(peer, { state: 'timerAlive' });
@@ -476,7 +483,7 @@ function renderScreen(cluster: LocalCluster, rows: number, cols: number, input: 
   const ids = cluster.nodes.map((n) => n.id);
   const cell = 10;
   lines.push({ text: 'NODES, and how each one sees its peers (alive / maybe(failTimer) / DOWN / gone)', style: bold });
-  lines.push({ text: `${'  NODE'.padEnd(10)}${'PID'.padEnd(9)}${'STATE'.padEnd(19)}${'PORT'.padEnd(7)}| ${ids.map((id) => id.padEnd(cell)).join('')}`, style: bold });
+  lines.push({ text: `${'  NODE'.padEnd(10)}${'PID'.padEnd(9)}${'STATE'.padEnd(19)}${'PORT'.padEnd(7)}${'METRICS'.padEnd(8)}| ${ids.map((id) => id.padEnd(cell)).join('')}`, style: bold });
   for (const node of cluster.nodes) {
     const exited = node.status === 'exited';
     const state = exited ? (node.exit ?? 'exited') : node.status;
@@ -485,7 +492,8 @@ function renderScreen(cluster: LocalCluster, rows: number, cols: number, input: 
       : ids.map((id) => (id === node.id ? 'self' : peerCell(node.peers.get(id))).padEnd(cell)).join('') + (node.status === 'frozen' ? ' (stale: frozen)' : '');
     const pid = exited ? '-' : String(node.pid ?? '-');
     const port = exited ? '-' : String(node.port ?? '-');
-    const text = `${`${node.index} ${node.id}`.padEnd(10)}${pid.padEnd(9)}${state.padEnd(19)}${port.padEnd(7)}| ${peers}`;
+    const metrics = exited ? '-' : String(node.metricsPort ?? '-');
+    const text = `${`${node.index} ${node.id}`.padEnd(10)}${pid.padEnd(9)}${state.padEnd(19)}${port.padEnd(7)}${metrics.padEnd(8)}| ${peers}`;
     const style = exited ? '31' : node.status === 'frozen' ? '33' : undefined;
     lines.push(style ? { text, style } : { text });
   }

@@ -72,6 +72,13 @@ async function running(t: { ok: (v: unknown, m: string) => void; teardown: (fn: 
 t.test('quit: every node stops, nothing is left', async (t) => {
   const run = startLocal();
   const pids = await running(t, run);
+  // Each node serves its metrics on a free loopback port, which it logs.
+  for (const id of pids.keys()) {
+    const port = Number(run.lines.map((l) => new RegExp(` ${id} metrics\\.listening address=127\\.0\\.0\\.1 port=(\\d+) `).exec(l)?.[1]).find(Boolean));
+    t.ok(port > 0, `${id} serves its metrics on port ${port}`);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    t.match(text, new RegExp(`^chanmesh_node_info\\{peer_id="${id}"\\} 1$`, 'm'), `and it is ${id}'s`);
+  }
   const everything = descendantsOf(run.child.pid!);
   t.ok(everything.length >= 4, `children: ${everything.map((p) => `${p} ${cmdline(p).slice(0, 60)}`).join('; ')}`);
   run.child.stdin.write('quit\n');
