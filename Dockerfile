@@ -50,8 +50,11 @@ USER node
 # --metrics / CHANMESH_METRICS turns them on (docker-compose.yml: 9464).
 # UDP: the PeerPDU multicast group.
 EXPOSE 50000/tcp 9464/tcp 47777/udp
-# Healthy = the node's TCP port accepts a connection. Each probe starts Node
-# and tsx (about 0.3 s of CPU), hence 30 s between probes.
+# Healthy = the node's TCP port accepts a connection and, where the node
+# serves metrics on 9464 (docker-compose.yml), it answers GET /metrics: the
+# kernel completes connections for a stopped process too, only the answer
+# shows its event loop runs. Each probe starts Node and tsx (about 0.3 s of
+# CPU), hence 30 s between probes.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["chanmesh", "health"]
 ENTRYPOINT ["chanmesh"]

@@ -1,7 +1,9 @@
 // The `chanmesh` command: one entry, a subcommand per use. Subcommand modules
 // are imported lazily so `chanmesh node` does not load the simulator.
 import { Command } from 'commander';
-import { addNodeCommand } from './node-command.ts';
+import type { Endpoint } from '../net/transport.ts';
+import { addNodeCommand, COMPOSE_METRICS_PORT } from './node-command.ts';
+import { envOption, parseInteger, parseListen } from './options.ts';
 
 const program = new Command('chanmesh')
   .description('A fault-tolerant chat-channel cluster speaking the KIT Instant Messenger protocol')
@@ -11,12 +13,15 @@ addNodeCommand(program);
 
 program
   .command('health')
-  .description("exit 0 when a node's TCP port accepts connections (Docker HEALTHCHECK)")
-  .option('--host <address>', 'address to probe', '127.0.0.1')
-  .option('--port <n>', 'TCP port of the node', process.env.CHANMESH_PORT ?? '50000')
-  .action(async (options: { host: string; port: string }) => {
-    const { probe } = await import('./health.ts');
-    process.exitCode = (await probe(options.host, Number(options.port))) ? 0 : 1;
+  .description("exit 0 when the node here serves: its TCP port accepts connections and, if it serves metrics, it answers them (Docker HEALTHCHECK)")
+  .option('--host <address>', 'address of the channel port to probe', '127.0.0.1')
+  .addOption(envOption('--port <n>', 'TCP port of the node').default(50000).argParser(parseInteger(1, 65535)))
+  .addOption(envOption('--metrics <[addr:]port>', "the node's --metrics; nothing listening there: the connect probe alone").default(parseListen(String(COMPOSE_METRICS_PORT)), String(COMPOSE_METRICS_PORT)).argParser(parseListen))
+  .action(async (options: { host: string; port: number; metrics: Endpoint }) => {
+    const { checkHealth } = await import('./health.ts');
+    const verdict = await checkHealth({ address: options.host, port: options.port }, options.metrics);
+    process.stdout.write(`${verdict.healthy ? 'healthy' : 'unhealthy'}: ${verdict.reason}\n`);
+    process.exitCode = verdict.healthy ? 0 : 1;
   });
 
 /**

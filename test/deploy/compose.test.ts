@@ -16,7 +16,7 @@ import {
   parseDockerfile,
   readComposeProject,
 } from '../../lib/cli/compose.ts';
-import { addNodeCommand } from '../../lib/cli/node-command.ts';
+import { addNodeCommand, COMPOSE_METRICS_PORT } from '../../lib/cli/node-command.ts';
 import { formatEvent, LineSplitter, parseNodeLine } from '../../lib/cli/node-output.ts';
 import { parseDuration, parseListen } from '../../lib/cli/options.ts';
 
@@ -94,7 +94,7 @@ t.test('services run this image: built here, `node` command with metrics for a s
   }
   t.equal(images.size, 1, 'one image name, so Compose builds it once');
   for (const svc of project.services) t.same(svc.command, COMMAND, `cluster reads ${svc.name}'s command`);
-  t.same(parseListen(COMMAND[2]!), { address: '0.0.0.0', port: 9464 }, 'the metrics address parses');
+  t.same(parseListen(COMMAND[2]!), { address: '0.0.0.0', port: COMPOSE_METRICS_PORT }, 'metrics on every interface, at the port `chanmesh health` asks');
 });
 
 t.test('Dockerfile: multi-stage node:20-slim, npm ci, type check, production deps, non-root, healthcheck', async (t) => {
