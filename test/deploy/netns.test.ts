@@ -2,8 +2,9 @@
 // end to end through the CLI: five nodes discover each other over the bridge,
 // SIGKILL of #lobby's host is followed by failover and chat goes on, a 2/3
 // partition and its heal leave one host for the channel (and for the private
-// @crew, which only a blinded tag announces), and `down` leaves no
-// namespace, veth, bridge or process behind.
+// @crew, which only a blinded tag announces), every node's metrics are
+// scraped across the bridge, the image's health check finds a frozen node,
+// and `down` leaves no namespace, veth, bridge or process behind.
 //
 // Needs root and working `ip netns`; elsewhere the whole file is reported as
 // skipped with the reason. Its own prefix (cmt-) and state directory keep it
@@ -305,6 +306,21 @@ async function clusterTest(): Promise<void> {
     t.pass(`${privateFinal} is the one host of ${PRIVATE}`);
     const privateResolved = services.flatMap((s) => output(s, healed.get(s)).events.filter((e) => e.event === 'splitbrain.resolved' && e.channel === PRIVATE));
     t.ok(privateResolved.length > 0, `the heal resolved ${PRIVATE}'s split brain (${privateResolved.length} yielded)`);
+  });
+
+  await t.test("the image's health check, run in each node's namespace as Docker runs it: a frozen node is unhealthy", async (t) => {
+    const health = (svc: string) => {
+      const row = status().find((r) => r.service === svc)!;
+      const env = { ...process.env, ...project.services.find((s) => s.name === svc)!.environment };
+      const result = spawnSync('ip', ['netns', 'exec', row.namespace, process.execPath, BIN, 'health'], { encoding: 'utf8', env, timeout: 20_000 });
+      return { code: result.status, out: result.stdout.trim() };
+    };
+    for (const svc of services) t.match(health(svc), { code: 0, out: /^healthy: .*answers \/metrics$/ }, `${svc} is healthy`);
+    const member = [...services].reverse().find((s) => !hosted(s).size)!;
+    t.equal(cluster('freeze', member).code, 0, `freeze ${member}`);
+    t.match(health(member), { code: 1, out: /^unhealthy: the node does not answer \/metrics/ }, `${member}, frozen, is unhealthy (its kernel still accepts on 50000)`);
+    t.equal(cluster('thaw', member).code, 0, `thaw ${member}`);
+    t.match(health(member), { code: 0, out: /^healthy: / }, `${member}, thawed, is healthy again`);
   });
 
   await t.test('down leaves no namespace, veth, bridge, process or state behind', async (t) => {
