@@ -8,10 +8,9 @@
 // running event loop gives, is asked for as well. Where nothing listens on
 // the metrics port (connection refused: the node runs without --metrics),
 // the connect probe is all there is.
-import http from 'node:http';
-import net from 'node:net';
 import type { Endpoint } from '../net/transport.ts';
 import { METRICS_PATH } from '../net/metrics-http.ts';
+import { connects, scrape } from '../net/probe.ts';
 
 export interface Verdict {
   healthy: boolean;
@@ -22,7 +21,7 @@ export interface Verdict {
 export const PROBE_TIMEOUT_MS = 2000;
 
 export async function checkHealth(channelPort: Endpoint, metrics: Endpoint, timeoutMs = PROBE_TIMEOUT_MS): Promise<Verdict> {
-  const [accepts, answer] = await Promise.all([connects(channelPort, timeoutMs), scrape(local(metrics), timeoutMs)]);
+  const [accepts, answer] = await Promise.all([connects(channelPort, timeoutMs), scrape(local(metrics), METRICS_PATH, timeoutMs)]);
   const at = `${channelPort.address}:${channelPort.port}`;
   if (!accepts) return { healthy: false, reason: `the channel port ${at} does not accept connections` };
   switch (answer) {
@@ -42,32 +41,4 @@ function local(listen: Endpoint): Endpoint {
   if (listen.address === '0.0.0.0') return { ...listen, address: '127.0.0.1' };
   if (listen.address === '::') return { ...listen, address: '::1' };
   return listen;
-}
-
-function connects(to: Endpoint, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: to.address, port: to.port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-/** 'ok' (a 200), 'refused' (nothing listens), 'silent' (no answer in time), or what else came back. */
-function scrape(from: Endpoint, timeoutMs: number): Promise<'ok' | 'refused' | 'silent' | string> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: from.address, port: from.port, path: METRICS_PATH, timeout: timeoutMs, agent: false }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200 ? 'ok' : `status ${response.statusCode}`);
-    });
-    request.on('timeout', () => {
-      request.destroy();
-      resolve('silent');
-    });
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? error.message)));
-  });
 }
