@@ -5,6 +5,7 @@ import net from 'node:net';
 import t, { type Test } from 'tap';
 import { METRICS_LIMITS, serveMetrics, type Exposition, type MetricsLimits } from '../../lib/net/metrics-http.ts';
 import type { Endpoint } from '../../lib/net/transport.ts';
+import { rawExchange } from '../helpers/raw-peer.ts';
 
 const EXPOSITION: Exposition = { contentType: 'text/plain; version=0.0.4; charset=utf-8', render: async () => 'chanmesh_up 1\n' };
 
@@ -18,14 +19,8 @@ async function endpoint(t: Test, exposition = EXPOSITION, limits: MetricsLimits 
 }
 
 /** Writes `request` on a raw connection and resolves with all the endpoint answered before it closed. */
-function raw(port: number, request: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => socket.write(request));
-    let answer = '';
-    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
-    socket.on('error', () => {});
-    socket.on('close', () => resolve(answer));
-  });
+async function raw(port: number, request: string): Promise<string> {
+  return (await rawExchange(port, Buffer.from(request, 'latin1'), 5000)).received.toString('latin1');
 }
 
 /** A connection that stays open and silent; resolves once it is connected. */
