@@ -137,3 +137,15 @@ t.test('close() ends the connections a scraper keeps alive', async (t) => {
   await closed;
   t.same(rejected, []);
 });
+
+t.test('an IPv6 address is served too (where the host has ::1)', async (t) => {
+  const probe = await new Promise<boolean>((resolve) => {
+    const server = net.createServer().listen(0, '::1', () => server.close(() => resolve(true)));
+    server.on('error', () => resolve(false));
+  });
+  if (!probe) return t.skip('no IPv6 loopback on this host');
+  const served = await serveMetrics({ address: '::1', port: 0 }, EXPOSITION, () => {}, () => {});
+  t.teardown(() => served.close());
+  t.equal(served.address, '::1');
+  t.equal(await (await fetch(`http://[::1]:${served.port}/metrics`)).text(), 'chanmesh_up 1\n');
+});
