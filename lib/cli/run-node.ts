@@ -6,7 +6,7 @@ import readline from 'node:readline';
 import type { Logger } from 'pino';
 import { RealClock } from '../clock.ts';
 import { createLogger } from '../log.ts';
-import { hungUp, RealNetwork } from '../net/real-network.ts';
+import { RealNetwork } from '../net/real-network.ts';
 import { METRICS_PATH, serveMetrics, type MetricsEndpoint } from '../net/metrics-http.ts';
 import type { Endpoint } from '../net/transport.ts';
 import { channelKey } from '../net/tls-psk.ts';
@@ -30,16 +30,12 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   });
   const clock = new RealClock();
   const secret = options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8');
-  // With a secret, channel traffic is TLS-PSK (docs/protocol.md 6). A client
-  // that hangs up before its hello (a health probe) is no news; other
+  // With a secret, channel traffic is TLS-PSK (docs/protocol.md 6). Its
   // rejections go to the node, which counts and throttles them (`node` is
   // set by then: only node.start() opens the listener).
   const network = new RealNetwork(systemRandom, {
     channelKey: secret === undefined ? undefined : channelKey(secret),
-    onRejected: (remote, code) => {
-      if (hungUp(code)) log.debug({ event: 'connection.rejected', transport: 'tls', remote, code });
-      else node.connectionRejected('tls', remote, code);
-    },
+    onRejected: (remote, code) => node.connectionRejected('tls', remote, code),
   });
   const node = new ChanmeshNode(
     {

@@ -11,7 +11,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Endpoint } from './transport.ts';
-import { hungUp, plainAddress, remoteOf } from './real-network.ts';
+import { plainAddress, remoteOf } from './real-network.ts';
 
 export const METRICS_PATH = '/metrics';
 
@@ -19,9 +19,9 @@ export const METRICS_PATH = '/metrics';
 export interface MetricsLimits {
   maxConnections: number;
   maxHeaderBytes: number;
-  /** The request's headers must have arrived by then. */
+  /** From the connection, the request's headers must have arrived by then: a silent or trickling connection is closed then (408). */
   headersTimeoutMs: number;
-  /** The whole request must have arrived by then; a connection that sends nothing is closed by then too. */
+  /** The whole request, body included (a body is drained, never kept). */
   requestTimeoutMs: number;
 }
 
@@ -78,7 +78,7 @@ export function serveMetrics(
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: net.Socket) => {
     const code = error.code ?? 'ERR_HTTP';
-    if (!hungUp(code)) onRejected(remoteOf(socket), code);
+    onRejected(remoteOf(socket), code);
     if (socket.writable && code !== 'ECONNRESET') {
       const status = STATUS_OF[code] ?? '400 Bad Request';
       // Closed whole once the answer is out: the server allows half-open

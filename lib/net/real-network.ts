@@ -4,7 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import DgramAsPromised from 'dgram-as-promised';
-import { KIT_PORT_MAX, KIT_PORT_MIN, type DatagramGroup, type Endpoint, type GroupOptions, type Network, type StreamConnection, type StreamListener } from './transport.ts';
+import { CLOSED_BEFORE_HELLO, KIT_PORT_MAX, KIT_PORT_MIN, type DatagramGroup, type Endpoint, type GroupOptions, type Network, type StreamConnection, type StreamListener } from './transport.ts';
 import { randomInt, type Random } from '../random.ts';
 import { clientOptions, HANDSHAKE_TIMEOUT_MS, MAX_AWAITING_HANDSHAKE, serverOptions } from './tls-psk.ts';
 
@@ -17,14 +17,6 @@ export interface RealNetworkOptions {
   handshakeTimeoutMs?: number;
   /** Incoming TLS handshakes in progress, at most, per listener (tls-psk.ts MAX_AWAITING_HANDSHAKE). */
   maxAwaitingHandshake?: number;
-}
-
-/** The code of a connection closed by its client before its TLS hello, without an error. */
-export const CLOSED_BEFORE_HELLO = 'closed_before_hello';
-
-/** Whether a rejection's code says the client hung up before its hello (a health probe does): no news. */
-export function hungUp(code: string): boolean {
-  return code === 'ECONNRESET' || code === CLOSED_BEFORE_HELLO;
 }
 
 export class RealNetwork implements Network {

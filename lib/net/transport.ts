@@ -10,6 +10,18 @@ export interface Endpoint {
   port: number;
 }
 
+/** The code of a connection closed by its client before its TLS hello, without an error. */
+export const CLOSED_BEFORE_HELLO = 'closed_before_hello';
+
+/**
+ * Whether a rejected connection's code says its client hung up first (a
+ * health probe does, before its TLS hello or its request): no news, so not
+ * counted and logged at debug only (ChanmeshNode.connectionRejected).
+ */
+export function hungUp(code: string): boolean {
+  return code === 'ECONNRESET' || code === CLOSED_BEFORE_HELLO;
+}
+
 /** A multicast group: best-effort datagrams to and from every member. */
 export interface DatagramGroup {
   /** Send one datagram to the group. Loss is silent, as with UDP. */

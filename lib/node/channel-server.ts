@@ -109,8 +109,9 @@ export class ChannelServer {
   }
 
   /**
-   * A connection turned away before its JOIN: by this server, or before it
-   * got here by the network (with --secret, a failed TLS handshake).
+   * A connection turned away before its JOIN: by this server, or by the
+   * network before it got here (with --secret, a failed TLS handshake), or
+   * by the metrics endpoint (ChanmeshNode.connectionRejected).
    */
   rejected(transport: string, remote: Endpoint, code: string): void {
     this.stats.connectionsRejected++;

@@ -10,7 +10,7 @@ import { createActor, fromCallback, type Actor, type EventObject } from 'xstate'
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Random } from '../random.ts';
-import type { DatagramGroup, Endpoint, Network } from '../net/transport.ts';
+import { hungUp, type DatagramGroup, type Endpoint, type Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
 import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_PDU_BYTES } from '../wire/limits.ts';
@@ -118,7 +118,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private readonly memberships = new Map<string, Membership>();
   private readonly directory = new Directory();
   private readonly intake: PeerIntake;
-  /** Bad datagrams and peer.rejected (once per round of each rejected peer): a stranger can send any number. */
+  /** The node's one throttle for the warn lines a stranger can cause at will: bad datagrams, peer.rejected, and the channel server's and the network's rejections and bad frames. */
   private readonly warnings: WarnThrottle;
   /** Round number of our PeerPDUs. */
   private pduSeq = 0;
@@ -307,10 +307,12 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
    * The network turned an incoming connection away before the channel
    * server saw it (with --secret: a failed TLS handshake, or too many in
    * progress), or the metrics endpoint did (a request that was not one).
-   * Counted and logged as the server's own rejections are. (The server
-   * exists by then: it is made as soon as the listener is.)
+   * Counted and logged as the server's own rejections are (the server
+   * exists by then: it is made as soon as the listener is), except a
+   * client that hung up first, which is no news.
    */
   connectionRejected(transport: string, remote: Endpoint, code: string): void {
+    if (hungUp(code)) return this.log.debug({ event: 'connection.rejected', transport, remote, code });
     this.server?.rejected(transport, remote, code);
   }
 

@@ -2,6 +2,7 @@
 // each (lib/warn-throttle.ts): the first 10 of a kind in 10 s are warn
 // lines, the rest go to debug, and a count line follows (here at SIGTERM,
 // which ends the window early). /stats counts them, and the node serves on.
+import net from 'node:net';
 import t, { type Test as Tap } from 'tap';
 import { NodeProcess, uniqueGroup, type LogEvent } from '../helpers/node-process.ts';
 import { frame, rawExchange, sendDatagrams } from '../helpers/raw-peer.ts';
@@ -70,4 +71,15 @@ t.test('40 garbage datagrams on the group: 10 decode.error warn lines, 30 at deb
   t.match(stats, new RegExp(`datagramsBad=${FLOOD} .*warnLinesThrottled=${FLOOD - WARN_BURST}$`), '/stats counts them');
   t.match(stats, /roundsSent=[1-9]\d* datagramsReceived=\d+ datagramsStale=\d+ /, 'and the rounds this node sent');
   await checkThrottled(t, node, isDecodeError, { transport: 'udp' });
+});
+
+t.test('with --secret, a client that hangs up before its hello (a health probe) is no news: debug, not counted', async (t) => {
+  const port = 50043;
+  const node = await flooded(t, 'flooded4', ['--port', String(port), '--secret', 'sesame']);
+  const probe = net.connect({ host: '127.0.0.1', port }, () => probe.end());
+  probe.on('error', () => {});
+  const hungUp = await node.waitEvent('connection.rejected', (e) => e.code === 'closed_before_hello' || e.code === 'ECONNRESET');
+  t.match(hungUp, { level: 20, transport: 'tls' }, 'a debug line');
+  const [stats] = await node.query('/stats', '* stats');
+  t.match(stats, / connectionsRejected=0 .*warnLinesThrottled=0$/, 'not counted');
 });

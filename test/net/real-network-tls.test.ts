@@ -2,10 +2,10 @@
 // process on loopback: the bounds of the handshake.
 import net from 'node:net';
 import t from 'tap';
-import { CLOSED_BEFORE_HELLO, hungUp, RealNetwork } from '../../lib/net/real-network.ts';
+import { RealNetwork } from '../../lib/net/real-network.ts';
 import { channelKey, MAX_AWAITING_HANDSHAKE } from '../../lib/net/tls-psk.ts';
 import { SeededRandom } from '../../lib/random.ts';
-import type { Endpoint } from '../../lib/net/transport.ts';
+import { CLOSED_BEFORE_HELLO, hungUp, type Endpoint } from '../../lib/net/transport.ts';
 
 function network(secret: string, handshakeTimeoutMs?: number) {
   const rejected: Array<{ remote: Endpoint; code: string }> = [];
