@@ -7,12 +7,11 @@ import type { Logger } from 'pino';
 import { RealClock } from '../clock.ts';
 import { createLogger } from '../log.ts';
 import { RealNetwork } from '../net/real-network.ts';
-import { METRICS_PATH, serveMetrics, type MetricsEndpoint } from '../net/metrics-http.ts';
+import type { MetricsEndpoint } from '../net/metrics-http.ts';
 import type { Endpoint } from '../net/transport.ts';
 import { channelKey } from '../net/tls-psk.ts';
 import { systemRandom } from '../random.ts';
 import { ChanmeshNode } from '../node/node.ts';
-import { nodeMetrics } from '../node/metrics.ts';
 import { isPeerId } from '../wire/names.ts';
 import { NodeConsole } from './console.ts';
 import type { NodeCommandOptions } from './node-command.ts';
@@ -115,8 +114,13 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   });
 }
 
-/** `--metrics`: the node's figures over HTTP; a stranger's bad request is the node's to count, as any rejected connection. */
+/**
+ * `--metrics`: the node's figures over HTTP; a stranger's bad request is the
+ * node's to count, as any rejected connection. Loaded only when asked for:
+ * a node without metrics does not load prom-client.
+ */
 async function startMetrics(node: ChanmeshNode, listen: Endpoint, log: Logger): Promise<MetricsEndpoint> {
+  const [{ nodeMetrics }, { METRICS_PATH, serveMetrics }] = await Promise.all([import('../node/metrics.ts'), import('../net/metrics-http.ts')]);
   const registry = nodeMetrics(node, { processMetrics: true });
   const endpoint = await serveMetrics(
     listen,
