@@ -15,11 +15,13 @@ async function flood(port: number, bytes: Buffer): Promise<void> {
   for (let i = 0; i < FLOOD; i += 10) await Promise.all(Array.from({ length: 10 }, () => rawExchange(port, bytes, 3000)));
 }
 
-async function flooded(t: Tap, id: string, args: string[]): Promise<NodeProcess> {
+/** A node on a free port (a fixed one may be any other test node's: they pick theirs at random in the same range). */
+async function flooded(t: Tap, id: string, args: string[]): Promise<{ node: NodeProcess; port: number }> {
   const node = new NodeProcess({ id, group: uniqueGroup(), args: [...args, '--join', '#f'] });
   t.teardown(() => node.stop());
+  const port = (await node.waitEvent('node.started')).port as number;
   await node.waitEvent('member.joined', (e) => e.channel === '#f');
-  return node;
+  return { node, port };
 }
 
 /** Stop the node (SIGTERM ends the window early) and check what it logged of the kind `match` picks. */
@@ -38,8 +40,7 @@ async function checkThrottled(t: Tap, node: NodeProcess, match: (e: LogEvent) =>
 }
 
 t.test('garbage frames from 40 connections: 10 decode.error warn lines, 30 at debug, one count', async (t) => {
-  const port = 50041;
-  const node = await flooded(t, 'flooded1', ['--port', String(port)]);
+  const { node, port } = await flooded(t, 'flooded1', []);
   await flood(port, frame(['NO-SUCH-COMMAND', 'x']));
   const isDecodeError = (e: LogEvent) => e.event === 'decode.error' && e.transport === 'tcp';
   await node.until('every decode error', () => node.events.filter(isDecodeError).length >= FLOOD);
@@ -52,8 +53,7 @@ t.test('garbage frames from 40 connections: 10 decode.error warn lines, 30 at de
 });
 
 t.test('with --secret, 40 plain TCP connections: 10 connection.rejected warn lines, 30 at debug, one count', async (t) => {
-  const port = 50042;
-  const node = await flooded(t, 'flooded2', ['--port', String(port), '--secret', 'sesame']);
+  const { node, port } = await flooded(t, 'flooded2', ['--secret', 'sesame']);
   await flood(port, frame(['JOIN', '#f', 'intruder']));
   const isRejected = (e: LogEvent) => e.event === 'connection.rejected' && e.transport === 'tls';
   await node.until('every rejection', () => node.events.filter(isRejected).length >= FLOOD);
@@ -63,7 +63,7 @@ t.test('with --secret, 40 plain TCP connections: 10 connection.rejected warn lin
 });
 
 t.test('40 garbage datagrams on the group: 10 decode.error warn lines, 30 at debug, one count', async (t) => {
-  const node = await flooded(t, 'flooded3', []);
+  const { node } = await flooded(t, 'flooded3', []);
   await sendDatagrams(node.options.group, Array.from({ length: FLOOD }, () => Buffer.from('not msgpack at all')));
   const isDecodeError = (e: LogEvent) => e.event === 'decode.error' && e.transport === 'udp';
   await node.until('every decode error', () => node.events.filter(isDecodeError).length >= FLOOD);
@@ -74,8 +74,7 @@ t.test('40 garbage datagrams on the group: 10 decode.error warn lines, 30 at deb
 });
 
 t.test('with --secret, a client that hangs up before its hello (a health probe) is no news: debug, not counted', async (t) => {
-  const port = 50043;
-  const node = await flooded(t, 'flooded4', ['--port', String(port), '--secret', 'sesame']);
+  const { node, port } = await flooded(t, 'flooded4', ['--secret', 'sesame']);
   const probe = net.connect({ host: '127.0.0.1', port }, () => probe.end());
   probe.on('error', () => {});
   const hungUp = await node.waitEvent('connection.rejected', (e) => e.code === 'closed_before_hello' || e.code === 'ECONNRESET');
