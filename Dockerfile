@@ -46,16 +46,20 @@ COPY --from=deps /app/node_modules ./node_modules
 RUN chmod 0755 bin/chanmesh.js && ln -s /app/bin/chanmesh.js /usr/local/bin/chanmesh
 # The official image's unprivileged user (uid 1000); sources stay root-owned.
 USER node
-# TCP: hosted channels (CHANMESH_PORT), and Prometheus metrics where
-# --metrics / CHANMESH_METRICS turns them on (docker-compose.yml: 9464).
-# UDP: the PeerPDU multicast group.
+# TCP: hosted channels (CHANMESH_PORT) and Prometheus metrics (the CMD's
+# --metrics). UDP: the PeerPDU multicast group.
 EXPOSE 50000/tcp 9464/tcp 47777/udp
 # Healthy = the node's TCP port accepts a connection and, where the node
-# serves metrics on 9464 (docker-compose.yml), it answers GET /metrics: the
+# serves metrics on 9464 (the CMD does), it answers GET /metrics: the
 # kernel completes connections for a stopped process too, only the answer
 # shows its event loop runs. Each probe starts Node and tsx (about 0.3 s of
 # CPU), hence 30 s between probes.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["chanmesh", "health"]
 ENTRYPOINT ["chanmesh"]
-CMD ["node"]
+# Metrics on, at the port the health check asks, so the check finds a frozen
+# node by default. The container's network is what 0.0.0.0 opens them to
+# (a scraper on the compose network, or a published port). A flag, not
+# CHANMESH_METRICS: a second node started by `exec` inherits the environment
+# and must not take the port.
+CMD ["node", "--metrics", "0.0.0.0:9464"]

@@ -2,7 +2,7 @@
 // are imported lazily so `chanmesh node` does not load the simulator.
 import { Command } from 'commander';
 import type { Endpoint } from '../net/transport.ts';
-import { addNodeCommand, COMPOSE_METRICS_PORT } from './node-command.ts';
+import { addNodeCommand, IMAGE_METRICS_PORT } from './node-command.ts';
 import { envOption, parseInteger, parseListen } from './options.ts';
 
 const program = new Command('chanmesh')
@@ -16,7 +16,7 @@ program
   .description("exit 0 when the node here serves: its TCP port accepts connections and, if it serves metrics, it answers them (Docker HEALTHCHECK)")
   .option('--host <address>', 'address of the channel port to probe', '127.0.0.1')
   .addOption(envOption('--port <n>', 'TCP port of the node').default(50000).argParser(parseInteger(1, 65535)))
-  .addOption(envOption('--metrics <[addr:]port>', "the node's --metrics; nothing listening there: the connect probe alone").default(parseListen(String(COMPOSE_METRICS_PORT)), String(COMPOSE_METRICS_PORT)).argParser(parseListen))
+  .addOption(envOption('--metrics <[addr:]port>', "the node's --metrics; nothing listening there: the connect probe alone").default(parseListen(String(IMAGE_METRICS_PORT)), String(IMAGE_METRICS_PORT)).argParser(parseListen))
   .action(async (options: { host: string; port: number; metrics: Endpoint }) => {
     const { checkHealth } = await import('./health.ts');
     const verdict = await checkHealth({ address: options.host, port: options.port }, options.metrics);

@@ -26,8 +26,8 @@ export interface NodeCommandOptions {
 /** Defaults in one place; docs/protocol.md and the README quote them. */
 export const DEFAULT_GROUP = '239.255.77.77:47777';
 export const DEFAULT_PDU_INTERVAL_MS = 250;
-/** The port docker-compose.yml's nodes serve metrics on (--metrics is off by default), and so where `chanmesh health` asks. */
-export const COMPOSE_METRICS_PORT = 9464;
+/** The port the image's CMD serves metrics on (the node's --metrics is off by default), and so where `chanmesh health` asks. */
+export const IMAGE_METRICS_PORT = 9464;
 
 export function addNodeCommand(program: Command): void {
   program

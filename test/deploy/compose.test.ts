@@ -16,7 +16,7 @@ import {
   parseDockerfile,
   readComposeProject,
 } from '../../lib/cli/compose.ts';
-import { addNodeCommand, COMPOSE_METRICS_PORT } from '../../lib/cli/node-command.ts';
+import { addNodeCommand, IMAGE_METRICS_PORT } from '../../lib/cli/node-command.ts';
 import { formatEvent, LineSplitter, parseNodeLine } from '../../lib/cli/node-output.ts';
 import { parseDuration, parseListen } from '../../lib/cli/options.ts';
 
@@ -82,19 +82,20 @@ t.test('every node has its own id and nick, the fixed port, joins #lobby; some c
 
 const COMMAND = ['node', '--metrics', '0.0.0.0:9464'];
 
-t.test('services run this image: built here, `node` command with metrics for a scraper elsewhere, attachable, init', async (t) => {
+t.test('services run this image: built here, its CMD (`node` with metrics for a scraper elsewhere), attachable, init', async (t) => {
   const images = new Set<unknown>();
   for (const [name, svc] of Object.entries(services)) {
     t.equal(svc.build, '.', `${name} is built from this directory`);
     images.add(svc.image);
-    t.same(svc.command, COMMAND, `${name} runs \`chanmesh node\` with its metrics open to the network`);
+    t.notOk('command' in svc, `${name} runs the image's CMD: the metrics flag lives once, in the Dockerfile`);
     t.equal(svc.stdin_open, true, `${name} keeps stdin open (the node quits at its end)`);
     t.equal(svc.tty, true, `${name} has a TTY for attach`);
     t.equal(svc.init, true, `${name} runs under an init (signals, reaping)`);
   }
   t.equal(images.size, 1, 'one image name, so Compose builds it once');
-  for (const svc of project.services) t.same(svc.command, COMMAND, `cluster reads ${svc.name}'s command`);
-  t.same(parseListen(COMMAND[2]!), { address: '0.0.0.0', port: COMPOSE_METRICS_PORT }, 'metrics on every interface, at the port `chanmesh health` asks');
+  t.same(dockerfile.cmd, COMMAND, "the image's CMD: `chanmesh node` with its metrics open to the container's network");
+  for (const svc of project.services) t.same(svc.command, COMMAND, `cluster runs ${svc.name} with the image's CMD`);
+  t.same(parseListen(COMMAND[2]!), { address: '0.0.0.0', port: IMAGE_METRICS_PORT }, 'metrics on every interface, at the port `chanmesh health` asks');
 });
 
 t.test('Dockerfile: multi-stage node:20-slim, npm ci, type check, production deps, non-root, healthcheck', async (t) => {
@@ -126,7 +127,6 @@ t.test('Dockerfile: multi-stage node:20-slim, npm ci, type check, production dep
   t.ok(dockerfile.user && !/^(root|0)(:|$)/.test(dockerfile.user), `runs as a non-root user (${dockerfile.user})`);
   t.match(dockerfile.healthcheck ?? '', /chanmesh.*health/, 'HEALTHCHECK runs `chanmesh health`');
   t.same(dockerfile.entrypoint, ['chanmesh'], 'ENTRYPOINT is chanmesh');
-  t.same(dockerfile.cmd, ['node'], 'CMD is node');
   t.ok(
     dockerfile.instructions.some((i) => i.stage === finalIndex && /ln -s \S*bin\/chanmesh\.js \/usr\/local\/bin\/chanmesh/.test(i.args)),
     'chanmesh is on PATH for the entrypoint, the health check and `exec`',

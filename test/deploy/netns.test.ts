@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { readComposeProject } from '../../lib/cli/compose.ts';
+import { loadProject } from '../../lib/cli/cluster/project.ts';
 import { parseListen } from '../../lib/cli/options.ts';
 import { parseNodeLine, type NodeEvent } from '../../lib/cli/node-output.ts';
 import { procState, waitFor } from './proc.ts';
@@ -51,7 +51,8 @@ if (reason) {
 
 async function clusterTest(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chanmesh-netns-'));
-  const project = readComposeProject(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'));
+  // As the cluster reads it: a service without `command:` runs the image's CMD.
+  const { project } = loadProject(path.join(root, 'docker-compose.yml'));
   const services = project.services.map((s) => s.name);
   const idOf = new Map(project.services.map((s) => [s.name, s.environment.CHANMESH_ID ?? s.name]));
   const chatterers = project.services.filter((s) => s.environment.CHANMESH_CHATTER).map((s) => s.name);
