@@ -397,7 +397,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
    */
   private staleDatagram(part: PeerPduPart, from: Endpoint): void {
     this.stats.datagramsStale++;
-    this.log.debug({ event: 'pdu.stale', peer: part.peerId, incarnation: part.incarnation, seq: part.seq, part: part.part, remote: from });
+    // Asked first, so a replaying stranger's thousands cost no object each when debug is off.
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'pdu.stale', peer: part.peerId, incarnation: part.incarnation, seq: part.seq, part: part.part, remote: from });
   }
 
   private dropPdu(from: Endpoint, code: string, detail: string): void {

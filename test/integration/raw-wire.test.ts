@@ -6,15 +6,17 @@ import dgram from 'node:dgram';
 import { unpack } from 'msgpackr';
 import t from 'tap';
 import { NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
+import { pinnablePort } from '../helpers/ports.ts';
 import { RawClient, rawExchange } from '../helpers/raw-peer.ts';
 
 t.test('a raw client JOINs, SAYs and gets its echo; an oversize frame closes only its own connection', async (t) => {
-  const node = new NodeProcess({ id: 'server1', group: uniqueGroup(), args: ['--port', '50001'] });
+  const port = await pinnablePort();
+  const node = new NodeProcess({ id: 'server1', group: uniqueGroup(), args: ['--port', String(port)] });
   t.teardown(() => node.stop());
   await node.waitEvent('node.started');
-  t.equal(node.event('node.started')!.port, 50001);
+  t.equal(node.event('node.started')!.port, port, '--port is the port it listens on');
 
-  const client = await RawClient.connect(50001);
+  const client = await RawClient.connect(port);
   t.teardown(() => client.close());
   client.send(['JOIN', '#t', 'client1']);
   const welcome = await client.waitFor((f) => f[0] === 'WELCOME');
@@ -24,20 +26,20 @@ t.test('a raw client JOINs, SAYs and gets its echo; an oversize frame closes onl
   t.same(echo.slice(0, 4), ['SAY', 'client1', 'hello', 'm1'], 'SAY authorId text msgId');
 
   // A second raw client in the same channel sees the first one's messages.
-  const other = await RawClient.connect(50001);
+  const other = await RawClient.connect(port);
   t.teardown(() => other.close());
   other.send(['JOIN', '#t', 'client2']);
   await other.waitFor((f) => f[0] === 'WELCOME');
   t.ok(other.frames.some((f) => f[0] === 'SAY' && f[1] === 'client1' && f[2] === 'hello'), 'history: the newcomer got the earlier SAY');
 
-  const oversize = await rawExchange(50001, Buffer.from([0x00, 0x10, 0x00, 0x01]));
+  const oversize = await rawExchange(port, Buffer.from([0x00, 0x10, 0x00, 0x01]));
   t.ok(oversize.closed, 'a frame of 1 MiB + 1 is refused from its length prefix');
   client.send(['SAY', 'after the bad client', 'm2']);
   await other.waitFor((f) => f[0] === 'SAY' && f[2] === 'after the bad client');
   t.notOk(client.closed, 'the good connections stay open');
 
   // A legacy client: JOIN without id, SAY without msgId.
-  const legacy = await RawClient.connect(50001);
+  const legacy = await RawClient.connect(port);
   t.teardown(() => legacy.close());
   legacy.send(['JOIN', '#t']);
   await legacy.waitFor((f) => f[0] === 'WELCOME');
