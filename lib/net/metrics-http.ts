@@ -11,7 +11,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Endpoint } from './transport.ts';
-import { plainAddress, remoteOf } from './real-network.ts';
+import { remoteOf } from './real-network.ts';
 
 export const METRICS_PATH = '/metrics';
 
@@ -73,9 +73,7 @@ export function serveMetrics(
     },
   );
   server.maxConnections = limits.maxConnections;
-  server.on('drop', (dropped?: { remoteAddress?: string; remotePort?: number }) => {
-    onRejected({ address: plainAddress(dropped?.remoteAddress ?? '?'), port: dropped?.remotePort ?? 0 }, 'too_many_connections');
-  });
+  server.on('drop', (dropped?: { remoteAddress?: string; remotePort?: number }) => onRejected(remoteOf(dropped ?? {}), 'too_many_connections'));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: net.Socket) => {
     const code = error.code ?? 'ERR_HTTP';
     onRejected(remoteOf(socket), code);

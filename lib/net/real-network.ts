@@ -162,8 +162,8 @@ function secure(socket: net.Socket, remote: Endpoint, key: Buffer, options: Real
   });
 }
 
-/** A socket's peer, as the node logs it (an IPv4 address without its IPv6 mapping). */
-export function remoteOf(socket: net.Socket): Endpoint {
+/** A socket's peer (or a dropped connection's, as the server's `drop` event names it), as the node logs it: an IPv4 address without its IPv6 mapping. */
+export function remoteOf(socket: { remoteAddress?: string; remotePort?: number }): Endpoint {
   return { address: plainAddress(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 };
 }
 

@@ -5,13 +5,7 @@
 import t from 'tap';
 import { NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
 import { frame, rawExchange } from '../helpers/raw-peer.ts';
-import { parseExposition } from '../helpers/exposition.ts';
-
-/** name{labels} -> value of one scrape. */
-async function scrape(port: number): Promise<Map<string, number>> {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-  return parseExposition(await response.text());
-}
+import { scrape } from '../helpers/exposition.ts';
 
 /** Scrapes until `ready` holds of a scrape (8 s at most). */
 async function scrapeUntil(port: number, what: string, ready: (values: Map<string, number>) => boolean): Promise<Map<string, number>> {
