@@ -134,6 +134,24 @@ t.test(`a request not in within ${METRICS_LIMITS.headersTimeoutMs} ms (its heade
   t.same(rejected.map((r) => r.code), ['ERR_HTTP_REQUEST_TIMEOUT', 'ERR_HTTP_REQUEST_TIMEOUT', 'ERR_HTTP_REQUEST_TIMEOUT'], 'a connection that says nothing at all, too');
 });
 
+t.test(`a body trickled past ${METRICS_LIMITS.requestTimeoutMs} ms (the whole request) is reported and closed there`, async (t) => {
+  const { served, rejected } = await endpoint(t);
+  const started = Date.now();
+  const slow = await idle(served.port);
+  const answers: string[] = [];
+  slow.on('data', (d: Buffer) => answers.push(d.toString('latin1')));
+  const closedAfter = new Promise<number>((resolve) => slow.on('close', () => resolve(Date.now() - started)));
+  // Headers in at once, then a byte of the body a second: the answer does
+  // not wait for the body, but the connection lasts only the request's time.
+  slow.write('POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+  const drip = setInterval(() => slow.writable && slow.write('x'), 1000);
+  t.teardown(() => clearInterval(drip));
+  const ms = await closedAfter;
+  t.match(answers.join(''), /^HTTP\/1\.1 405 /, 'answered before the body is in');
+  t.ok(ms >= METRICS_LIMITS.requestTimeoutMs - 100, `closed at the bound, not before (${ms} ms)`);
+  t.same(rejected.map((r) => r.code), ['ERR_HTTP_REQUEST_TIMEOUT'], 'reported as a rejected connection');
+});
+
 t.test('close() ends the connections a scraper keeps alive', async (t) => {
   const rejected: unknown[] = [];
   const served = await serveMetrics({ address: '127.0.0.1', port: 0 }, EXPOSITION, (r) => rejected.push(r), () => {});
