@@ -521,7 +521,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
   addCommon(program.command('exec'))
     .description(
       'run a command in a service\'s namespace with its environment, like `docker compose exec`; ' +
-        '`chanmesh` means this checkout\'s bin, e.g. `exec node1 chanmesh node --id alice --port 0 --join "#lobby"`',
+        '`chanmesh` means this checkout\'s bin, e.g. `exec node1 chanmesh node --id alice --nick alice --port 0 --join "#lobby"`',
     )
     .argument('<service>')
     .argument('[command...]', 'default: a shell')

@@ -11,24 +11,32 @@ import type { MetricsEndpoint } from '../net/metrics-http.ts';
 import type { Endpoint } from '../net/transport.ts';
 import { channelKey } from '../net/tls-psk.ts';
 import { systemRandom } from '../random.ts';
+import { NodeConfigError, resolveConfig, type NodeConfig, type NodeConfigInput } from '../node/config.ts';
 import { ChanmeshNode } from '../node/node.ts';
-import { isPeerId } from '../wire/names.ts';
 import { NodeConsole } from './console.ts';
 import type { NodeCommandOptions } from './node-command.ts';
 
 export async function runNode(options: NodeCommandOptions): Promise<void> {
-  const id = options.id ?? `${os.hostname().replace(/[^\x21-\x7e]/g, '').slice(0, 40)}-${Math.random().toString(36).slice(2, 8)}`;
-  if (!isPeerId(id)) {
-    process.stderr.write(`chanmesh: --id must be 1-64 printable ASCII characters without spaces\n`);
-    process.exit(2);
-  }
+  const config = configOrExit({
+    id: options.id ?? `${os.hostname().replace(/[^\x21-\x7e]/g, '').slice(0, 40)}-${Math.random().toString(36).slice(2, 8)}`,
+    nick: options.nick,
+    port: options.port,
+    group: options.group,
+    iface: options.iface,
+    ttl: options.ttl,
+    pduIntervalMs: options.pduInterval,
+    standbys: options.standbys,
+    historyLimit: options.history,
+    maxFrameBytes: options.maxFrame,
+    secret: options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8'),
+  });
+  const { id, secret } = config;
   const log = createLogger({
     level: options.logLevel,
     pretty: options.logFormat === undefined ? undefined : options.logFormat === 'pretty',
     base: { node: id },
   });
   const clock = new RealClock();
-  const secret = options.secret === undefined ? undefined : Buffer.from(options.secret, 'utf8');
   // With a secret, channel traffic is TLS-PSK (docs/protocol.md 6). Its
   // rejections go to the node, which counts and throttles them (`node` is
   // set by then: only node.start() opens the listener).
@@ -37,19 +45,7 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
     onRejected: (remote, code) => node.connectionRejected('tls', remote, code),
   });
   const node = new ChanmeshNode(
-    {
-      id,
-      nick: options.nick ?? id,
-      port: options.port,
-      group: options.group,
-      iface: options.iface,
-      ttl: options.ttl,
-      pduIntervalMs: options.pduInterval,
-      standbys: options.standbys,
-      historyLimit: options.history,
-      maxFrameBytes: options.maxFrame,
-      secret,
-    },
+    config,
     // The incarnation is the start time: it grows with every restart of
     // this id on this host, which is all the protocol compares.
     { network, clock, random: systemRandom, log, incarnation: Date.now() },
@@ -130,6 +126,17 @@ async function startMetrics(node: ChanmeshNode, listen: Endpoint, log: Logger): 
   );
   log.info({ event: 'metrics.listening', address: endpoint.address, port: endpoint.port, path: METRICS_PATH });
   return endpoint;
+}
+
+/** The node's config, or exit 2 naming the flag whose value its PeerPDU could not carry. */
+function configOrExit(input: NodeConfigInput): NodeConfig {
+  try {
+    return resolveConfig(input);
+  } catch (error) {
+    if (!(error instanceof NodeConfigError)) throw error;
+    process.stderr.write(`chanmesh: --${error.message}\n`);
+    process.exit(2);
+  }
 }
 
 function stdinIsNull(): boolean {

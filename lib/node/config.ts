@@ -1,13 +1,15 @@
 // A node's knobs, each with its effect, formula and trade-off (memberlist's
 // config.go habit). The CLI flags map onto these one to one.
 import type { Endpoint } from '../net/transport.ts';
+import { MAX_NICK_BYTES } from '../wire/limits.ts';
+import { isNick, isPeerId, isServerPort } from '../wire/names.ts';
 
 export interface NodeConfig {
   /** Peer id, 1-64 printable ASCII. Unique in the group: a duplicate is logged and ignored. */
   id: string;
-  /** CLIENT-NICK, at most 32 bytes. */
+  /** CLIENT-NICK, at most 32 bytes. Default: the id, cut to 32 (defaultNick). */
   nick: string;
-  /** TCP port for hosted channels; 0 picks a free one in 49152-65535. */
+  /** TCP port for hosted channels, 49152-65535 (a PDU carries no other); 0 picks a free one there. */
   port: number;
   /** Address the TCP server binds to (default all). */
   listenHost?: string;
@@ -75,10 +77,39 @@ export interface NodeConfig {
 
 export type NodeConfigInput = Partial<NodeConfig> & Pick<NodeConfig, 'id'>;
 
+/**
+ * The config a node runs with: defaults filled in, and what its own PeerPDU
+ * carries checked against the wire's rules. A node whose nick or port its
+ * PDU cannot carry would start, fail to encode its first announcement and
+ * never be discovered; it is refused here instead, before anything opens.
+ */
 export function resolveConfig(input: NodeConfigInput): NodeConfig {
+  const config = withDefaults(input);
+  if (!isPeerId(config.id)) throw new NodeConfigError('id', 'must be 1-64 printable ASCII characters without spaces');
+  if (!isNick(config.nick)) throw new NodeConfigError('nick', 'must be valid UTF-8 of at most 32 bytes');
+  if (!isServerPort(config.port)) throw new NodeConfigError('port', 'must be 0 or 49152-65535 (the dynamic ports, which a PeerPDU carries)');
+  return config;
+}
+
+export class NodeConfigError extends Error {
+  constructor(
+    readonly field: 'id' | 'nick' | 'port',
+    rule: string,
+  ) {
+    super(`${field} ${rule}`);
+    this.name = 'NodeConfigError';
+  }
+}
+
+/** No nick given: the id, cut to CLIENT-NICK's 32 bytes (an id is ASCII, a byte a character), so that a long id still announces. */
+export function defaultNick(id: string): string {
+  return id.slice(0, MAX_NICK_BYTES);
+}
+
+function withDefaults(input: NodeConfigInput): NodeConfig {
   const pduIntervalMs = input.pduIntervalMs ?? 250;
   return {
-    nick: input.id,
+    nick: defaultNick(input.id),
     port: 0,
     group: { address: '239.255.77.77', port: 47777 },
     ttl: 1,

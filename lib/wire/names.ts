@@ -9,8 +9,10 @@ import {
   MAX_CHANNEL_NAME_BYTES,
   MAX_ID_BYTES,
   MAX_NICK_BYTES,
+  MAX_SERVER_PORT,
   MAX_TEXT_BYTES,
   MAX_WIRE_NUMBER,
+  MIN_SERVER_PORT,
 } from './limits.ts';
 
 const HASH = 0x23; // '#': public channel
@@ -81,6 +83,11 @@ export function isSayText(s: unknown): s is string {
 export function isNick(s: unknown): s is string {
   if (typeof s !== 'string' || s.length > MAX_NICK_BYTES) return false;
   return isWellFormedText(s) && Buffer.byteLength(s, 'utf8') <= MAX_NICK_BYTES;
+}
+
+/** A server port (3.2 `port`): 0 for "hosts nothing", else a dynamic port, 49152-65535. */
+export function isServerPort(port: unknown): port is number {
+  return port === 0 || (isWireNumber(port, MAX_SERVER_PORT) && port >= MIN_SERVER_PORT);
 }
 
 /** A wire number: an integer in 0..max (default 2^53-1). */

@@ -26,11 +26,10 @@ import {
   MAX_SERVER_PORT,
   MAX_STANDBYS,
   MAX_WIRE_NUMBER,
-  MIN_SERVER_PORT,
   PDU_AUTH_TAG_BYTES,
 } from './limits.ts';
 import { isHiddenTag } from './hidden-tag.ts';
-import { isChannelName, isNick, isPeerId, isPrivateChannel, isPublicChannel, isWireNumber } from './names.ts';
+import { isChannelName, isNick, isPeerId, isPrivateChannel, isPublicChannel, isServerPort, isWireNumber } from './names.ts';
 
 export interface HostedChannel {
   name: string;
@@ -510,10 +509,6 @@ function validatePdu(pdu: PeerPdu): void {
     if (unique.has(h.tag)) fail(`hidden ${h.tag} listed twice`);
     unique.add(h.tag);
   }
-}
-
-function isServerPort(port: unknown): port is number {
-  return port === 0 || isWireNumber(port, MAX_SERVER_PORT) && port >= MIN_SERVER_PORT;
 }
 
 /** Channel names and peer ids are printable ASCII, so a space cannot occur in either. */

@@ -133,11 +133,19 @@ export class NodeProcess {
     if (!this.exited) this.child.kill(sig);
   }
 
+  /**
+   * Kill the process. A `node.fault` it logged (a machine threw: a bug, that
+   * can leave a node running but deaf or mute) fails the test whose
+   * teardown this is, whatever the test itself checked.
+   */
   async stop(): Promise<void> {
-    if (this.exited) return;
-    this.child.kill('SIGCONT');
-    this.child.kill('SIGKILL');
-    await this.until('exit', () => this.exited, 5000).catch(() => {});
+    if (!this.exited) {
+      this.child.kill('SIGCONT');
+      this.child.kill('SIGKILL');
+      await this.until('exit', () => this.exited, 5000).catch(() => {});
+    }
+    const fault = this.event('node.fault');
+    if (fault) throw new Error(`${this.id} logged node.fault: ${JSON.stringify(fault.err ?? fault)}`);
   }
 
   private wake(): void {

@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { unpack } from 'msgpackr';
-import t from 'tap';
-import { NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
+import { spawnSync } from 'node:child_process';
+import t, { type Test } from 'tap';
+import { CHANMESH_BIN, NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
 import { pinnablePort } from '../helpers/ports.ts';
 import { RawClient, rawExchange } from '../helpers/raw-peer.ts';
 
@@ -55,20 +56,9 @@ t.test('a raw client JOINs, SAYs and gets its echo; an oversize frame closes onl
 
 t.test('a raw multicast listener decodes the documented PDU fields; private channels appear only blinded', async (t) => {
   const group = uniqueGroup();
-  const [address, portText] = group.split(':') as [string, string];
   const node = new NodeProcess({ id: 'announcer', group, args: ['--join', '#pub,@secret', '--nick', 'Ann'] });
   t.teardown(() => node.stop());
-
-  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-  t.teardown(() => socket.close());
-  const pdus: Array<Record<string, unknown>> = [];
-  const raw: Buffer[] = [];
-  socket.on('message', (msg) => {
-    raw.push(msg);
-    pdus.push(unpack(msg) as Record<string, unknown>);
-  });
-  await new Promise<void>((r) => socket.bind(Number(portText), () => r()));
-  socket.addMembership(address, '127.0.0.1');
+  const { pdus, raw } = await listenToGroup(t, group);
 
   await node.waitEvent('channel.created', (e) => e.channel === '#pub');
   await node.waitEvent('channel.created', (e) => e.channel === '@secret');
@@ -92,3 +82,63 @@ t.test('a raw multicast listener decodes the documented PDU fields; private chan
   const tag = createHash('sha256').update('chanmesh hidden channel v1\u0000@secret', 'utf8').digest('hex').slice(0, 32);
   t.same(last.hidden, [{ tag, epoch: 1 }], 'hidden: the tag of @secret and its epoch, nothing else');
 });
+
+t.test('a 64-character id and no --nick: the PDU carries the id cut to 32 bytes as the nick, and the node is discovered', async (t) => {
+  // Until 7 December 2026 the nick defaulted to the whole id: its first PDU
+  // failed to encode (a nick is at most 32 bytes) and the node ran on,
+  // never announced. The default id, <hostname>-<random>, got there from a
+  // 26-character hostname.
+  const group = uniqueGroup();
+  const id = `${'long-host-name.example.internal'.padEnd(57, '.x')}-abc123`;
+  t.equal(id.length, 64);
+  const { pdus } = await listenToGroup(t, group);
+  const [node, other] = [new NodeProcess({ id, group }), new NodeProcess({ id: 'other', group })];
+  t.teardown(() => Promise.all([node.stop(), other.stop()]));
+  await other.waitEvent('peer.discovered', (e) => e.peer === id);
+  const pdu = pdus.find((p) => p.peerId === id);
+  t.equal(pdu?.nick, id.slice(0, 32), 'the nick is the first 32 bytes of the id');
+  t.notOk(node.event('node.fault'), 'no fault');
+});
+
+t.test('a --port or --nick that a PeerPDU cannot carry is refused at start (exit 2), naming the flag', async (t) => {
+  const start = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [CHANMESH_BIN, 'node', '--id', 'refused', '--group', uniqueGroup(), '--iface', '127.0.0.1', ...args], {
+      encoding: 'utf8',
+      input: '',
+      env: { ...process.env, ...env },
+      timeout: 10_000,
+    });
+  const cases: Array<[string, string[], Record<string, string>?]> = [
+    ['--port 8080', ['--port', '8080']],
+    ['--port 49151', ['--port', '49151']],
+    ['CHANMESH_PORT=1024', [], { CHANMESH_PORT: '1024' }],
+    ['a 33-byte nick', ['--nick', 'n'.repeat(33)]],
+    ['a 17-character nick of 34 bytes', ['--nick', '\u00e9'.repeat(17)]],
+  ];
+  for (const [what, args, env] of cases) {
+    const run = start(args, env);
+    t.equal(run.status, 2, `${what}: exit 2`);
+    const flag = what.includes('nick') ? '--nick' : '--port';
+    t.match(run.stderr, new RegExp(`^chanmesh: ${flag} must be`), `${what}: the message names ${flag}`);
+    t.notMatch(run.stderr, /node\.started/, `${what}: nothing started`);
+  }
+  // The bounds themselves pass: 32 bytes of nick, the first dynamic port.
+  const edge = start(['--nick', '\u00e9'.repeat(16), '--port', String(49152)]);
+  t.notMatch(edge.stderr, /must be/, '32 bytes of nick and port 49152 are accepted');
+});
+
+/** A raw multicast listener on `group`: every datagram, and each decoded with plain msgpack. */
+async function listenToGroup(t: Test, group: string): Promise<{ pdus: Array<Record<string, unknown>>; raw: Buffer[] }> {
+  const [address, portText] = group.split(':') as [string, string];
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  t.teardown(() => socket.close());
+  const pdus: Array<Record<string, unknown>> = [];
+  const raw: Buffer[] = [];
+  socket.on('message', (msg) => {
+    raw.push(msg);
+    pdus.push(unpack(msg) as Record<string, unknown>);
+  });
+  await new Promise<void>((r) => socket.bind(Number(portText), () => r()));
+  socket.addMembership(address, '127.0.0.1');
+  return { pdus, raw };
+}

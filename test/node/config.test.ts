@@ -1,6 +1,6 @@
 // Derived defaults: what follows from the PDU interval unless given.
 import t from 'tap';
-import { defaultHistoryLimit, resolveConfig } from '../../lib/node/config.ts';
+import { defaultHistoryLimit, defaultNick, NodeConfigError, resolveConfig } from '../../lib/node/config.ts';
 import { defaultSettleMs } from '../../sim/run.ts';
 
 t.test('the history is 100 messages at the default interval and grows in proportion above it', async (t) => {
@@ -21,4 +21,27 @@ t.test("the simulator's settle time is 40 intervals, at least 10 s", async (t) =
   t.equal(defaultSettleMs(250), 10_000);
   t.equal(defaultSettleMs(100), 10_000);
   t.equal(defaultSettleMs(1000), 40_000);
+});
+
+t.test('the nick defaults to the id cut to 32 bytes, so that any id announces', async (t) => {
+  t.equal(resolveConfig({ id: 'a' }).nick, 'a');
+  const long = 'h'.repeat(40) + '-abc123';
+  t.equal(resolveConfig({ id: long }).nick, long.slice(0, 32));
+  t.equal(defaultNick(long), 'h'.repeat(32));
+  t.equal(resolveConfig({ id: long, nick: 'Ann' }).nick, 'Ann', 'a given nick wins');
+});
+
+t.test('what its own PDU carries is checked before a node starts: id, nick, port', async (t) => {
+  const refused = (input: Parameters<typeof resolveConfig>[0], field: string) =>
+    t.throws(() => resolveConfig(input), { name: 'NodeConfigError', field }, `${JSON.stringify(input)}: ${field} refused`);
+  refused({ id: 'a b' }, 'id');
+  refused({ id: 'x'.repeat(65) }, 'id');
+  refused({ id: 'a', nick: 'n'.repeat(33) }, 'nick');
+  refused({ id: 'a', nick: '\u00e9'.repeat(17) }, 'nick');
+  refused({ id: 'a', port: 8080 }, 'port');
+  refused({ id: 'a', port: 49151 }, 'port');
+  refused({ id: 'a', port: 65536 }, 'port');
+  for (const port of [0, 49152, 65535]) t.equal(resolveConfig({ id: 'a', port }).port, port, `port ${port} accepted`);
+  t.equal(resolveConfig({ id: 'x'.repeat(64), nick: '\u00e9'.repeat(16) }).nick.length, 16, '64-character id, 32-byte nick accepted');
+  t.type(new NodeConfigError('port', 'x'), Error);
 });
