@@ -33,6 +33,7 @@ import { ClusterError, EXIT_UNAVAILABLE, ip, listNamespaces, requireRootAndIp, r
 import { type ClusterState, ClusterStateError, findService, readState, requireState, type ServiceState, statePath, writeState } from './cluster/state.ts';
 import { ComposeError, formatCidr } from './compose.ts';
 import { parseNodeLine } from './node-output.ts';
+import { parsePduInterval } from './options.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_STATE_DIR = '/run/chanmesh-cluster';
@@ -348,6 +349,14 @@ function collect(value: string, previous: string[]): string[] {
   return previous.concat([value]);
 }
 
+/** Refuse a value the nodes would refuse, here and at once; pass it on as written. */
+function checked(parse: (value: string) => unknown) {
+  return (value: string): string => {
+    parse(value);
+    return value;
+  };
+}
+
 export async function runClusterCommand(args: string[]): Promise<number> {
   // `cluster logs | head` and the like: a closed pipe ends the output, not the command.
   process.stdout.on('error', () => {});
@@ -364,7 +373,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
   addCommon(program.command('up'))
     .description('create the namespaces and the bridge, start every service (foreground: Ctrl-C tears down)')
     .option('-d, --detach', 'return once started; stop later with `down`')
-    .option('--pdu-interval <duration>', 'override CHANMESH_PDU_INTERVAL for every node (e.g. 200ms)')
+    .option('--pdu-interval <duration>', 'override CHANMESH_PDU_INTERVAL for every node (e.g. 200ms; 10 ms to 1 h)', checked(parsePduInterval))
     .option('-e, --env <KEY=VALUE>', 'override an environment variable for every node (repeatable)', collect, [])
     .option('--subnet <cidr>', 'use this private subnet instead of the compose file\'s')
     .option('--no-wait', 'do not wait for each node to log node.started')

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseDuration, parseGroup, parseInteger } from './options.ts';
+import { parseDuration, parseGroup, parseInteger, parsePduInterval } from './options.ts';
 import { clockTime, formatEvent, LineSplitter, parseNodeLine, type NodeEvent } from './node-output.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -593,7 +593,7 @@ export async function runLocalCommand(args: string[]): Promise<number> {
       .description('a local cluster of chanmesh nodes on loopback multicast with a live view (npm start)')
       .option('--nodes <n>', 'how many nodes', parseInteger(1, 9), 3)
       .addOption(new Option('--chatter <interval>', 'nodes 2.. say a line this often').argParser(parseDuration).default(2000, '2s'))
-      .option('--pdu-interval <ms>', "the nodes' PeerPDU interval (default: the node's)", parseDuration)
+      .option('--pdu-interval <ms>', "the nodes' PeerPDU interval, 10 ms to 1 h (default: the node's)", parsePduInterval)
       .option('--group <addr:port>', 'multicast group (default: 239.255.77.77 and a random port, so runs do not hear each other)', parseGroup)
       .option('--bin <path>', 'the chanmesh entry script to run', path.join(PROJECT_ROOT, 'bin', 'chanmesh.js'))
       .option('--plain', 'print events as lines instead of the live view (the default when stdout is not a terminal)')

@@ -2,7 +2,7 @@
 // from stdin (people and scripts alike), chat lines on stdout, logs on stderr.
 import type { Command } from 'commander';
 import type { Endpoint } from '../net/transport.ts';
-import { envOption, parseChannelList, parseDuration, parseGroup, parseInteger, parseListen, type GroupAddress } from './options.ts';
+import { envOption, parseChannelList, parseDuration, parseGroup, parseInteger, parseListen, parsePduInterval, type GroupAddress } from './options.ts';
 
 export interface NodeCommandOptions {
   id?: string;
@@ -39,7 +39,7 @@ export function addNodeCommand(program: Command): void {
     .addOption(envOption('--group <addr:port>', 'multicast group for PeerPDUs').default(parseGroup(DEFAULT_GROUP), DEFAULT_GROUP).argParser(parseGroup))
     .addOption(envOption('--iface <addr>', 'local IPv4 address of the interface for multicast (multi-homed hosts)'))
     .addOption(envOption('--ttl <n>', 'multicast TTL (1 = this L2 segment only)').default(1).argParser(parseInteger(1, 255)))
-    .addOption(envOption('--pdu-interval <ms>', 'PeerPDU interval; a silent peer is disconnected after 4 intervals').default(DEFAULT_PDU_INTERVAL_MS).argParser(parseDuration))
+    .addOption(envOption('--pdu-interval <ms>', 'PeerPDU interval, 10 ms to 1 h; a silent peer is disconnected after 4 intervals').default(DEFAULT_PDU_INTERVAL_MS).argParser(parsePduInterval))
     .addOption(envOption('--join <channels>', 'channels to join at start, comma separated (#public, @private)').default([]).argParser(parseChannelList))
     .addOption(envOption('--standbys <k>', 'ranked standbys per hosted channel (at most 8, so a channel entry fits one PDU datagram)').default(2).argParser(parseInteger(0, 8)))
     .addOption(envOption('--history <n>', 'messages of history kept per channel and sent to new members (default 100, in proportion for a PDU interval over 250 ms)').argParser(parseInteger(0, 10000)))

@@ -4,6 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import ms from 'ms';
 import net from 'node:net';
 import type { Endpoint } from '../net/transport.ts';
+import { isPduInterval, PDU_INTERVAL_RULE } from '../node/config.ts';
 
 export function parseInteger(min: number, max: number) {
   return (value: string): number => {
@@ -14,13 +15,24 @@ export function parseInteger(min: number, max: number) {
   };
 }
 
-/** "250", "250ms", "2s", "10m" -> milliseconds. */
+/** The longest a Node timer waits (2^31 - 1 ms, 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** "250", "250ms", "2s", "10m" -> milliseconds, at most what a timer can wait. */
 export function parseDuration(value: string): number {
   const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : ms(value as ms.StringValue);
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
     throw new InvalidArgumentError(`expected a duration like 250, 250ms, 2s or 10m, got "${value}"`);
   }
+  if (n > MAX_TIMER_MS) throw new InvalidArgumentError(`at most 24 days (a timer's longest wait), got "${value}"`);
   return n;
+}
+
+/** --pdu-interval, of `chanmesh node` and `chanmesh sim` alike: a duration in the range a node runs at. */
+export function parsePduInterval(value: string): number {
+  const ms = parseDuration(value);
+  if (!isPduInterval(ms)) throw new InvalidArgumentError(PDU_INTERVAL_RULE);
+  return ms;
 }
 
 export interface GroupAddress {

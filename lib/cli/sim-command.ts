@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { parseDuration, parseInteger } from './options.ts';
+import { parseDuration, parseInteger, parsePduInterval } from './options.ts';
 import { renderReport } from '../../sim/report.ts';
 import { DEFAULTS, defaultMembersPerChannel, defaultSettleMs, deriveSeeds, describeSeeds, runSimulation, type SimOptions } from '../../sim/run.ts';
 import { formatDuration, summaryText, verdict } from '../../sim/summary.ts';
@@ -74,7 +74,7 @@ function program(): Command {
     .option('--seeds <list>', 'a campaign: 1..200 or 3,7,42; lists the failing seeds with replay commands', parseSeeds)
     .option('--report <file>', 'write a self-contained HTML report with a timeline of the run')
     .option('--log <file>', 'write the event log (JSON lines, the bytes that are hashed)')
-    .option('--pdu-interval <ms>', 'the nodes\' PDU interval', parseDuration, DEFAULTS.pduIntervalMs)
+    .option('--pdu-interval <ms>', 'the nodes\' PDU interval (10 ms to 1 h)', parsePduInterval, DEFAULTS.pduIntervalMs)
     .option('--rate <n>', 'SAYs per virtual second over the cluster', parseNumber(0, 100_000), DEFAULTS.chatPerSecond)
     .option('--churn <n>', 'joins + exits per virtual second over the cluster', parseNumber(0, 10_000), DEFAULTS.churnPerSecond)
     .option('--members <n>', 'members each channel starts with (default max(4, nodes/4))', parseInteger(1, 5000))

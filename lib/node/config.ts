@@ -81,22 +81,39 @@ export type NodeConfigInput = Partial<NodeConfig> & Pick<NodeConfig, 'id'>;
  * The config a node runs with: defaults filled in, and what its own PeerPDU
  * carries checked against the wire's rules. A node whose nick or port its
  * PDU cannot carry would start, fail to encode its first announcement and
- * never be discovered; it is refused here instead, before anything opens.
+ * never be discovered; it is refused here instead, before anything opens,
+ * as is a PDU interval no cluster could run at.
  */
 export function resolveConfig(input: NodeConfigInput): NodeConfig {
   const config = withDefaults(input);
   if (!isPeerId(config.id)) throw new NodeConfigError('id', 'must be 1-64 printable ASCII characters without spaces');
   if (!isNick(config.nick)) throw new NodeConfigError('nick', 'must be valid UTF-8 of at most 32 bytes');
   if (!isServerPort(config.port)) throw new NodeConfigError('port', 'must be 0 or 49152-65535 (the dynamic ports, which a PeerPDU carries)');
+  if (!isPduInterval(config.pduIntervalMs)) throw new NodeConfigError('pdu-interval', PDU_INTERVAL_RULE);
   return config;
+}
+
+/**
+ * The PDU interval's range. Below 10 ms a cluster's N^2 datagrams a
+ * interval swamp any network for no detection worth having; above an hour
+ * a dead node goes unnoticed for four. (Past 2^31 ms Node fires a timer at
+ * once: a 30-day interval was a PDU every millisecond.)
+ */
+export const MIN_PDU_INTERVAL_MS = 10;
+export const MAX_PDU_INTERVAL_MS = 3_600_000;
+export const PDU_INTERVAL_RULE = `must be between ${MIN_PDU_INTERVAL_MS} ms and 1 h`;
+
+export function isPduInterval(ms: number): boolean {
+  return ms >= MIN_PDU_INTERVAL_MS && ms <= MAX_PDU_INTERVAL_MS;
 }
 
 export class NodeConfigError extends Error {
   constructor(
-    readonly field: 'id' | 'nick' | 'port',
+    /** The option (`chanmesh node --<option>`) whose value it is. */
+    readonly option: 'id' | 'nick' | 'port' | 'pdu-interval',
     rule: string,
   ) {
-    super(`${field} ${rule}`);
+    super(`${option} ${rule}`);
     this.name = 'NodeConfigError';
   }
 }

@@ -1,7 +1,7 @@
 // Option values of `chanmesh node` that are more than a number.
 import t from 'tap';
 import { InvalidArgumentError } from 'commander';
-import { parseListen } from '../../lib/cli/options.ts';
+import { parseDuration, parseListen, parsePduInterval } from '../../lib/cli/options.ts';
 
 t.test('--metrics: a port alone is on loopback; an address opens it to others', async (t) => {
   t.same(parseListen('9464'), { address: '127.0.0.1', port: 9464 });
@@ -13,4 +13,18 @@ t.test('--metrics: a port alone is on loopback; an address opens it to others', 
   for (const bad of ['', 'x', '9464x', '65536', '1.2.3:80', '300.1.1.1:80', 'localhost:9464', '::1:9464', '[::1]', ':9464', '1.2.3.4:']) {
     t.throws(() => parseListen(bad), InvalidArgumentError, `"${bad}" is refused`);
   }
+});
+
+t.test('durations: at most what a Node timer can wait (a longer one fires at once)', async (t) => {
+  t.equal(parseDuration('250'), 250);
+  t.equal(parseDuration('2s'), 2000);
+  t.equal(parseDuration('24d'), 24 * 86_400_000);
+  for (const bad of ['0', '-1', 'x', '25d', '30d', `${2 ** 31}`]) t.throws(() => parseDuration(bad), InvalidArgumentError, `"${bad}" is refused`);
+});
+
+t.test('--pdu-interval: 10 ms to 1 h, for node, local, cluster and sim alike', async (t) => {
+  t.equal(parsePduInterval('10ms'), 10);
+  t.equal(parsePduInterval('1h'), 3_600_000);
+  t.equal(parsePduInterval('250'), 250);
+  for (const bad of ['9', '1', '61m', '30d']) t.throws(() => parsePduInterval(bad), InvalidArgumentError, `"${bad}" is refused`);
 });

@@ -31,9 +31,9 @@ t.test('the nick defaults to the id cut to 32 bytes, so that any id announces', 
   t.equal(resolveConfig({ id: long, nick: 'Ann' }).nick, 'Ann', 'a given nick wins');
 });
 
-t.test('what its own PDU carries is checked before a node starts: id, nick, port', async (t) => {
-  const refused = (input: Parameters<typeof resolveConfig>[0], field: string) =>
-    t.throws(() => resolveConfig(input), { name: 'NodeConfigError', field }, `${JSON.stringify(input)}: ${field} refused`);
+t.test('what its own PDU carries is checked before a node starts: id, nick, port, interval', async (t) => {
+  const refused = (input: Parameters<typeof resolveConfig>[0], option: string) =>
+    t.throws(() => resolveConfig(input), { name: 'NodeConfigError', option }, `${JSON.stringify(input)}: --${option} refused`);
   refused({ id: 'a b' }, 'id');
   refused({ id: 'x'.repeat(65) }, 'id');
   refused({ id: 'a', nick: 'n'.repeat(33) }, 'nick');
@@ -41,6 +41,9 @@ t.test('what its own PDU carries is checked before a node starts: id, nick, port
   refused({ id: 'a', port: 8080 }, 'port');
   refused({ id: 'a', port: 49151 }, 'port');
   refused({ id: 'a', port: 65536 }, 'port');
+  refused({ id: 'a', pduIntervalMs: 9 }, 'pdu-interval');
+  refused({ id: 'a', pduIntervalMs: 3_600_001 }, 'pdu-interval');
+  for (const pduIntervalMs of [10, 3_600_000]) t.equal(resolveConfig({ id: 'a', pduIntervalMs }).pduIntervalMs, pduIntervalMs, `interval ${pduIntervalMs} ms accepted`);
   for (const port of [0, 49152, 65535]) t.equal(resolveConfig({ id: 'a', port }).port, port, `port ${port} accepted`);
   t.equal(resolveConfig({ id: 'x'.repeat(64), nick: '\u00e9'.repeat(16) }).nick.length, 16, '64-character id, 32-byte nick accepted');
   t.type(new NodeConfigError('port', 'x'), Error);
