@@ -2,9 +2,10 @@
 // bounded memory, for both come off the network.
 //
 // InvitesOut: what this node announces as the host of the channels invited
-// to. Each invite stays in its PDUs for inviteTtlMs; any member may send
-// INVITE after INVITE, so at most MAX_PDU_INVITES (one PDU part's worth)
-// are announced at a time, the oldest replaced first.
+// to. Each invited peer stays in its PDUs for inviteTtlMs; any member may
+// send INVITE after INVITE, so at most MAX_PDU_INVITES channels (one PDU
+// part's worth of entries) of at most MAX_INVITE_IDS peers each are
+// announced at a time, the oldest replaced first.
 //
 // InvitesSeen: the invites other peers announced to this node, remembered
 // so that the user is told of each once, and so that a /join of an invited
@@ -15,7 +16,7 @@
 // something new and still carries an invite renews it). An invite pushed
 // out by a flood and announced again is news again: the user is told
 // again, which is better than a node that grows without end.
-import { MAX_PDU_INVITES } from '../wire/limits.ts';
+import { MAX_INVITE_IDS, MAX_PDU_INVITES } from '../wire/limits.ts';
 import type { Invite } from '../wire/peer-pdu.ts';
 
 /**
@@ -30,23 +31,36 @@ function renew<V>(map: Map<string, V>, key: string, value: V, max: number): bool
 }
 
 export class InvitesOut {
-  /** By channel, inviter and invited, in the order they were last sent; each with when it leaves the PDU. */
-  private readonly invites = new Map<string, { invite: Invite; expiresAt: number }>();
+  /**
+   * By channel, in the order last invited to; in each, the invited peers in
+   * the order last invited, with when each leaves the PDU. One entry per
+   * channel, because a PDU lists a channel's invite at its host once (3.2):
+   * two INVITEs to one channel kept apart made our own PDU fail to encode
+   * and the node fall silent for good (until 7 December 2026).
+   */
+  private readonly invites = new Map<string, { host: string; peers: Map<string, number> }>();
 
   constructor(
     private readonly ttlMs: number,
     private readonly max = MAX_PDU_INVITES,
   ) {}
 
-  /** A member of a channel we host, `by`, invited `invite.peerIds` at `now`. */
-  sent(invite: Invite, by: string, now: number): void {
-    renew(this.invites, `${invite.channel}\u0000${by}\u0000${invite.peerIds.join(',')}`, { invite, expiresAt: now + this.ttlMs }, this.max);
+  /** A member of a channel we host invited `invite.peerIds` at `now`: each is announced from now for the TTL. */
+  sent(invite: Invite, now: number): void {
+    const entry = this.invites.get(invite.channel) ?? { host: invite.host, peers: new Map<string, number>() };
+    for (const peerId of invite.peerIds) renew(entry.peers, peerId, now + this.ttlMs, MAX_INVITE_IDS);
+    renew(this.invites, invite.channel, entry, this.max);
   }
 
-  /** What to announce at `now`: every invite not expired (the expired ones are forgotten). */
+  /** What to announce at `now`: each channel's invited peers whose time is not up (the rest are forgotten). */
   current(now: number): Invite[] {
-    for (const [key, { expiresAt }] of this.invites) if (expiresAt <= now) this.invites.delete(key);
-    return [...this.invites.values()].map(({ invite }) => invite);
+    const out: Invite[] = [];
+    for (const [channel, { host, peers }] of this.invites) {
+      for (const [peerId, expiresAt] of peers) if (expiresAt <= now) peers.delete(peerId);
+      if (peers.size === 0) this.invites.delete(channel);
+      else out.push({ channel, host, peerIds: [...peers.keys()] });
+    }
+    return out;
   }
 }
 

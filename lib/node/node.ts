@@ -706,7 +706,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         this.log.info({ event: 'standby.chosen', channel, epoch: actor.getSnapshot().context.epoch, standbys: effect.standbys });
         return;
       case 'invited': {
-        this.invitesOut.sent({ channel, host: this.id, peerIds: [...effect.peerIds] }, effect.by, this.env.clock.now());
+        this.invitesOut.sent({ channel, host: this.id, peerIds: [...effect.peerIds] }, this.env.clock.now());
         this.log.info({ event: 'invite.sent', channel, by: effect.by, peerIds: effect.peerIds });
         return;
       }

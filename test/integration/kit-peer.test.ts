@@ -87,10 +87,11 @@ t.test('three peers discover each other, chat, exit, and notice a killed peer (f
 
 
 t.test('INVITE: the host announces it; the invited peer finds the private channel through it', async (t) => {
-  const nodes = startNodes(uniqueGroup(), ['host1', 'guest'], () => [], PDU_MS);
+  const nodes = startNodes(uniqueGroup(), ['host1', 'guest', 'guest2'], () => [], PDU_MS);
   t.teardown(() => Promise.all(nodes.map((n) => n.stop())));
-  const [host, guest] = nodes as [NodeProcess, NodeProcess];
+  const [host, guest, guest2] = nodes as [NodeProcess, NodeProcess, NodeProcess];
   await guest.waitEvent('peer.discovered', (e) => e.peer === 'host1');
+  await guest2.waitEvent('peer.discovered', (e) => e.peer === 'host1');
   host.send('/join @secret');
   await host.waitEvent('member.joined', (e) => e.channel === '@secret');
   host.send('/invite @secret guest');
@@ -101,4 +102,18 @@ t.test('INVITE: the host announces it; the invited peer finds the private channe
   await guest.waitEvent('member.joined', (e) => e.channel === '@secret' && e.host === 'host1');
   guest.send('/say @secret psst');
   await host.waitLine('[@secret] <guest> psst');
+
+  // A second INVITE to the same channel, from another member: the host
+  // announces both peers in one entry (until 7 December 2026 two entries
+  // made its PDU fail to encode and the host fell silent for good).
+  guest.send('/invite @secret guest2');
+  const second = await guest2.waitEvent('invite.received', (e) => e.channel === '@secret');
+  t.equal(second.host, 'host1');
+  guest2.send('/join @secret');
+  await guest2.waitEvent('member.joined', (e) => e.channel === '@secret' && e.host === 'host1');
+  // Still announcing: the others hear it rounds later, never find it silent.
+  await new Promise((r) => setTimeout(r, 8 * PDU_MS));
+  for (const n of [guest, guest2]) {
+    t.notOk(n.event('peer.state', (e) => e.peer === 'host1' && e.state === 'disconnected'), `${n.id} never found host1 silent`);
+  }
 });
