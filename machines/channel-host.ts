@@ -7,6 +7,7 @@
 //      \------RIVAL_HOST that wins--> yielded (MOVED to every member)
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
+import { MAX_MEMBERS } from '../lib/wire/limits.ts';
 import { appendToHistory, inAuthorOrder, messageKey, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
@@ -182,6 +183,14 @@ export const channelHostMachine = setup({
     tookOver: ({ context }) => context.takeover === true,
     isMember: ({ context, event }) => 'connId' in event && memberOf(context, event.connId) !== undefined,
     noMembersLeft: ({ context }) => context.members.length === 0,
+    /**
+     * A JOIN of a peer that is not a member yet, when the channel has
+     * MAX_MEMBERS: MEMBERS carries no more (2.3), and the 513th member's
+     * list failed to encode on the host, an exception that ended the
+     * process (until 7 December 2026).
+     */
+    channelFull: ({ context, event }) =>
+      event.type === 'JOIN' && context.members.length >= MAX_MEMBERS && !context.members.some((m) => m.peerId === event.peerId),
     rivalWins: ({ context, event }) =>
       event.type === 'RIVAL_HOST' &&
       event.hostId !== context.hostId &&
@@ -356,7 +365,9 @@ export const channelHostMachine = setup({
     },
     hosting: {
       on: {
-        JOIN: { actions: 'join' },
+        // Refused, the joiner is told by its closed connection (5.1), and
+        // tries again later, as for any host it cannot join.
+        JOIN: [{ guard: 'channelFull', actions: emit(({ event }) => ({ type: 'close' as const, connId: event.connId, reason: 'channel full' })) }, { actions: 'join' }],
         INVITE: { guard: 'isMember', actions: 'invite' },
         EXIT: [
           { guard: 'isMember', actions: 'leave' },

@@ -4,6 +4,8 @@ import { createActor } from 'xstate';
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import type { HistoryEntry } from '../../machines/history.ts';
 import type { PeerLoad } from '../../machines/rules.ts';
+import { encodeServerCommand } from '../../lib/wire/command.ts';
+import { MAX_MEMBERS } from '../../lib/wire/limits.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 const load = (hosted = 0, joined: string[] = []): PeerLoad => ({ canHost: true, alive: true, hosted, joined: new Set(joined) });
@@ -48,6 +50,27 @@ t.test('JOIN: the joiner gets WELCOME, history and standbys; everyone gets MEMBE
   h.clear();
   h.join('a');
   t.same(h.emitted, [], 'a repeated JOIN by the same member is ignored (draft 2.1)');
+});
+
+t.test(`a channel takes at most ${MAX_MEMBERS} members: a further joiner's connection is closed, a member's new connection still replaces its old one`, async (t) => {
+  const h = host();
+  for (let i = 0; i < MAX_MEMBERS; i++) h.join(`m${i}`);
+  t.equal(h.ctx().members.length, MAX_MEMBERS);
+  h.clear();
+  h.join('one-too-many');
+  t.same(h.emitted, [{ type: 'close', connId: 'c-one-too-many', reason: 'channel full' }], 'refused: closed, nothing sent, nobody told');
+  t.equal(h.ctx().members.length, MAX_MEMBERS);
+  h.clear();
+  h.join('m7', 'c-m7-again');
+  t.ok(h.emitted.some((e) => e.type === 'close' && e.connId === 'c-m7'), 'a member reconnecting at the bound replaces its old connection');
+  t.ok(h.sends().some((s) => s.to.includes('c-m7-again') && s.commands[0]?.type === 'WELCOME'), 'and is welcomed');
+  t.equal(h.ctx().members.length, MAX_MEMBERS);
+  const members = h.sends().at(-1)!.commands[0]!;
+  t.doesNotThrow(() => encodeServerCommand(members), 'its MEMBERS still encodes');
+  h.actor.send({ type: 'EXIT', connId: 'c-m0', loads });
+  h.clear();
+  h.join('one-too-many');
+  t.ok(h.sends().some((s) => s.to.includes('c-one-too-many') && s.commands[0]?.type === 'WELCOME'), 'once a member left, the next joiner is welcomed');
 });
 
 t.test("a joiner gets each author's messages in the author's order, even where relays put them out of order in the history", async (t) => {
