@@ -50,11 +50,18 @@ export function encodeFrame(fields: readonly string[]): Buffer {
  *   moment the 4 prefix bytes are known, a larger value throws
  *   DecodeError('frame_too_large') before a single body byte is buffered.
  *   A zero length throws DecodeError('frame_malformed').
- * - Chunks are kept in a list and copied once, when a frame spanning several
- *   of them is complete: a 64 KiB frame in 1-byte chunks costs O(n), not
- *   O(n^2). A frame inside one chunk is returned as a zero-copy subarray of
- *   that chunk, so callers must not reuse a chunk's memory after pushing it
+ * - A frame inside one chunk is returned as a zero-copy subarray of that
+ *   chunk, so callers must not reuse a chunk's memory after pushing it
  *   (socket chunks are fresh buffers; this is for tests and pools).
+ * - A body that spans pushes is copied, as its bytes arrive, into one
+ *   buffer of exactly its declared length (allocated once, at its first
+ *   byte), which is returned when full; the few bytes of a split length
+ *   prefix are kept as a number. No pushed chunk is held after push()
+ *   returns, so a connection's memory is that one buffer (at most
+ *   maxBodyBytes) however the peer chunks its bytes: a 64 KiB body in
+ *   1-byte TCP segments holds one 64 KiB buffer, not 65,536 Buffers each
+ *   pinning its socket read buffer. Every byte is copied at most once:
+ *   O(n), not O(n^2).
  * - After a throw the decoder stays failed: every later push rethrows the
  *   same error (the caller closes the connection). Complete bodies that
  *   preceded the bad prefix in the same push are not returned: the peer
@@ -63,13 +70,16 @@ export function encodeFrame(fields: readonly string[]): Buffer {
  */
 export class FrameDecoder {
   readonly maxBodyBytes: number;
-  private chunks: Buffer[] = [];
-  /** Offset of the first unread byte in chunks[0]. */
-  private head = 0;
-  /** Unread bytes over all chunks. */
-  private buffered = 0;
+  /** Length-prefix bytes received of the frame being received (0-3 between pushes); used while bodyBytes is -1. */
+  private prefixFill = 0;
+  /** Those prefix bytes, read as a big-endian number. */
+  private prefixValue = 0;
   /** Body length of the frame being received; -1 while its prefix is incomplete. */
   private bodyBytes = -1;
+  /** The body of the frame being received once it spans pushes: exactly bodyBytes long. */
+  private partial: Buffer | undefined;
+  /** Bytes of `partial` received so far. */
+  private partialFill = 0;
   private failure: DecodeError | undefined;
 
   constructor(maxBodyBytes: number = MAX_FRAME_BYTES_DEFAULT) {
@@ -79,9 +89,21 @@ export class FrameDecoder {
     this.maxBodyBytes = maxBodyBytes;
   }
 
-  /** Bytes received but not yet returned as a body (prefix bytes included). */
+  /**
+   * Bytes received but not yet returned as a body (prefix bytes included):
+   * those of an incomplete length prefix, then, once it is read, the body
+   * bytes received so far.
+   */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.bodyBytes < 0 ? this.prefixFill : this.partialFill;
+  }
+
+  /**
+   * Buffers the decoder holds between pushes: 0, or 1 while a body spans
+   * pushes (never a pushed chunk). For tests and metrics.
+   */
+  get retainedBuffers(): number {
+    return this.partial === undefined ? 0 : 1;
   }
 
   /** True once push() has thrown; every later push rethrows. */
@@ -91,23 +113,50 @@ export class FrameDecoder {
 
   push(chunk: Buffer): Buffer[] {
     if (this.failure !== undefined) throw this.failure;
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
     const bodies: Buffer[] = [];
+    const end = chunk.length;
+    let pos = 0;
     for (;;) {
       if (this.bodyBytes < 0) {
-        if (this.buffered < PREFIX_BYTES) break;
-        const length = this.take(PREFIX_BYTES).readUInt32BE(0);
+        let length: number;
+        if (this.prefixFill === 0 && end - pos >= PREFIX_BYTES) {
+          length = chunk.readUInt32BE(pos);
+          pos += PREFIX_BYTES;
+        } else {
+          while (this.prefixFill < PREFIX_BYTES && pos < end) {
+            this.prefixValue = this.prefixValue * 256 + chunk[pos++]!;
+            this.prefixFill++;
+          }
+          if (this.prefixFill < PREFIX_BYTES) break;
+          length = this.prefixValue;
+          this.prefixFill = 0;
+          this.prefixValue = 0;
+        }
         if (length > this.maxBodyBytes) {
           this.fail(new DecodeError('frame_too_large', `length prefix ${length} above the maximum ${this.maxBodyBytes}`));
         }
         if (length === 0) this.fail(new DecodeError('frame_malformed', 'empty body'));
         this.bodyBytes = length;
       }
-      if (this.buffered < this.bodyBytes) break;
-      bodies.push(this.take(this.bodyBytes));
+      const available = end - pos;
+      if (this.partial === undefined) {
+        if (available >= this.bodyBytes) {
+          bodies.push(chunk.subarray(pos, pos + this.bodyBytes));
+          pos += this.bodyBytes;
+          this.bodyBytes = -1;
+          continue;
+        }
+        if (available === 0) break;
+        this.partial = Buffer.allocUnsafe(this.bodyBytes);
+      }
+      const count = Math.min(this.bodyBytes - this.partialFill, available);
+      chunk.copy(this.partial, this.partialFill, pos, pos + count);
+      pos += count;
+      this.partialFill += count;
+      if (this.partialFill < this.bodyBytes) break;
+      bodies.push(this.partial);
+      this.partial = undefined;
+      this.partialFill = 0;
       this.bodyBytes = -1;
     }
     return bodies;
@@ -115,43 +164,12 @@ export class FrameDecoder {
 
   private fail(error: DecodeError): never {
     this.failure = error;
-    this.chunks = [];
-    this.head = 0;
-    this.buffered = 0;
+    this.prefixFill = 0;
+    this.prefixValue = 0;
+    this.bodyBytes = -1;
+    this.partial = undefined;
+    this.partialFill = 0;
     throw error;
-  }
-
-  /** Removes and returns the next `n` buffered bytes (n <= buffered). */
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    this.buffered -= n;
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let written = 0;
-    let index = 0;
-    let head = this.head;
-    while (written < n) {
-      const chunk = this.chunks[index]!;
-      const count = Math.min(chunk.length - head, n - written);
-      chunk.copy(out, written, head, head + count);
-      written += count;
-      head += count;
-      if (head === chunk.length) {
-        index++;
-        head = 0;
-      }
-    }
-    this.chunks.splice(0, index);
-    this.head = head;
-    return out;
   }
 }
 
