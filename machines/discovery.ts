@@ -21,6 +21,7 @@
 // proportion to the table, 3 ms at 1,000 peers (bench:discovery).
 import { enqueueActions, fromCallback, setup, type EventObject } from 'xstate';
 import type { Endpoint } from '../lib/net/transport.ts';
+import { LONGEST_PDU_INTERVAL_MS } from '../lib/wire/limits.ts';
 import type { PeerPduPart } from '../lib/wire/peer-pdu.ts';
 import type { PeerDisconnected } from './peer-liveness.ts';
 
@@ -52,7 +53,9 @@ export interface PeerRecord {
   /**
    * X of figure 6 for this peer: the larger of ours and the interval the
    * peer announces, so a peer that announces every 400 ms is not suspected
-   * by a node that does so every 250.
+   * by a node that does so every 250; an announced interval counts for at
+   * most an hour (LONGEST_PDU_INTERVAL_MS), so that no datagram keeps a
+   * table entry for months or arms a timer Node cannot wait.
    */
   timeoutMs: number;
 }
@@ -168,7 +171,7 @@ function withRecord(context: DiscoveryContext, part: PeerPduPart, from: Endpoint
     address: from.address,
     nick: part.nick,
     port: part.port,
-    timeoutMs: Math.max(context.livenessTimeoutMs, part.interval),
+    timeoutMs: Math.max(context.livenessTimeoutMs, Math.min(part.interval, LONGEST_PDU_INTERVAL_MS)),
   };
   return context.peers.set(part.peerId, record);
 }

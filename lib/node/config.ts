@@ -1,7 +1,7 @@
 // A node's knobs, each with its effect, formula and trade-off (memberlist's
 // config.go habit). The CLI flags map onto these one to one.
 import type { Endpoint } from '../net/transport.ts';
-import { MAX_NICK_BYTES } from '../wire/limits.ts';
+import { LONGEST_PDU_INTERVAL_MS, MAX_NICK_BYTES, SHORTEST_PDU_INTERVAL_MS } from '../wire/limits.ts';
 import { isNick, isPeerId, isServerPort } from '../wire/names.ts';
 
 export interface NodeConfig {
@@ -93,18 +93,11 @@ export function resolveConfig(input: NodeConfigInput): NodeConfig {
   return config;
 }
 
-/**
- * The PDU interval's range. Below 10 ms a cluster's N^2 datagrams a
- * interval swamp any network for no detection worth having; above an hour
- * a dead node goes unnoticed for four. (Past 2^31 ms Node fires a timer at
- * once: a 30-day interval was a PDU every millisecond.)
- */
-export const MIN_PDU_INTERVAL_MS = 10;
-export const MAX_PDU_INTERVAL_MS = 3_600_000;
-export const PDU_INTERVAL_RULE = `must be between ${MIN_PDU_INTERVAL_MS} ms and 1 h`;
+export const PDU_INTERVAL_RULE = `must be between ${SHORTEST_PDU_INTERVAL_MS} ms and 1 h`;
 
+/** An interval this node can run at (lib/wire/limits.ts says why these). */
 export function isPduInterval(ms: number): boolean {
-  return ms >= MIN_PDU_INTERVAL_MS && ms <= MAX_PDU_INTERVAL_MS;
+  return ms >= SHORTEST_PDU_INTERVAL_MS && ms <= LONGEST_PDU_INTERVAL_MS;
 }
 
 export class NodeConfigError extends Error {

@@ -112,11 +112,17 @@ export class PeerIntake {
   private readonly forgotten = new Map<string, NewestRound>();
   /** Multi-part rounds being put together. */
   private readonly assembler = new PduAssembler();
+  /** By timeout X, those with a watch (at most one per peer watched). */
   private readonly queues = new Map<number, SilenceQueue>();
   private timer: TimerId | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly clock: Clock) {}
+
+  /** Silence queues held: one per timeout in use. For tests. */
+  get silenceQueues(): number {
+    return this.queues.size;
+  }
 
   /** Judge one decoded datagram of another peer (not our own). */
   admit(part: PeerPduPart, from: Endpoint): Intake {
@@ -195,6 +201,9 @@ export class PeerIntake {
       if (watch.onSilent === undefined) return;
       watch.onSilent = undefined;
       unlink(queue, watch);
+      // A queue per timeout in use, no more: each incarnation of a peer may
+      // announce another interval, and expire() walks every queue.
+      if (queue.first === undefined && this.queues.get(timeoutMs) === queue) this.queues.delete(timeoutMs);
       if (peer !== undefined && peer.watch === watch) peer.watch = undefined;
     };
   }

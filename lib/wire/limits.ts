@@ -89,3 +89,16 @@ export const PDU_AUTH_TAG_BYTES = 32;
 
 /** A PDU's announced interval is 0 to 2^32-1 ms (3.2): 0 means not said. */
 export const MAX_PDU_INTERVAL_MS = 0xffffffff;
+
+/**
+ * The PDU intervals a chanmesh node runs at (--pdu-interval), the longest
+ * of which is also the most it times a peer's liveness by (a longer
+ * announced interval counts as this; section 4). Below 10 ms a cluster's
+ * N^2 datagrams an interval swamp any network for no detection worth
+ * having; above an hour a dead node goes unnoticed for four. And a timer
+ * must stay under 2^31 ms, or Node fires it at once: a 30-day interval of
+ * our own was a PDU every millisecond, and one stranger's datagram
+ * announcing 2^32-1 set the silence watch firing every millisecond.
+ */
+export const SHORTEST_PDU_INTERVAL_MS = 10;
+export const LONGEST_PDU_INTERVAL_MS = 3_600_000;

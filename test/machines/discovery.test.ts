@@ -8,6 +8,7 @@ import { announcer } from '../../lib/node/announcer.ts';
 import { LivenessActors } from '../../lib/node/liveness-actors.ts';
 import { PeerIntake } from '../../lib/node/peer-intake.ts';
 import { SeededRandom } from '../../lib/random.ts';
+import { LONGEST_PDU_INTERVAL_MS } from '../../lib/wire/limits.ts';
 import type { PeerPduPart } from '../../lib/wire/peer-pdu.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
@@ -157,4 +158,20 @@ t.test('the peer table is bounded; another incarnation with our id is reported',
   t.same(h.of('peerRejected').map((e) => [e.peerId, e.reason]), [['p3', 'table full']]);
   h.receive({ peerId: 'me', incarnation: 999 });
   t.same(h.of('peerRejected').at(-1)!.reason, 'id conflict');
+});
+
+t.test('an announced interval counts for at most an hour: a stranger announcing 2^32-1 ms is timed by 1 h', async (t) => {
+  // Until 7 December 2026 its entry lived 4 x 49.7 days, and the silence
+  // watch armed a timer Node cannot wait, which fired every millisecond.
+  const h = harness();
+  h.receive({ peerId: 'slow', interval: 0xffffffff });
+  h.receive({ peerId: 'hourly', interval: LONGEST_PDU_INTERVAL_MS });
+  h.receive({ peerId: 'normal', interval: 400 });
+  t.equal(h.peers().get('slow')?.timeoutMs, LONGEST_PDU_INTERVAL_MS);
+  t.equal(h.peers().get('hourly')?.timeoutMs, LONGEST_PDU_INTERVAL_MS);
+  t.equal(h.peers().get('normal')?.timeoutMs, 400, 'a longer interval than ours is still honoured');
+  h.clock.advance(4 * LONGEST_PDU_INTERVAL_MS);
+  t.ok(h.peers().has('slow'), 'not before 4 h of silence');
+  h.clock.advance(LONGEST_PDU_INTERVAL_MS);
+  t.notOk(h.peers().has('slow'), 'gone within 5 (4 X, each up to X/16 late)');
 });

@@ -165,6 +165,36 @@ t.test('one timer per node, however many peers', async (t) => {
   t.ok(counts.every((n) => n >= 100 / (1 + SILENCE_SLACK) - 1 && n <= 100), `each once per X of silence (${Math.min(...counts)}..${Math.max(...counts)} in 100 X)`);
 });
 
+t.test('a silence queue per timeout in use: a peer that restarts with a new interval each time leaves none behind', async (t) => {
+  // A stranger's datagrams, each a new incarnation announcing another
+  // interval, each get a watch (their liveness actor) that the next one
+  // cancels: 200,000 of them left 200,000 queues, and each expiry walked
+  // them all (25 ms an expiry; until 7 December 2026).
+  const clock = new ManualClock();
+  const intake = new PeerIntake(clock);
+  let cancel: (() => void) | undefined;
+  for (let i = 0; i < 1_000; i++) {
+    intake.admit(part({ incarnation: 10 + i, interval: 250 + i }), FROM);
+    cancel?.();
+    cancel = intake.watchSilence('p1', 250 + i, () => {}, () => {});
+    clock.advance(1);
+  }
+  t.equal(intake.silenceQueues, 1, "one queue: the newest watch's");
+  cancel!();
+  t.equal(intake.silenceQueues, 0);
+  const a = intake.watchSilence('a', X, () => {}, () => {});
+  const b = intake.watchSilence('b', X, () => {}, () => {});
+  a();
+  t.equal(intake.silenceQueues, 1, 'a queue stays while it has a watch');
+  let silent = 0;
+  const c = intake.watchSilence('c', X, () => silent++, () => {});
+  clock.advance(2 * X);
+  t.ok(silent >= 1, 'a watch on a queue that was emptied and refilled is still reported');
+  b();
+  c();
+  t.equal(intake.silenceQueues, 0);
+});
+
 t.test("a new incarnation's datagram is not the old incarnation's PeerPDU", async (t) => {
   const clock = new ManualClock();
   const intake = new PeerIntake(clock);
