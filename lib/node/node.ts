@@ -13,7 +13,7 @@ import type { Random } from '../random.ts';
 import { hungUp, type DatagramGroup, type Endpoint, type Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
-import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_PDU_BYTES } from '../wire/limits.ts';
+import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_INVITE_IDS, MAX_PDU_BYTES } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
@@ -296,6 +296,9 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     if (!m) return this.notice(`not in ${channel}`);
     const bad = peerIds.filter((id) => !isPeerId(id));
     if (peerIds.length === 0 || bad.length > 0) return this.notice(`bad peer ids: ${bad.join(' ') || '(none given)'}`);
+    // One INVITE names at most 64 (2.3); more failed to encode in the
+    // member's send and ended the process (until 7 December 2026).
+    if (peerIds.length > MAX_INVITE_IDS) return this.notice(`at most ${MAX_INVITE_IDS} peers an invite (${peerIds.length} given)`);
     m.actor.send({ type: 'USER_INVITE', peerIds });
   }
 

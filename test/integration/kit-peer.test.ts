@@ -117,3 +117,25 @@ t.test('INVITE: the host announces it; the invited peer finds the private channe
     t.notOk(n.event('peer.state', (e) => e.peer === 'host1' && e.state === 'disconnected'), `${n.id} never found host1 silent`);
   }
 });
+
+t.test("a user's command the wire cannot carry gets a notice and the node runs on", async (t) => {
+  // Until 7 December 2026 /invite with 65 ids failed to encode in the
+  // member's send, inside an XState emit handler: the process ended.
+  const node = new NodeProcess({ id: 'typist', group: uniqueGroup(), pduIntervalMs: PDU_MS });
+  t.teardown(() => node.stop());
+  node.send('/join @room');
+  await node.waitEvent('member.joined', (e) => e.channel === '@room');
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`).join(' ');
+  node.send(`/invite @room ${ids(65)}`);
+  await node.waitLine('* at most 64 peers an invite (65 given)');
+  node.send(`/say @room ${'a'.repeat(4097)}`);
+  await node.waitLine('* message too long (at most 4096 bytes of UTF-8)');
+  node.send(`/join #${'b'.repeat(64)}`);
+  await node.waitLine(/^\* not a channel name: #b+ /);
+  node.send(`/invite @room ${ids(64)}`);
+  const sent = await node.waitEvent('invite.sent', (e) => e.channel === '@room');
+  t.equal((sent.peerIds as string[]).length, 64, 'an invite of 64 goes out');
+  node.send('/say @room still here');
+  await node.waitLine('[@room] <typist> still here');
+  t.notOk(node.exited, 'the node runs on');
+});
