@@ -167,11 +167,28 @@ export function remoteOf(socket: { remoteAddress?: string; remotePort?: number }
   return { address: plainAddress(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 };
 }
 
+/**
+ * How long a socket we end() waits for the peer to close its side before it
+ * is destroyed. Long enough for the peer to read the last frames (a MOVED,
+ * the rest of a fan-out); short enough that strangers who JOIN, EXIT and
+ * never close cannot pile up half-open sockets, which no bound counts.
+ */
+export const END_GRACE_MS = 2_000;
+
 function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {
   let closeReason = 'closed';
+  let endGrace: NodeJS.Timeout | undefined;
   socket.on('error', (error: NodeJS.ErrnoException) => {
     closeReason = error.code ?? error.message;
   });
+  socket.once('close', () => clearTimeout(endGrace));
+  const end = (): void => {
+    if (endGrace !== undefined || socket.destroyed) return;
+    socket.end();
+    // A real timer, unref'd: this is the socket's own housekeeping, no
+    // machine's time, and it must not keep a stopping process alive.
+    endGrace = setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
+  };
   return {
     remote,
     write: (chunk) => socket.write(chunk),
@@ -181,7 +198,7 @@ function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {
     onData: (h) => void socket.on('data', h),
     onDrain: (h) => void socket.on('drain', h),
     onClose: (h) => void socket.once('close', () => h(closeReason)),
-    end: () => void socket.end(),
+    end,
     destroy: () => void socket.destroy(),
   };
 }

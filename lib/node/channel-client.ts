@@ -66,6 +66,9 @@ export class MemberLink {
   private attach(gen: number, stream: StreamConnection): void {
     const { deliver, log, channel } = this.options;
     this.stream = stream;
+    // A host that does not read what we send is a slow consumer too: the
+    // writer destroys the connection, and its close (onClose below) is a
+    // broken connection to the machine, which reconnects as after any other.
     this.writer = new ConnectionWriter(stream, this.options.maxBufferedBytes, (bufferedBytes) => {
       log.warn({ event: 'connection.slow_consumer', remote: stream.remote, channel, bufferedBytes });
     });

@@ -125,6 +125,8 @@ export class ChannelServer {
       return;
     }
     const connection: ServerConnection = { id: `s${this.nextId++}`, remote: stream.remote };
+    // The writer destroys a slow consumer's connection: its close (onClose
+    // below) takes the member out of its channel like any other close.
     const writer = new ConnectionWriter(stream, this.limits.maxBufferedBytes, (bufferedBytes) => {
       this.stats.slowConsumers++;
       this.log.warn({ event: 'connection.slow_consumer', remote: stream.remote, channel: connection.channel, bufferedBytes });
@@ -139,14 +141,18 @@ export class ChannelServer {
     this.entries.set(connection.id, entry);
     this.stats.connectionsAccepted++;
     const decoder = new FrameDecoder(this.limits.maxFrameBytes);
-    let failed = false;
     stream.onData((chunk) => {
-      if (failed) return;
+      // A connection being closed (rejected, EXITed, MOVED, a slow consumer)
+      // says nothing more, not even in the rest of the chunk that closed it:
+      // a SAY after a protocol violation must not reach the channel.
+      if (writer.closing) return;
       try {
-        for (const body of decoder.push(chunk)) this.dispatch(entry, decodeClientCommand(body));
+        for (const body of decoder.push(chunk)) {
+          this.dispatch(entry, decodeClientCommand(body));
+          if (writer.closing) return;
+        }
       } catch (error) {
         if (!(error instanceof DecodeError)) throw error;
-        failed = true;
         this.reject(entry, error.code, error.message);
       }
     });

@@ -4,6 +4,8 @@
 // - when write() returns false, nothing more is written until 'drain';
 // - a consumer that lets more than `maxBufferedBytes` pile up is a slow
 //   consumer: it is disconnected instead of buffered forever (aedes does so).
+//   Destroyed, not ended: ending would queue behind bytes it does not read,
+//   and only the close (the stream's onClose) tells its owner it is gone.
 //
 // Fan-out costs (bench/fanout.ts, 100 members): write() runs once per frame
 // per member, so it does no more than append. The stream's own buffer size
@@ -43,9 +45,8 @@ export class ConnectionWriter {
       this.streamBytesBound = this.connection.bufferedBytes;
       const buffered = this.pendingBytes + this.streamBytesBound;
       if (buffered > this.maxBufferedBytes) {
-        this.dead = true;
-        this.pending = [];
         this.onSlowConsumer(buffered);
+        this.destroy();
         return;
       }
     }
@@ -74,6 +75,11 @@ export class ConnectionWriter {
     this.flush();
     this.dead = true;
     this.connection.end();
+  }
+
+  /** Ended, destroyed or a slow consumer: nothing more goes out, the connection is closing. */
+  get closing(): boolean {
+    return this.dead;
   }
 
   destroy(): void {

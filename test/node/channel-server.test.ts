@@ -1,5 +1,6 @@
 // The channel server's own rules, on a fake listener and a manual clock:
-// a connection must JOIN first, and within joinTimeoutMs.
+// a connection must JOIN first, and within joinTimeoutMs; a closing one says
+// nothing more; a slow consumer is disconnected.
 import t from 'tap';
 import { ChannelServer, type ServerConnection } from '../../lib/node/channel-server.ts';
 import type { Endpoint, StreamConnection, StreamListener } from '../../lib/net/transport.ts';
@@ -9,13 +10,16 @@ import { WARN_WINDOW_MS, WarnThrottle } from '../../lib/warn-throttle.ts';
 import { capturedLog } from '../helpers/log-lines.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
+/** A peer that reads nothing: every byte written stays buffered. */
 class FakeStream implements StreamConnection {
-  readonly bufferedBytes = 0;
+  bufferedBytes = 0;
   destroyed = false;
+  ended = false;
   private data: (chunk: Buffer) => void = () => {};
   private close: (reason: string) => void = () => {};
   constructor(readonly remote: Endpoint) {}
-  write(): boolean {
+  write(chunk: Buffer): boolean {
+    this.bufferedBytes += chunk.length;
     return true;
   }
   onData(handler: (chunk: Buffer) => void): void {
@@ -26,6 +30,7 @@ class FakeStream implements StreamConnection {
     this.close = handler;
   }
   end(): void {
+    this.ended = true;
     this.destroy();
   }
   destroy(): void {
@@ -38,16 +43,32 @@ class FakeStream implements StreamConnection {
   }
 }
 
-function server(joinTimeoutMs = 10_000, maxAwaitingJoin = 256) {
+function server(joinTimeoutMs = 10_000, maxAwaitingJoin = 256, maxBufferedBytes = 1 << 20) {
   const clock = new ManualClock();
   let accept: (connection: StreamConnection) => void = () => {};
   const listener: StreamListener = { port: 50000, onConnection: (handler) => (accept = handler), close: () => {} };
   const { log, lines } = capturedLog();
   const joined: ServerConnection[] = [];
-  const channelServer = new ChannelServer(
+  /** What reached the node, in order: the channel-host machine's inputs. */
+  const calls: string[] = [];
+  const channelServer: ChannelServer = new ChannelServer(
     listener,
-    { maxFrameBytes: 65536, maxBufferedBytes: 1 << 20, joinTimeoutMs, maxAwaitingJoin },
-    { join: (connection) => joined.push(connection), command: () => {}, closed: () => {} },
+    { maxFrameBytes: 65536, maxBufferedBytes, joinTimeoutMs, maxAwaitingJoin },
+    {
+      join: (connection, command) => {
+        // As the node does (ChanmeshNode.onJoin): the JOIN names the connection's channel.
+        connection.channel = command.channel;
+        connection.peerId = command.peerId;
+        joined.push(connection);
+        calls.push(`JOIN ${command.channel} ${command.peerId}`);
+      },
+      command: (connection, command) => {
+        calls.push(command.type === 'SAY' ? `SAY ${command.text}` : command.type);
+        // As the channel host does: an EXIT closes the connection.
+        if (command.type === 'EXIT') channelServer.close(connection.id, 'exit');
+      },
+      closed: (connection) => calls.push(`closed ${connection.peerId}`),
+    },
     log,
     clock,
     new WarnThrottle(log, clock),
@@ -58,8 +79,11 @@ function server(joinTimeoutMs = 10_000, maxAwaitingJoin = 256) {
     accept(stream);
     return stream;
   };
-  return { clock, connect, lines, joined, stats: channelServer.stats };
+  return { clock, connect, lines, joined, calls, channelServer, stats: channelServer.stats };
 }
+
+const join = (channel: string, peerId: string) => encodeClientCommand({ type: 'JOIN', channel, peerId });
+const say = (text: string) => encodeClientCommand({ type: 'SAY', text });
 
 t.test('a connection that sends no JOIN within the bound is dropped and logged; one that JOINed in time stays', async (t) => {
   const s = server(10_000);
@@ -142,4 +166,58 @@ t.test('at the node\'s values (lib/wire/limits.ts): 1,024 connections wait for t
   );
   s.clock.advance(WARN_WINDOW_MS);
   t.match(s.lines.at(-1), { level: 40, event: 'connection.rejected', code: 'join_timeout', throttled: MAX_AWAITING_JOIN - 10 }, 'then their count');
+});
+
+t.test('no frame after a rejected one is dispatched, in the same chunk or later', async (t) => {
+  // Until December 2026 the frames after a protocol violation in the same
+  // TCP chunk still reached the channel: a SAY said after it was delivered.
+  const s = server();
+  const secondChannel = s.connect();
+  secondChannel.receive(Buffer.concat([join('#a', 'bad1'), join('#b', 'bad1'), say('after second_channel')]));
+  t.ok(secondChannel.destroyed, 'JOIN of another channel: closed');
+  secondChannel.receive(say('in a later chunk'));
+  const notJoined = s.connect();
+  notJoined.receive(Buffer.concat([say('too early'), join('#a', 'bad2'), say('after not_joined')]));
+  t.ok(notJoined.destroyed, 'SAY before JOIN: closed');
+  t.same(s.calls, ['JOIN #a bad1', 'closed bad1'], 'the node saw the first JOIN and the close, nothing after the violation');
+  t.same(
+    s.lines.filter((l) => l.event === 'decode.error').map((l) => l.code),
+    ['second_channel', 'not_joined'],
+  );
+});
+
+t.test('no frame after an EXIT is dispatched: the connection is closing', async (t) => {
+  const s = server();
+  const member = s.connect();
+  member.receive(Buffer.concat([join('#a', 'p1'), encodeClientCommand({ type: 'EXIT' }), say('after EXIT'), join('#a', 'p1')]));
+  member.receive(say('in a later chunk'));
+  t.ok(member.ended, 'closed after what was queued (end, not destroy)');
+  t.same(s.calls, ['JOIN #a p1', 'EXIT', 'closed p1']);
+});
+
+t.test('a slow consumer is disconnected: its connection destroyed, the node told it closed, its later frames ignored', async (t) => {
+  const s = server(10_000, 256, 1_000);
+  const slow = s.connect();
+  const reader = s.connect();
+  slow.receive(join('#a', 'slow'));
+  reader.receive(join('#a', 'reader'));
+  const [slowConnection, readerConnection] = s.joined as [ServerConnection, ServerConnection];
+  // SAYs of 100 bytes, one a turn: the slow one reads none of them.
+  for (let i = 0; i < 20; i++) {
+    s.channelServer.send([slowConnection.id, readerConnection.id], [{ type: 'SAY', authorId: 'reader', text: 'x'.repeat(100) }]);
+    await new Promise<void>((resolve) => setImmediate(resolve)); // flushed
+    reader.bufferedBytes = 0; // this one reads
+  }
+  t.ok(slow.destroyed, 'destroyed, its unsent bytes dropped');
+  t.notOk(slow.ended);
+  t.notOk(reader.destroyed, 'the member that reads stays');
+  t.same(s.calls, ['JOIN #a slow', 'JOIN #a reader', 'closed slow'], 'closed like any closed connection: the host removes the member');
+  t.match(
+    s.lines.filter((l) => l.event === 'connection.slow_consumer'),
+    [{ level: 40, channel: '#a', remote: { port: 40000 } }],
+    'logged once',
+  );
+  t.equal(s.stats.slowConsumers, 1);
+  slow.receive(say('still talking'));
+  t.same(s.calls.at(-1), 'closed slow', 'what it sends after is not dispatched');
 });

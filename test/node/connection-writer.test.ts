@@ -73,8 +73,29 @@ t.test('the slow-consumer bound: exactly at the bound kept, one byte over discon
   await tick(); // written, not drained: the stream holds 90 bytes
   writer.write(Buffer.alloc(10));
   t.equal(slow, undefined, '100 bytes buffered: at the bound, kept');
+  t.notOk(stream.destroyed);
   writer.write(Buffer.alloc(1));
   t.equal(slow, 101, '101 bytes: a slow consumer');
+  t.ok(stream.destroyed, 'and its connection destroyed, not left open');
   writer.write(Buffer.alloc(1));
   t.equal(slow, 101, 'reported once; later frames are dropped');
+});
+
+t.test('a slow consumer is destroyed, never ended: its unsent frames are dropped, and a later end() (EXIT, MOVED) changes nothing', async (t) => {
+  // Until December 2026 the writer only stopped writing: the socket stayed
+  // open, the member stayed in its channel missing every message, and the
+  // end() of its EXIT returned early, so nothing ever closed it.
+  const { stream, writes } = fakeStream();
+  const writer = new ConnectionWriter(stream as unknown as StreamConnection, 100, () => {});
+  writer.write(Buffer.alloc(60));
+  await tick();
+  writer.write(Buffer.alloc(30));
+  t.notOk(writer.closing);
+  writer.write(Buffer.alloc(30));
+  t.ok(stream.destroyed, 'destroyed at once');
+  t.ok(writer.closing, 'closing: its owner dispatches nothing more from it');
+  await tick();
+  t.same(writes.map((w) => w.length), [60], 'the frames pending were dropped, not written');
+  writer.end();
+  t.notOk(stream.ended, 'no end() behind a destroy');
 });
