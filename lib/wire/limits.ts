@@ -51,10 +51,30 @@ export const MAX_PDU_BYTES = 1400;
 /**
  * A PDU round has at most 48 parts (3.2): a channel of 512 members with
  * 64-byte ids takes 40 in the worst case (64-byte peer id and channel name,
- * 32-byte nick, auth tag), and it bounds a receiver's reassembly buffer to
- * 48 x 1,400 bytes per peer.
+ * 32-byte nick, auth tag). A receiver's pending round of one peer holds at
+ * most 47 decoded parts, each from one datagram of at most 1,400 bytes;
+ * MAX_PENDING_PDU_PARTS bounds them over all peers together.
  */
 export const MAX_PDU_PARTS = 48;
+
+/**
+ * Decoded parts of incomplete PDU rounds a receiver holds, at most, over all
+ * peers together (3.2; PduAssembler): past it, the least recently updated
+ * pending round is dropped. Without it the per-peer bound multiplied by the
+ * tracked peers (1,024) let anyone who invents peer ids make a receiver hold
+ * 1,024 x 47 decoded parts, some 425 MB of heap.
+ *
+ * 4,096 is 4 held parts for each peer of a full 1,024-peer table, or 87
+ * worst-case rounds (47 parts held each) incomplete at the same time. Honest
+ * needs are far smaller: only a node hosting many channels or long member
+ * lists sends more than one datagram a round, it sends all of them back to
+ * back, so its round is pending while they are in flight, and, after a
+ * lost one, until its next round replaces it an interval later. The cost at
+ * the bound: 4,096 x 1,400 bytes (5.7 MB) of datagrams, decoded at most
+ * about 50 MB of heap (measured: 6 to 13 KiB per full part, depending on
+ * how many short strings it holds).
+ */
+export const MAX_PENDING_PDU_PARTS = 4096;
 
 /** At most 256 hosted channels per PDU part (3.2): bounds the work one datagram can cause. */
 export const MAX_PDU_CHANNELS = 256;

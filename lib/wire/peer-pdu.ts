@@ -23,6 +23,7 @@ import {
   MAX_PDU_INVITES,
   MAX_PDU_MEMBERSHIPS,
   MAX_PDU_PARTS,
+  MAX_PENDING_PDU_PARTS,
   MAX_SERVER_PORT,
   MAX_STANDBYS,
   MAX_WIRE_NUMBER,
@@ -135,6 +136,14 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 /**
  * int64AsType 'number': 64-bit integers decode to numbers. Values of 2^53
  * and above round to 2^53 or more, so the bound checks still reject them.
+ *
+ * Only ever given standard msgpack (requireStandardMsgpack): whatever its
+ * options, msgpackr's unpack also reads its own extensions (record
+ * definitions, which turn later fixints into records; structured-clone
+ * references; bundled strings; Date, Set, RegExp, typed arrays ...), and
+ * with references one 1,400-byte datagram decoded into thousands of names.
+ * No option turns them all off, and addExtension would change every
+ * Unpackr of the process, so the bytes are checked before msgpackr sees them.
  */
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
@@ -522,12 +531,14 @@ function inviteKey(i: { channel: string; host: string }): string {
  * Decodes and validates one datagram. Throws only DecodeError:
  * - 'pdu_auth' (with `secret`): no tag trailer, or a wrong tag. Checked
  *   before the datagram is parsed. Without `secret` an `auth` key is ignored.
- * - 'pdu_malformed': not one msgpack map, a key missing or of the wrong
- *   msgpack type, an entry that is not a map, or duplicate entries in a list.
+ * - 'pdu_malformed': not one msgpack map, not standard msgpack (an ext
+ *   type, such as msgpackr's records or structured clones, or 0xc1), a key
+ *   missing or of the wrong msgpack type, an entry that is not a map, or
+ *   duplicate entries in a list.
  * - 'pdu_version': `version` is an integer other than 1.
  * - 'pdu_bounds': above 1,400 bytes, or a value of the right type outside
  *   its bound: an id, name, nick or hidden tag breaking its rule, a private
- *   '@' channel anywhere but in an invite, a number out of range, a list too long, not part < parts <= 16.
+ *   '@' channel anywhere but in an invite, a number out of range, a list too long, not part < parts <= 48.
  * Unknown keys are ignored (forward compatibility); the result holds only
  * the documented fields. The one plain Error is for an empty `secret` (a
  * configuration mistake, not input).
@@ -537,6 +548,7 @@ export function decodePeerPduPart(datagram: Buffer, secret?: Buffer): PeerPduPar
   if (datagram.length === 0) throw new DecodeError('pdu_malformed', 'empty datagram');
   if (datagram.length > MAX_PDU_BYTES) throw new DecodeError('pdu_bounds', `datagram of ${datagram.length} bytes`);
   if (secret !== undefined) verifyTag(datagram, secret);
+  requireStandardMsgpack(datagram);
   let value: unknown;
   try {
     // A fresh view: msgpackr caches a `dataView` property on the object it reads.
@@ -545,6 +557,104 @@ export function decodePeerPduPart(datagram: Buffer, secret?: Buffer): PeerPduPar
     throw new DecodeError('pdu_malformed', 'not one msgpack value');
   }
   return readPart(value, secret !== undefined);
+}
+
+/**
+ * Walks `bytes` as msgpack without decoding it: throws 'pdu_malformed'
+ * unless they are exactly one value of standard msgpack with no ext type
+ * (0xc7-0xc9, 0xd4-0xd8: msgpackr's records, structured clones, bundled
+ * strings, timestamps, anything else) and no 0xc1 (never used). Every
+ * token is read where it starts, never searched for, so an ext byte inside
+ * a string, a bin or a number is no ext. What msgpackr then decodes is
+ * plain maps, arrays, strings, bins, numbers, booleans and nil, each taking
+ * at least one byte of the datagram: at most 1,400 values, nothing shared.
+ * Iterative (a count of values still to read), so nesting costs no stack.
+ */
+function requireStandardMsgpack(bytes: Uint8Array): void {
+  const end = bytes.length;
+  let at = 0;
+  /** Values still to read: each takes at least one byte, so more than the bytes left is a truncated datagram. */
+  let values = 1;
+  /** The big-endian unsigned integer of `n` bytes at `at` (a length or a count), and moves past it. */
+  const uint = (n: number): number => {
+    if (at + n > end) malformed('truncated msgpack');
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 0x100 + bytes[at++]!;
+    return v;
+  };
+  while (values > 0) {
+    if (at >= end) malformed('truncated msgpack');
+    const token = bytes[at++]!;
+    values--;
+    /** Bytes of payload after the header. */
+    let skip = 0;
+    if (token < 0x80 || token >= 0xe0) {
+      // positive or negative fixint
+    } else if (token < 0x90) {
+      values += 2 * (token & 0x0f); // fixmap: keys and values
+    } else if (token < 0xa0) {
+      values += token & 0x0f; // fixarray
+    } else if (token < 0xc0) {
+      skip = token & 0x1f; // fixstr
+    } else {
+      switch (token) {
+        case 0xc0: // nil
+        case 0xc2: // false
+        case 0xc3: // true
+          break;
+        case 0xc4: // bin 8
+        case 0xd9: // str 8
+          skip = uint(1);
+          break;
+        case 0xc5: // bin 16
+        case 0xda: // str 16
+          skip = uint(2);
+          break;
+        case 0xc6: // bin 32
+        case 0xdb: // str 32
+          skip = uint(4);
+          break;
+        case 0xcc: // uint 8
+        case 0xd0: // int 8
+          skip = 1;
+          break;
+        case 0xcd: // uint 16
+        case 0xd1: // int 16
+          skip = 2;
+          break;
+        case 0xca: // float 32
+        case 0xce: // uint 32
+        case 0xd2: // int 32
+          skip = 4;
+          break;
+        case 0xcb: // float 64
+        case 0xcf: // uint 64
+        case 0xd3: // int 64
+          skip = 8;
+          break;
+        case 0xdc: // array 16
+          values += uint(2);
+          break;
+        case 0xdd: // array 32
+          values += uint(4);
+          break;
+        case 0xde: // map 16
+          values += 2 * uint(2);
+          break;
+        case 0xdf: // map 32
+          values += 2 * uint(4);
+          break;
+        case 0xc1:
+          malformed('byte 0xc1 (never used in msgpack)');
+        // 0xc7-0xc9 (ext 8/16/32) and 0xd4-0xd8 (fixext 1-16), the only bytes left.
+        default:
+          malformed(`msgpack ext type (0x${token.toString(16)}): not standard msgpack`);
+      }
+    }
+    at += skip;
+    if (at > end || values > end - at) malformed('truncated msgpack');
+  }
+  if (at !== end) malformed('trailing bytes after the msgpack value');
 }
 
 function verifyTag(datagram: Buffer, secret: Buffer): void {
@@ -697,7 +807,7 @@ interface Round {
   parts: number;
   slots: (PeerPduPart | undefined)[];
   received: number;
-  /** Applied or dropped: later parts of this round, and older rounds, are ignored. */
+  /** Applied, dropped or evicted: later parts of this round, and older rounds, are ignored. */
   done: boolean;
 }
 
@@ -720,19 +830,37 @@ interface Round {
  *   exceed their bounds is dropped (counted in `invalidRounds`).
  * - At most `maxPending` peers are tracked (pending and last-done rounds);
  *   beyond that the least recently updated peer is forgotten.
+ * - At most `maxPendingParts` (MAX_PENDING_PDU_PARTS) parts are held in
+ *   pending rounds, over all peers together; beyond that the least recently
+ *   updated pending round is evicted (counted in `evictedRounds`): its parts
+ *   are let go and its later parts ignored, as for a dropped round; the
+ *   peer's next round starts afresh. A pending round holds at most
+ *   MAX_PDU_PARTS - 1 parts and the budget is at least that, so the round
+ *   a part was just added to is never the one evicted.
  *
  * Parts are expected from decodePeerPduPart; anything else is ignored.
  */
 export class PduAssembler {
   readonly maxPending: number;
+  readonly maxPendingParts: number;
+  /** Every tracked peer's newest round, least recently updated first. */
   private readonly rounds = new Map<string, Round>();
+  /** The rounds of `rounds` not done yet, least recently updated first. */
+  private readonly pending = new Map<string, Round>();
+  /** Parts held by the rounds of `pending`: the sum of their `received`. */
+  private held = 0;
   private invalid = 0;
+  private evicted = 0;
 
-  constructor(maxPending = 1024) {
+  constructor(maxPending = 1024, maxPendingParts = MAX_PENDING_PDU_PARTS) {
     if (!Number.isInteger(maxPending) || maxPending < 1) {
       throw new Error(`PduAssembler: maxPending must be a positive integer, got ${maxPending}`);
     }
+    if (!Number.isInteger(maxPendingParts) || maxPendingParts < MAX_PDU_PARTS - 1) {
+      throw new Error(`PduAssembler: maxPendingParts must be an integer of at least ${MAX_PDU_PARTS - 1} (one round), got ${maxPendingParts}`);
+    }
     this.maxPending = maxPending;
+    this.maxPendingParts = maxPendingParts;
   }
 
   /** Rounds dropped because their parts were inconsistent. */
@@ -740,9 +868,19 @@ export class PduAssembler {
     return this.invalid;
   }
 
+  /** Pending rounds dropped to keep `pendingParts` within `maxPendingParts`. */
+  get evictedRounds(): number {
+    return this.evicted;
+  }
+
   /** Peers currently tracked (at most maxPending). */
   get size(): number {
     return this.rounds.size;
+  }
+
+  /** Parts held by incomplete rounds, over all peers (at most maxPendingParts). */
+  get pendingParts(): number {
+    return this.held;
   }
 
   add(part: PeerPduPart): PeerPdu | undefined {
@@ -755,51 +893,81 @@ export class PduAssembler {
       if (part.seq === round.seq) {
         if (round.done || round.slots[part.part] !== undefined) return undefined;
         this.touch(part.peerId, round);
-        if (part.parts !== round.parts) return this.drop(round);
-        round.slots[part.part] = part;
-        round.received++;
-        return round.received === round.parts ? this.complete(round) : undefined;
+        if (part.parts !== round.parts) return this.drop(part.peerId, round);
+        return this.hold(part.peerId, round, part);
       }
+      // A newer round: the pending one, if any, is let go.
     }
+    if (round !== undefined) this.release(part.peerId, round);
     // A newer round, or a peer not tracked yet: this part starts a round.
     round = {
       incarnation: part.incarnation,
       seq: part.seq,
       parts: part.parts,
       slots: new Array<PeerPduPart | undefined>(part.parts).fill(undefined),
-      received: 1,
+      received: 0,
       done: false,
     };
-    round.slots[part.part] = part;
     this.touch(part.peerId, round);
-    return part.parts === 1 ? this.complete(round) : undefined;
+    return this.hold(part.peerId, round, part);
   }
 
   forget(peerId: string): void {
+    const round = this.rounds.get(peerId);
+    if (round === undefined) return;
+    this.release(peerId, round);
     this.rounds.delete(peerId);
   }
 
-  /** Marks `peerId` most recently updated; evicts the least recently updated beyond the bound. */
+  /** Stores `part` in the pending `round`: completes it, or keeps the parts held within the budget. */
+  private hold(peerId: string, round: Round, part: PeerPduPart): PeerPdu | undefined {
+    round.slots[part.part] = part;
+    round.received++;
+    this.held++;
+    if (round.received === round.parts) return this.complete(peerId, round);
+    while (this.held > this.maxPendingParts) {
+      // Never `round` itself: it holds at most MAX_PDU_PARTS - 1 <= maxPendingParts parts, and is the last entry.
+      const [oldest, victim] = this.pending.entries().next().value!;
+      this.release(oldest, victim);
+      this.evicted++;
+    }
+    return undefined;
+  }
+
+  /** Marks `peerId` most recently updated; forgets the least recently updated peer beyond the bound. */
   private touch(peerId: string, round: Round): void {
     this.rounds.delete(peerId);
     this.rounds.set(peerId, round);
+    if (!round.done) {
+      this.pending.delete(peerId);
+      this.pending.set(peerId, round);
+    }
     if (this.rounds.size > this.maxPending) {
-      const oldest = this.rounds.keys().next().value;
-      if (oldest !== undefined) this.rounds.delete(oldest);
+      const [oldest, stale] = this.rounds.entries().next().value!;
+      this.release(oldest, stale);
+      this.rounds.delete(oldest);
     }
   }
 
-  private drop(round: Round): undefined {
+  /** Ends `round`: lets go of its parts (if it was pending); later parts of it are ignored. */
+  private release(peerId: string, round: Round): void {
+    if (!round.done) {
+      this.held -= round.received;
+      this.pending.delete(peerId);
+    }
     round.done = true;
     round.slots = [];
+  }
+
+  private drop(peerId: string, round: Round): undefined {
+    this.release(peerId, round);
     this.invalid++;
     return undefined;
   }
 
-  private complete(round: Round): PeerPdu | undefined {
+  private complete(peerId: string, round: Round): PeerPdu | undefined {
     const slots = round.slots as PeerPduPart[];
-    round.done = true;
-    round.slots = [];
+    this.release(peerId, round);
     const pdu = assemble(slots);
     if (pdu === undefined) this.invalid++;
     return pdu;
