@@ -207,7 +207,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     this.group = await network.joinGroup({ group: this.config.group, iface: this.config.iface, ttl: this.config.ttl, loopback: true });
     this.group.onDatagram((datagram, from) => this.onDatagram(datagram, from));
     this.startedAt = this.env.clock.now();
-    this.discovery.on('*', (effect) => this.onDiscovery(effect as DiscoveryEmitted));
+    this.discovery.on('*', (effect) => this.guarded('discovery', () => this.onDiscovery(effect as DiscoveryEmitted)));
     this.watch(this.discovery, 'discovery');
     this.discovery.start();
     this.log.info({
@@ -270,7 +270,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     });
     const membership: Membership = { actor, link };
     this.memberships.set(channel, membership);
-    actor.on('*', (effect) => this.onMember(channel, membership, effect as ChannelMemberEmitted));
+    actor.on('*', (effect) => this.guarded(`member ${channel}`, () => this.onMember(channel, membership, effect as ChannelMemberEmitted)));
     this.watch(actor, `member ${channel}`);
     actor.subscribe({ complete: () => this.memberships.get(channel) === membership && this.memberships.delete(channel) });
     actor.start();
@@ -677,7 +677,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       },
     });
     this.hosts.set(channel, actor);
-    actor.on('*', (effect) => this.onHost(channel, actor, effect as ChannelHostEmitted));
+    actor.on('*', (effect) => this.guarded(`host ${channel}`, () => this.onHost(channel, actor, effect as ChannelHostEmitted)));
     this.watch(actor, `host ${channel}`);
     actor.start();
     if (previousHost !== undefined) {
@@ -842,6 +842,21 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /** An exception inside a machine is a bug: log it loudly and report it. */
   private watch(actor: { subscribe(o: { error: (e: unknown) => void }): unknown }, what: string): void {
     actor.subscribe({ error: (error: unknown) => this.fault(what, error) });
+  }
+
+  /**
+   * Carry out a machine's effect; an exception in it is a fault of that
+   * actor, not of the process. XState rethrows an emit handler's exception
+   * from a timer, where nothing catches it: a frame of one channel that
+   * failed to encode (a MEMBERS of 513, a SAY at seq 2^53) ended the
+   * process and every channel with it (until 7 December 2026).
+   */
+  private guarded(what: string, effect: () => void): void {
+    try {
+      effect();
+    } catch (error) {
+      this.fault(what, error);
+    }
   }
 
   /** An actor failed: a bug, logged and reported (the simulator's crash invariant counts these). */
