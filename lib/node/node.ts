@@ -13,7 +13,7 @@ import type { Random } from '../random.ts';
 import { hungUp, type DatagramGroup, type Endpoint, type Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
-import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_INVITE_IDS, MAX_PDU_BYTES } from '../wire/limits.ts';
+import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_INVITE_IDS, MAX_PDU_BYTES, MAX_PDU_CHANNELS } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
@@ -239,6 +239,10 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   join(channel: string): void {
     if (!isChannelName(channel)) return this.notice(`not a channel name: ${channel} (#public or @private, at most 64 bytes)`);
     if (this.memberships.has(channel)) return this.notice(`already in ${channel}`);
+    // Our PDU lists the public ones by host, at most 256 to a host (3.2):
+    // a 257th behind one host made it fail to encode, and the node went
+    // mute (until 7 December 2026).
+    if (this.memberships.size >= MAX_PDU_CHANNELS) return this.notice(`in ${MAX_PDU_CHANNELS} channels already: /exit one first`);
     const settleMs = 3 * this.config.pduIntervalMs;
     const link = new MemberLink({
       channel,
@@ -587,8 +591,11 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       if (!announced || hostingWins(mine, announced)) return mine;
     }
     if (announced) return announced;
+    // An invite names a host only while that host is alive: a remembered
+    // invite of a host gone (or of a stranger who never hosted anything)
+    // sent every /join of the name there for good (until 7 December 2026).
     const invitedBy = this.invitesSeen.hostOf(channel);
-    return invitedBy === undefined ? undefined : { hostId: invitedBy, epoch: 0 };
+    return invitedBy === undefined || this.directory.loads.get(invitedBy)?.alive !== true ? undefined : { hostId: invitedBy, epoch: 0 };
   }
 
   // ------------------------------------------------------------ hosting

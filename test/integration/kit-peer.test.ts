@@ -137,5 +137,10 @@ t.test("a user's command the wire cannot carry gets a notice and the node runs o
   t.equal((sent.peerIds as string[]).length, 64, 'an invite of 64 goes out');
   node.send('/say @room still here');
   await node.waitLine('[@room] <typist> still here');
+  // 256 channels at most: our PDU lists the public ones by host, 256 to a host.
+  for (let i = 1; i < 256; i++) node.send(`/join #c${i}`);
+  await node.until('255 more joined', () => node.events.filter((e) => e.event === 'member.joined').length >= 256, 30_000);
+  node.send('/join #one-too-many');
+  await node.waitLine('* in 256 channels already: /exit one first');
   t.notOk(node.exited, 'the node runs on');
 });
