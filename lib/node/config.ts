@@ -1,7 +1,8 @@
 // A node's knobs, each with its effect, formula and trade-off (memberlist's
 // config.go habit). The CLI flags map onto these one to one.
 import type { Endpoint } from '../net/transport.ts';
-import { LONGEST_PDU_INTERVAL_MS, MAX_NICK_BYTES, SHORTEST_PDU_INTERVAL_MS } from '../wire/limits.ts';
+import { historyWindowMax } from '../../machines/history.ts';
+import { LONGEST_PDU_INTERVAL_MS, MAX_NICK_BYTES, MAX_SAY_FRAME_BYTES, SHORTEST_PDU_INTERVAL_MS } from '../wire/limits.ts';
 import { isNick, isPeerId, isServerPort } from '../wire/names.ts';
 
 export interface NodeConfig {
@@ -42,7 +43,7 @@ export interface NodeConfig {
   historyLimit: number;
   /** Largest KIT frame body accepted; a larger length prefix closes the connection unread. */
   maxFrameBytes: number;
-  /** Unsent bytes a slow member may accumulate before it is disconnected. */
+  /** Unsent bytes a slow member may accumulate before it is disconnected (defaultMaxBufferedBytes). */
   maxBufferedBytes: number;
   /** Peers in the table at most; PDUs of further new peers are dropped. */
   maxPeers: number;
@@ -118,6 +119,7 @@ export function defaultNick(id: string): string {
 
 function withDefaults(input: NodeConfigInput): NodeConfig {
   const pduIntervalMs = input.pduIntervalMs ?? 250;
+  const historyLimit = input.historyLimit ?? defaultHistoryLimit(pduIntervalMs);
   return {
     nick: defaultNick(input.id),
     port: 0,
@@ -125,9 +127,9 @@ function withDefaults(input: NodeConfigInput): NodeConfig {
     ttl: 1,
     livenessTimeoutMs: input.livenessTimeoutMs ?? pduIntervalMs,
     standbys: 2,
-    historyLimit: defaultHistoryLimit(pduIntervalMs),
+    historyLimit,
     maxFrameBytes: 65536,
-    maxBufferedBytes: 8 * 1024 * 1024,
+    maxBufferedBytes: defaultMaxBufferedBytes(historyLimit),
     maxPeers: 1024,
     maxHostedChannels: 256,
     quickReconnectMs: 100,
@@ -147,6 +149,17 @@ function withDefaults(input: NodeConfigInput): NodeConfig {
  */
 export function defaultHistoryLimit(pduIntervalMs: number): number {
   return Math.max(100, Math.ceil((100 * pduIntervalMs) / 250));
+}
+
+/**
+ * What a connection may leave unsent before it is a slow consumer: 8 MiB,
+ * or twice the largest WELCOME, whichever is more. A host queues a joiner's
+ * WELCOME in one go, its whole history window of SAYs; with a history of
+ * long lines above the bound, every joiner was a slow consumer and nobody
+ * could join (until 7 December 2026: some 2,000 lines of 4 KiB).
+ */
+export function defaultMaxBufferedBytes(historyLimit: number): number {
+  return Math.max(8 * 1024 * 1024, 2 * historyWindowMax(historyLimit) * MAX_SAY_FRAME_BYTES);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -22,6 +22,13 @@ export const MAX_ID_BYTES = 64;
 /** SAY text is at most 4,096 bytes of UTF-8 (2.2): a chat line, not a file transfer; keeps history bounded. */
 export const MAX_TEXT_BYTES = 4096;
 
+/**
+ * The longest SAY frame a host sends (2.3): the length prefix, `SAY`, an
+ * author id and a msgId of 64 bytes, 4,096 bytes of text, a seq of 16
+ * digits and `relay`, each field NUL-terminated.
+ */
+export const MAX_SAY_FRAME_BYTES = 4 + 4 + (MAX_ID_BYTES + 1) + (MAX_TEXT_BYTES + 1) + (MAX_ID_BYTES + 1) + 17 + 6;
+
 /** An INVITE names 1 to 64 peers (2.3): one command cannot make a host announce an unbounded invite list. */
 export const MAX_INVITE_IDS = 64;
 

@@ -100,3 +100,30 @@ t.test('nothing a connection sends after a protocol violation in the same chunk 
   await node.until('both logged', () => codes().length >= 2);
   t.same(codes().sort(), ['not_joined', 'second_channel']);
 });
+
+t.test('a joiner of a channel whose history is long lines gets the whole WELCOME: the unsent bound follows the history', async (t) => {
+  // 2,100 lines of 4,000 bytes make a WELCOME of 8.5 MB, over the fixed
+  // 8 MiB bound of before 7 December 2026: every joiner was a slow
+  // consumer, disconnected mid-WELCOME, and nobody could join.
+  const node = new NodeProcess({ id: 'bounds4', group: uniqueGroup(), args: ['--history', '2100'] });
+  t.teardown(() => node.stop());
+  const port = Number((await node.waitEvent('node.started')).port);
+  const talker = await RawClient.connect(port);
+  t.teardown(() => talker.close());
+  talker.send(['JOIN', '#long', 'talker']);
+  await talker.waitFor((f) => f[0] === 'WELCOME');
+  const text = 'y'.repeat(4000);
+  for (let i = 0; i < 2100; i++) {
+    talker.send(['SAY', text, `m${i}`]);
+    if (i % 100 === 99) await sleep(5);
+  }
+  await talker.waitFor((f) => f[0] === 'SAY' && f[3] === 'm2099', 30_000);
+  const joiner = await RawClient.connect(port);
+  t.teardown(() => joiner.close());
+  joiner.send(['JOIN', '#long', 'joiner']);
+  const welcome = await joiner.waitFor((f) => f[0] === 'WELCOME', 10_000);
+  t.equal(welcome[3], '2100', 'WELCOME announces 2,100 lines of history');
+  await joiner.waitFor((f) => f[0] === 'SAY' && f[3] === 'm2099', 30_000);
+  t.equal(joiner.frames.filter((f) => f[0] === 'SAY').length, 2100, 'and all of them arrive');
+  t.notOk(node.event('connection.slow_consumer'), 'nobody was a slow consumer');
+});

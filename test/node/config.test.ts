@@ -1,6 +1,8 @@
 // Derived defaults: what follows from the PDU interval unless given.
 import t from 'tap';
-import { defaultHistoryLimit, defaultNick, NodeConfigError, resolveConfig } from '../../lib/node/config.ts';
+import { defaultHistoryLimit, defaultMaxBufferedBytes, defaultNick, NodeConfigError, resolveConfig } from '../../lib/node/config.ts';
+import { historyWindowMax } from '../../machines/history.ts';
+import { MAX_SAY_FRAME_BYTES } from '../../lib/wire/limits.ts';
 import { defaultSettleMs } from '../../sim/run.ts';
 
 t.test('the history is 100 messages at the default interval and grows in proportion above it', async (t) => {
@@ -47,4 +49,15 @@ t.test('what its own PDU carries is checked before a node starts: id, nick, port
   for (const port of [0, 49152, 65535]) t.equal(resolveConfig({ id: 'a', port }).port, port, `port ${port} accepted`);
   t.equal(resolveConfig({ id: 'x'.repeat(64), nick: '\u00e9'.repeat(16) }).nick.length, 16, '64-character id, 32-byte nick accepted');
   t.type(new NodeConfigError('port', 'x'), Error);
+});
+
+t.test("a connection's unsent bound holds at least two of the largest WELCOME the history makes", async (t) => {
+  t.equal(resolveConfig({ id: 'a' }).maxBufferedBytes, 8 * 1024 * 1024, '8 MiB at the default history');
+  for (const historyLimit of [100, 400, 2000, 10_000]) {
+    const c = resolveConfig({ id: 'a', historyLimit });
+    const welcome = historyWindowMax(historyLimit) * MAX_SAY_FRAME_BYTES;
+    t.ok(c.maxBufferedBytes >= 2 * welcome, `history ${historyLimit}: ${c.maxBufferedBytes} >= 2 x ${welcome}`);
+  }
+  t.equal(resolveConfig({ id: 'a', pduIntervalMs: 5000 }).maxBufferedBytes, defaultMaxBufferedBytes(2000), 'from the derived history too');
+  t.equal(resolveConfig({ id: 'a', maxBufferedBytes: 1000 }).maxBufferedBytes, 1000, 'a given value wins');
 });
