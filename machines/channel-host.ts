@@ -10,7 +10,7 @@ import type { ServerCommand } from '../lib/wire/command.ts';
 import { MAX_MEMBERS } from '../lib/wire/limits.ts';
 import { appendToHistory, inAuthorOrder, messageKey, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
 import { sameList } from '../lib/lists.ts';
-import { hostingWins, rankStandbys, type PeerLoads } from './rules.ts';
+import { hostingWins, nextNumber, rankStandbys, type PeerLoads } from './rules.ts';
 
 export interface HostedMember {
   peerId: string;
@@ -150,7 +150,7 @@ function accept(context: ChannelHostContext, messages: readonly IncomingMessage[
       continue;
     }
     const entry: HistoryEntry = { seq: nextSeq, authorId: m.authorId, text: m.text, msgId, ...(m.relayed ? { relayed: true } : {}) };
-    nextSeq++;
+    nextSeq = nextNumber(nextSeq);
     history = appendToHistory(history, entry, context.historyLimit);
     sends.push({ type: 'send', to: context.fanOut, commands: [sayCommand(entry)] });
   }
@@ -350,7 +350,7 @@ export const channelHostMachine = setup({
     // relays: counted as said, they pushed this side's said messages out of
     // the window (F15: seed 196, 10 nodes, 2 min, --rate 50).
     const history = input.history.map(({ pending, ...h }) => (pending ? { ...h, relayed: true } : h));
-    return { ...input, history, members: [], standbys: [], fanOut: [], held: [], nextSeq: lastSeq + 1, seen };
+    return { ...input, history, members: [], standbys: [], fanOut: [], held: [], nextSeq: nextNumber(lastSeq), seen };
   },
   initial: 'opening',
   states: {

@@ -8,6 +8,7 @@
 //  failingOver --no candidate--> orphaned --retry--> failingOver
 //      (never welcomed: --retry--> resolving, as a new joiner)
 //  joined --MOVED--> connecting (the winner of a split brain)
+//      (a MOVED in a circle, isMovedBack: --> orphaned, and wait)
 //  joined --USER_EXIT--> leaving --> left
 //
 // The machine names peers by id only; the node resolves ids to addresses,
@@ -16,8 +17,8 @@
 // ignored (memberlist's "stale events are ignored").
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, historyWindowMax, inHostOrder, messageKey, mirrorLive, msgIdOf, withoutPending, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
-import { chooseFailoverHost } from './rules.ts';
+import { appendBounded, historyWindowMax, inHostOrder, legacyMsgId, messageKey, mirrorLive, msgIdOf, pendingKept, withoutPending, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
+import { chooseFailoverHost, nextNumber } from './rules.ts';
 
 export interface ChannelMemberInput {
   channel: string;
@@ -55,8 +56,11 @@ export interface ChannelMemberContext {
    * (docs/architecture.md, "Machine contexts stay small").
    */
   settings: ChannelMemberSettings;
-  /** Peers known to be disconnected (figure 6). */
-  down: readonly string[];
+  /**
+   * Peers known to be disconnected (figure 6): those the channel names, and
+   * the latest DOWN_OTHERS_MAX others (markedDown).
+   */
+  down: ReadonlySet<string>;
   hostId?: string;
   epoch: number;
   standbys: readonly string[];
@@ -65,11 +69,19 @@ export interface ChannelMemberContext {
   seen: SeenWindow;
   /** SAYs sent but not yet echoed by a host: re-sent after a failover. */
   outbox: readonly OutboxEntry[];
-  nextMsgNo: number;
+  /**
+   * What numbers msgIds: `nextMsgNo` our next SAY's (msgIdOf), `legacySays`
+   * the SAYs without msgId (a legacy host's) received in this membership,
+   * which number the ids we give them (takeLegacySay). One field for both:
+   * docs/architecture.md, "Machine contexts stay small".
+   */
+  counters: { nextMsgNo: number; legacySays: number };
   /** Connection generation: events of older connections are stale. */
   gen: number;
   /** Hosts tried in the current failover. */
   tried: readonly string[];
+  /** The hosts of this search's MOVEDs: each that sent us on, and each it named (isMovedBack). */
+  redirects: readonly string[];
   /** A host has WELCOMEd us in this membership: we hold its history. */
   welcomed: boolean;
   /** An orphaned retry period has passed: a member never welcomed may now host (see `candidate`). */
@@ -125,23 +137,47 @@ export type ChannelMemberEmitted =
 
 type Context = ChannelMemberContext;
 
-function historyEntryOf(command: ServerCommand, fallbackSeq: number): HistoryEntry | undefined {
-  if (command.type !== 'SAY') return undefined;
-  const entry: HistoryEntry = {
-    seq: command.seq ?? fallbackSeq,
-    authorId: command.authorId,
-    text: command.text,
-    // A legacy host sends no msgId; the text is then the best identity we have.
-    msgId: command.msgId ?? `~${command.text}`,
-  };
+type ServerSay = Extract<ServerCommand, { type: 'SAY' }>;
+
+function historyEntryOf(command: ServerSay, msgId: string, fallbackSeq: number): HistoryEntry {
+  const entry: HistoryEntry = { seq: command.seq ?? fallbackSeq, authorId: command.authorId, text: command.text, msgId };
   if (command.relayed) entry.relayed = true;
   return entry;
 }
 
 /** What the host's frames change, taken one frame after another (`receive`). */
-type FrameState = Pick<Context, 'welcome' | 'epoch' | 'standbys' | 'members' | 'history' | 'outbox'>;
+type FrameState = Pick<Context, 'welcome' | 'epoch' | 'standbys' | 'members' | 'history' | 'outbox' | 'counters'>;
 
 type Delivered = Extract<ChannelMemberEmitted, { type: 'deliver' }>;
+
+/**
+ * A SAY without msgId: a legacy KIT host's (draft table 3, `SAY authorId
+ * text`). Such a host keeps no history and never sends one again, so each
+ * of its SAYs is a new message, shown once, under an id of this membership's
+ * own numbered by arrival (legacyMsgId; until December 2026 the id was `~`
+ * and the text: three equal lines were shown once, and a text with a space
+ * was an id no encoder takes, which ended the process at its RELAY or at a
+ * takeover's WELCOME). Only this member knows that id, so the message stays
+ * out of the history: relayed to another host or handed on by a takeover,
+ * it would reach every member that saw it once more, under another id.
+ */
+function takeLegacySay(frames: FrameState, command: ServerSay, fromHistory: boolean, context: Context): Delivered | undefined {
+  const settings = context.settings;
+  const n = frames.counters.legacySays + 1;
+  frames.counters = { ...frames.counters, legacySays: n };
+  const hosting = { fromHistory, relayed: false, hostId: context.hostId!, epoch: frames.epoch };
+  if (command.authorId === settings.selfId) {
+    // Our own echo, our msgId dropped: the host keeps our order (TCP), so
+    // the oldest outbox entry with this text is the one it acknowledges.
+    const mine = frames.outbox.find((o) => o.text === command.text);
+    if (mine) {
+      frames.outbox = frames.outbox.filter((o) => o !== mine);
+      if (!context.seen.add(messageKey(settings.selfId, mine.msgId))) return undefined;
+      return { type: 'deliver', authorId: settings.selfId, text: mine.text, msgId: mine.msgId, ...hosting };
+    }
+  }
+  return { type: 'deliver', authorId: command.authorId, text: command.text, msgId: legacyMsgId(settings.msgIdPrefix, n), ...hosting };
+}
 
 /**
  * One frame from the host: `frames` updated in place (it is the action's own
@@ -182,9 +218,13 @@ function takeFrame(frames: FrameState, command: ServerCommand, context: Context)
       return { type: 'deliver', authorId: command.authorId, text: command.text, msgId: command.msgId, fromHistory: false, relayed: true, late: true, hostId: context.hostId!, epoch: frames.epoch };
     }
     case 'SAY': {
-      const entry = historyEntryOf(command, frames.history.length + 1)!;
       const welcome = frames.welcome;
       const fromHistory = welcome !== undefined && welcome.remaining > 0;
+      if (command.msgId === undefined) {
+        if (fromHistory) frames.welcome = { ...welcome, remaining: welcome.remaining - 1 };
+        return takeLegacySay(frames, command, fromHistory, context);
+      }
+      const entry = historyEntryOf(command, command.msgId, frames.history.length + 1);
       if (fromHistory) {
         // A chanmesh host sends at most its history window; the count is
         // the network's word, so what we collect is bounded by our own.
@@ -226,6 +266,28 @@ export const channelMemberMachine = setup({
     hasCandidate: ({ context }) => candidate(context) !== undefined,
     candidateIsSelf: ({ context }) => candidate(context) === context.settings.selfId,
     isMoved: ({ context, event }) => event.type === 'FRAMES' && event.gen === context.gen && event.commands[0]?.type === 'MOVED',
+    /**
+     * A MOVED in a circle: it names the host that sent it, or a host an
+     * earlier MOVED of this search came from or named (redirects). No honest
+     * node names itself (a loser names its winner, a node that does not host
+     * names another peer that does, docs/protocol.md 5.6); a second MOVED to
+     * the same place is a stale view at best (a candidate that still hears
+     * the host we could not reach), and followed, it loops: a host that sent
+     * us to itself, or two that sent us to each other, had a member connect
+     * and JOIN 2,500 times a second. The member waits as when every
+     * candidate failed (orphaned, 5.4): the retry period, or a host that
+     * discovery names. Not the next candidate: a redirect says some node
+     * still reaches that host, and our own takeover would only start a split
+     * brain (going on to the next candidate, a member in seed 6 of the
+     * 12-node `--history 10 --rate 60 --fault-gap 1s` campaign took over at
+     * epoch 10 from a host that its candidate still reached). The first
+     * MOVED of a search is followed at once, as before.
+     */
+    isMovedBack: ({ context, event }) => {
+      if (event.type !== 'FRAMES' || event.gen !== context.gen) return false;
+      const moved = event.commands[0];
+      return moved?.type === 'MOVED' && (moved.hostId === context.hostId || context.redirects.includes(moved.hostId));
+    },
   },
   actions: {
     /** Start a new connection attempt to the current host. */
@@ -240,6 +302,8 @@ export const channelMemberMachine = setup({
         timeoutMs: params.timeoutMs ?? context.settings.quickReconnectMs * 10,
       });
     }),
+
+    dropConnection: emit(({ context }) => ({ type: 'disconnect' as const, gen: context.gen })),
 
     /** JOIN channelName peerId (draft table 1 + chanmesh's member id). */
     sendJoin: emit(({ context }) => ({
@@ -261,7 +325,7 @@ export const channelMemberMachine = setup({
      */
     receive: enqueueActions(({ context, event, enqueue }, params: { untilHistoryComplete: boolean }) => {
       if (event.type !== 'FRAMES' || event.gen !== context.gen) return;
-      const frames: FrameState = { welcome: context.welcome, epoch: context.epoch, standbys: context.standbys, members: context.members, history: context.history, outbox: context.outbox };
+      const frames: FrameState = { welcome: context.welcome, epoch: context.epoch, standbys: context.standbys, members: context.members, history: context.history, outbox: context.outbox, counters: context.counters };
       const commands = event.commands;
       for (let i = 0; i < commands.length; i++) {
         const command = commands[i]!;
@@ -312,13 +376,16 @@ export const channelMemberMachine = setup({
       // messages of the WELCOME that we alone would have carried into a
       // takeover (seed 1, 10 nodes, 2 min, --rate 50: a member relayed 88
       // into its new host, kept the last of both and took over a second
-      // later without 3 of the host's).
+      // later without 3 of the host's). The relays waiting are bounded all
+      // the same, those pending longest dropped first (pendingKept): a host
+      // that never decides made each join's history the next one's relays,
+      // without end.
       if (context.welcome) {
         const lastSeq = received.reduce((max, h) => Math.max(max, h.seq), 0);
-        const offered = relayed.map((h, i): HistoryEntry => ({ seq: lastSeq + 1 + i, authorId: h.authorId, text: h.text, msgId: h.msgId, pending: true }));
-        enqueue.assign({ history: [...inHostOrder(received), ...offered] });
+        const offered = relayed.map((h, i): HistoryEntry => ({ seq: nextNumber(lastSeq, 1 + i), authorId: h.authorId, text: h.text, msgId: h.msgId, pending: true }));
+        enqueue.assign({ history: [...inHostOrder(received), ...pendingKept(offered, context.settings.historyLimit)] });
       }
-      enqueue.assign({ welcome: undefined, tried: [], welcomed: true });
+      enqueue.assign({ welcome: undefined, tried: [], redirects: [], welcomed: true });
       enqueue.emit({ type: 'membershipChanged' });
     }),
 
@@ -328,8 +395,9 @@ export const channelMemberMachine = setup({
         enqueue.emit({ type: 'outboxFull', text: event.text });
         return;
       }
-      const msgId = msgIdOf(context.settings.msgIdPrefix, context.nextMsgNo);
-      enqueue.assign({ nextMsgNo: context.nextMsgNo + 1, outbox: [...context.outbox, { text: event.text, msgId }] });
+      const { nextMsgNo } = context.counters;
+      const msgId = msgIdOf(context.settings.msgIdPrefix, nextMsgNo);
+      enqueue.assign({ counters: { ...context.counters, nextMsgNo: nextMsgNo + 1 }, outbox: [...context.outbox, { text: event.text, msgId }] });
     }),
 
     sendLastOutbox: emit(({ context }) => {
@@ -338,11 +406,15 @@ export const channelMemberMachine = setup({
     }),
 
     markDown: assign({
-      down: ({ context, event }) =>
-        event.type === 'PEER_DOWN' && !context.down.includes(event.peerId) ? [...context.down, event.peerId] : context.down,
+      down: ({ context, event }) => (event.type === 'PEER_DOWN' ? markedDown(context, event.peerId) : context.down),
     }),
     markUp: assign({
-      down: ({ context, event }) => (event.type === 'PEER_UP' ? context.down.filter((id) => id !== event.peerId) : context.down),
+      down: ({ context, event }) => {
+        if (event.type !== 'PEER_UP' || !context.down.has(event.peerId)) return context.down;
+        const down = new Set(context.down);
+        down.delete(event.peerId);
+        return down;
+      },
     }),
 
     /** The next host: the first live standby, then the lowest live member. */
@@ -360,7 +432,7 @@ export const channelMemberMachine = setup({
         // epoch and everything we hold, then join it like any member.
         enqueue.emit({
           type: 'requestHost',
-          epoch: context.epoch + 1,
+          epoch: nextNumber(context.epoch),
           history: context.history,
           seen: context.seen.snapshot(),
           previousHost: previous,
@@ -376,7 +448,7 @@ export const channelMemberMachine = setup({
       enqueue.emit({ type: 'failoverStarted', hostId: context.hostId ?? '', epoch: context.epoch, candidates: [context.settings.selfId] });
       enqueue.emit({
         type: 'requestHost',
-        epoch: context.epoch + 1,
+        epoch: nextNumber(context.epoch),
         history: context.history,
         seen: context.seen.snapshot(),
         previousHost: context.hostId,
@@ -386,7 +458,7 @@ export const channelMemberMachine = setup({
     }),
 
     hostItself: enqueueActions(({ context, enqueue }) => {
-      enqueue.emit({ type: 'requestHost', epoch: context.epoch + 1, history: context.history, seen: context.seen.snapshot(), members: [] });
+      enqueue.emit({ type: 'requestHost', epoch: nextNumber(context.epoch), history: context.history, seen: context.seen.snapshot(), members: [] });
       enqueue.assign({ hostId: context.settings.selfId });
     }),
   },
@@ -394,16 +466,17 @@ export const channelMemberMachine = setup({
   id: 'channelMember',
   context: ({ input: { down, ...settings } }) => ({
     settings,
-    down,
+    down: new Set(down),
     epoch: 0,
     standbys: [],
     members: [],
     history: [],
     seen: seenWindowFor(settings.historyLimit),
     outbox: [],
-    nextMsgNo: 1,
+    counters: { nextMsgNo: 1, legacySays: 0 },
     gen: 0,
     tried: [],
+    redirects: [],
     welcomed: false,
     waitedRetry: false,
   }),
@@ -439,6 +512,7 @@ export const channelMemberMachine = setup({
     welcoming: {
       on: {
         FRAMES: [
+          { guard: 'isMovedBack', target: 'orphaned', actions: 'dropConnection' },
           { guard: 'isMoved', target: 'moving' },
           { guard: 'current', actions: { type: 'receive', params: { untilHistoryComplete: true } } },
         ],
@@ -453,6 +527,7 @@ export const channelMemberMachine = setup({
     joined: {
       on: {
         FRAMES: [
+          { guard: 'isMovedBack', target: 'orphaned', actions: 'dropConnection' },
           { guard: 'isMoved', target: 'moving' },
           { guard: 'current', actions: { type: 'receive', params: { untilHistoryComplete: false } } },
         ],
@@ -472,11 +547,16 @@ export const channelMemberMachine = setup({
     },
     moving: {
       // MOVED hostId epoch: the split brain's loser sent us to the winner.
+      // A new failover from there (tried), but the same search: both hosts
+      // are remembered, so that a MOVED back to either is seen for the
+      // circle it is (isMovedBack).
       entry: enqueueActions(({ context, event, enqueue }) => {
         const moved = event.type === 'FRAMES' ? event.commands[0] : undefined;
         if (moved?.type !== 'MOVED') return;
-        enqueue.emit({ type: 'moved', from: context.hostId!, hostId: moved.hostId, epoch: moved.epoch });
-        enqueue.assign({ hostId: moved.hostId, epoch: moved.epoch, tried: [] });
+        const from = context.hostId!;
+        enqueue.emit({ type: 'moved', from, hostId: moved.hostId, epoch: moved.epoch });
+        const redirects = [...context.redirects, from, moved.hostId].filter((id, i, all) => all.indexOf(id) === i);
+        enqueue.assign({ hostId: moved.hostId, epoch: moved.epoch, tried: [], redirects });
       }),
       always: { target: 'connecting' },
     },
@@ -506,7 +586,7 @@ export const channelMemberMachine = setup({
       // scratch: the channel must not be lost while a member lives.
       entry: emit(({ context }) => ({ type: 'orphaned' as const, tried: context.tried })),
       on: {
-        HOST_FOUND: { target: 'connecting', actions: assign({ hostId: ({ event }) => event.hostId, epoch: ({ event }) => event.epoch, tried: [] }) },
+        HOST_FOUND: { target: 'connecting', actions: assign({ hostId: ({ event }) => event.hostId, epoch: ({ event }) => event.epoch, tried: [], redirects: [] }) },
         USER_EXIT: { target: 'left' },
       },
       after: {
@@ -519,8 +599,8 @@ export const channelMemberMachine = setup({
           // interval with churn: cut off one way, the host closed the
           // channel when its last member left, and a newcomer that could
           // not reach it was orphaned to the end of the run).
-          { guard: 'neverWelcomed', target: 'resolving', actions: assign({ tried: [], waitedRetry: true, hostId: undefined }) },
-          { target: 'failingOver', actions: assign({ tried: [], waitedRetry: true }) },
+          { guard: 'neverWelcomed', target: 'resolving', actions: assign({ tried: [], redirects: [], waitedRetry: true, hostId: undefined }) },
+          { target: 'failingOver', actions: assign({ tried: [], redirects: [], waitedRetry: true }) },
         ],
       },
     },
@@ -537,6 +617,43 @@ export const channelMemberMachine = setup({
   },
 });
 
+/**
+ * Disconnected peers a membership keeps besides the ones its channel names
+ * (markedDown): enough for the few a host names just after we heard they
+ * were gone, too few for a flood of ids to cost anything.
+ */
+const DOWN_OTHERS_MAX = 64;
+
+/**
+ * `down` after PEER_DOWN `peerId`. Every disconnection in the cluster reaches
+ * every membership, and a failover (candidate) needs only the peers its
+ * channel names: the host, the standbys, the members, the hosts tried.
+ * Those are kept; of all others only the latest DOWN_OTHERS_MAX, for a peer
+ * declared down before a host that had not noticed yet names it in STANDBY
+ * or MEMBERS (tried, it would cost a connect timeout). Kept all, the list
+ * grew with every id anyone announced once and went silent (20,000
+ * invented ids: 18,229 entries, each PEER_DOWN copying them all), and a
+ * plain cap would let such a flood push out a dead standby.
+ */
+function markedDown(context: Context, peerId: string): ReadonlySet<string> {
+  if (context.down.has(peerId)) return context.down;
+  const down = new Set(context.down).add(peerId);
+  if (down.size <= DOWN_OTHERS_MAX) return down;
+  const named = new Set([...context.standbys, ...context.members, ...context.tried]);
+  if (context.hostId !== undefined) named.add(context.hostId);
+  let others = 0;
+  for (const id of down) if (!named.has(id)) others++;
+  // Oldest first (a Set keeps insertion order).
+  for (const id of down) {
+    if (others <= DOWN_OTHERS_MAX) break;
+    if (!named.has(id)) {
+      down.delete(id);
+      others--;
+    }
+  }
+  return down;
+}
+
 function candidate(context: Context): string | undefined {
   // A member that was never welcomed in this membership holds no history
   // and knows no standbys; a failed connect is no evidence that the host
@@ -548,7 +665,7 @@ function candidate(context: Context): string | undefined {
   // at the same moment) to take over and announce it: two takeovers at one
   // epoch are won by the lower host id, and an empty winner's history would
   // fill with the loser's relays and push out what it acknowledged itself.
-  const mayHostEmpty = context.hostId === undefined || (context.down.includes(context.hostId) && context.waitedRetry);
+  const mayHostEmpty = context.hostId === undefined || (context.down.has(context.hostId) && context.waitedRetry);
   const selfEligible = context.welcomed || mayHostEmpty;
   const tried = new Set(context.tried);
   if (!selfEligible) tried.add(context.settings.selfId);
@@ -556,7 +673,7 @@ function candidate(context: Context): string | undefined {
     standbys: context.standbys,
     members: context.members,
     selfId: context.settings.selfId,
-    down: new Set(context.down),
+    down: context.down,
     tried,
     canHost: () => true,
   });

@@ -36,6 +36,18 @@ export function msgIdOf(prefix: string, counter: number): string {
   return `${prefix}-${counter}`;
 }
 
+/**
+ * The msgId a member gives the `n`th SAY its legacy host sent (a KIT host of
+ * the draft sends `SAY authorId text`, no msgId) in one membership, `prefix`
+ * being that membership's msgIdPrefix: `~<incarnation>.<membership>:<n>`.
+ * Valid whatever the text (1-64 printable ASCII, docs/protocol.md 2.2),
+ * distinct for two equal lines, and never an id chanmesh makes elsewhere:
+ * authors' have no `~`, hosts' (`~epoch.seq`, for a legacy client) no `:`.
+ */
+export function legacyMsgId(prefix: string, n: number): string {
+  return `~${prefix}:${n}`;
+}
+
 const CHANMESH_MSG_ID = /^([0-9a-z]{1,10})\.([0-9a-z]{1,10})-(\d{1,15})$/;
 
 /** Where a chanmesh msgId falls in its author's order; undefined for any other msgId. */
@@ -133,6 +145,27 @@ export function mirrorLive(history: readonly HistoryEntry[], entry: HistoryEntry
  */
 export function withoutPending(history: readonly HistoryEntry[]): HistoryEntry[] {
   return history.filter((h) => !h.pending);
+}
+
+/**
+ * The relays a member keeps pending after a join (mirrorLive), of those it
+ * made (`offered`, in the order of the history they came from: the host's
+ * window, then what was pending already, which mirrorLive keeps last): at
+ * most historyWindowMax(limit), as many as the WELCOME it collects
+ * (docs/protocol.md 5.5), those pending longest dropped first. Every one
+ * was relayed all the same; one dropped is only not relayed again should
+ * this host too die before it decides. Unbounded, every join turned the
+ * whole history before it, pending relays included, into pending relays:
+ * a host that WELCOMEd with fresh messages, never sent MERGED and dropped
+ * the connection made a member hold 33,600 entries within 5 s. (Cut from
+ * the front instead, the first relays would stay pending and be relayed
+ * at every join for ever.) The bound makes no second copy (a relay
+ * not made is no duplicate), and loses only past what a history keeps
+ * anyway: a host holds relayShare(limit) relays ("The history is bounded").
+ */
+export function pendingKept(offered: readonly HistoryEntry[], limit: number): readonly HistoryEntry[] {
+  const max = historyWindowMax(limit);
+  return offered.length > max ? offered.slice(0, max) : offered;
 }
 
 /**

@@ -1,5 +1,20 @@
 // The protocol's small decision rules, each in one place, used by the
 // machines' guards and by the node when it reads the channel directory.
+import { MAX_WIRE_NUMBER } from '../lib/wire/limits.ts';
+
+/**
+ * `n` (an epoch or a seq, maybe from the wire) plus `step`, saturating at
+ * 2^53-1, the largest wire number (docs/protocol.md 3.2, 2.3). A peer that
+ * sends the largest number must not make our next epoch or seq one that no
+ * encoder takes: a stranger's PDU announcing a channel at epoch 2^53-1 made
+ * every member's takeover at epoch + 1 fail to encode its WELCOME, and the
+ * processes ended (until 7 December 2026). At the top, takeovers tie on
+ * the epoch and hostingWins falls back to the id; a host's seqs repeat,
+ * which disorders only what that peer fed its own channel.
+ */
+export function nextNumber(n: number, step = 1): number {
+  return Math.min(n + step, MAX_WIRE_NUMBER);
+}
 
 /** A hosting of a channel: who hosts it at which epoch. */
 export interface Hosting {
@@ -113,7 +128,7 @@ export function decideUnhostedJoin(options: {
     // (epoch + 1) would lose to: that takeover only starts a split brain we
     // lose, and a member that knows no better host than itself would start
     // it again and again. Join the winner instead.
-    const winning = announced && announced.hostId !== selfId && hostingWins(announced, { hostId: selfId, epoch: member.epoch + 1 });
+    const winning = announced && announced.hostId !== selfId && hostingWins(announced, { hostId: selfId, epoch: nextNumber(member.epoch) });
     // A member that is leaving will not take over (PROMOTE does nothing to
     // it): the joiner is better off with its next candidate.
     if (!winning) return member.leaving ? { action: 'refuse', reason: 'leaving the channel' } : { action: 'promote' };

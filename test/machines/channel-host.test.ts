@@ -5,7 +5,7 @@ import { channelHostMachine, type ChannelHostEmitted } from '../../machines/chan
 import type { HistoryEntry } from '../../machines/history.ts';
 import type { PeerLoad } from '../../machines/rules.ts';
 import { encodeServerCommand } from '../../lib/wire/command.ts';
-import { MAX_MEMBERS } from '../../lib/wire/limits.ts';
+import { MAX_MEMBERS, MAX_WIRE_NUMBER } from '../../lib/wire/limits.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 const load = (hosted = 0, joined: string[] = []): PeerLoad => ({ canHost: true, alive: true, hosted, joined: new Set(joined) });
@@ -211,6 +211,21 @@ t.test('a known message offered again that the history no longer holds goes to t
   );
   t.same(h.ctx().history.map((e) => e.msgId), ['a2', 'a3', 'a4'], 'the history is untouched');
   t.equal(h.ctx().nextSeq, 6, 'and no seq is used');
+});
+
+t.test('a takeover host given the largest seq the wire carries numbers on at it: every SAY still encodes', async (t) => {
+  // A hostile host's SAY at seq 2^53-1, kept by a member that then took
+  // over: lastSeq + 1 did not encode and the first SAY ended the process.
+  const h = host([{ seq: MAX_WIRE_NUMBER, authorId: 'x', text: 'planted', msgId: 'x1' }], 2, 7, true);
+  h.join('a');
+  h.clock.advance(200);
+  h.clear();
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'one', msgId: 'a1' });
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 'two', msgId: 'a2' });
+  h.clock.advance(200);
+  const says = h.sends().flatMap((s) => s.commands).filter((c) => c.type === 'SAY');
+  t.same(says.map((c) => c.type === 'SAY' && c.seq), [MAX_WIRE_NUMBER, MAX_WIRE_NUMBER], 'numbered at the top, saturated');
+  for (const c of says) t.doesNotThrow(() => encodeServerCommand(c));
 });
 
 t.test('a takeover host continues the seq of its history and knows its messages', async (t) => {

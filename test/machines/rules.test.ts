@@ -1,6 +1,7 @@
 // The small decision rules, as docs/protocol.md section 5 states them.
 import t from 'tap';
-import { chooseFailoverHost, decideUnhostedJoin, hostingWins, rankStandbys, type PeerLoad } from '../../machines/rules.ts';
+import { chooseFailoverHost, decideUnhostedJoin, hostingWins, nextNumber, rankStandbys, type PeerLoad } from '../../machines/rules.ts';
+import { MAX_WIRE_NUMBER } from '../../lib/wire/limits.ts';
 
 const load = (o: Partial<PeerLoad> = {}): PeerLoad => ({ canHost: true, alive: true, hosted: 0, joined: new Set(), ...o });
 
@@ -50,4 +51,14 @@ t.test('a JOIN for a channel not hosted here: promote a member, redirect to a li
   // F13: a member that is leaving will not take over; the joiner tries its next candidate.
   t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'h', epoch: 2, leaving: true }, announced: { hostId: 'h', epoch: 2 } }), { action: 'refuse', reason: 'leaving the channel' });
   t.same(decideUnhostedJoin({ selfId: 'me', member: { hostId: 'me', epoch: 0, leaving: true }, announced: { hostId: 'a', epoch: 1 } }), { action: 'redirect', hostId: 'a', epoch: 1 }, 'a winner known: sent there');
+});
+
+t.test('the next epoch or seq saturates at the largest wire number', async (t) => {
+  t.equal(nextNumber(1), 2);
+  t.equal(nextNumber(5, 3), 8);
+  t.equal(nextNumber(MAX_WIRE_NUMBER - 1), MAX_WIRE_NUMBER);
+  t.equal(nextNumber(MAX_WIRE_NUMBER), MAX_WIRE_NUMBER, 'a peer that sends 2^53-1 gets no 2^53 back');
+  t.equal(nextNumber(MAX_WIRE_NUMBER, 40), MAX_WIRE_NUMBER);
+  // At the top a takeover ties with the epoch it follows; the id decides (5.6).
+  t.ok(hostingWins({ hostId: 'a', epoch: nextNumber(MAX_WIRE_NUMBER) }, { hostId: 'z', epoch: MAX_WIRE_NUMBER }));
 });
