@@ -1,6 +1,9 @@
 // Inputs of the machines as their tests start them: small limits, so that
 // bounds are reached in a few events.
-import type { ChannelMemberInput } from '../../machines/channel-member.ts';
+import { createActor } from 'xstate';
+import { channelMemberMachine, type ChannelMemberEmitted, type ChannelMemberInput } from '../../machines/channel-member.ts';
+import type { ServerCommand } from '../../lib/wire/command.ts';
+import { ManualClock } from './manual-clock.ts';
 
 export function memberInput(selfId = 'm'): ChannelMemberInput {
   return {
@@ -15,4 +18,18 @@ export function memberInput(selfId = 'm'): ChannelMemberInput {
     outboxLimit: 3,
     down: [],
   };
+}
+
+/** A channel-member actor on a manual clock, as its tests drive it: frames in, what it emitted out. */
+export function memberActor(selfId = 'm') {
+  const clock = new ManualClock();
+  const emitted: ChannelMemberEmitted[] = [];
+  const actor = createActor(channelMemberMachine, { clock, input: memberInput(selfId) });
+  actor.on('*', (e) => emitted.push(e as ChannelMemberEmitted));
+  actor.start();
+  const of = <T extends ChannelMemberEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<ChannelMemberEmitted, { type: T }>[];
+  const gen = () => actor.getSnapshot().context.gen;
+  const frame = (command: ServerCommand) => actor.send({ type: 'FRAMES', gen: gen(), commands: [command] });
+  const state = () => actor.getSnapshot().value as string;
+  return { clock, actor, emitted, of, gen, frame, state };
 }

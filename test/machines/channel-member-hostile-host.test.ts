@@ -5,31 +5,20 @@
 // December 2026; docs/protocol.md 5.5, 5.6).
 import fc from 'fast-check';
 import t from 'tap';
-import { createActor } from 'xstate';
-import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import { historyWindowMax } from '../../machines/history.ts';
-import { encodeClientCommand, encodeServerCommand, type ServerCommand } from '../../lib/wire/command.ts';
+import { encodeClientCommand, encodeServerCommand } from '../../lib/wire/command.ts';
 import { isMsgId, isSayText } from '../../lib/wire/names.ts';
-import { ManualClock } from '../helpers/manual-clock.ts';
-import { memberInput } from '../helpers/machine-inputs.ts';
+import { memberActor } from '../helpers/machine-inputs.ts';
 
 const HISTORY_LIMIT = 10; // memberInput's
 const WELCOME_TIMEOUT_MS = 2000; // memberInput's: a host without WELCOME is legacy after this
 
 function member(selfId = 'm') {
-  const clock = new ManualClock();
-  const emitted: ChannelMemberEmitted[] = [];
-  const actor = createActor(channelMemberMachine, { clock, input: memberInput(selfId) });
-  actor.on('*', (e) => emitted.push(e as ChannelMemberEmitted));
-  actor.start();
-  const of = <T extends ChannelMemberEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<ChannelMemberEmitted, { type: T }>[];
-  const gen = () => actor.getSnapshot().context.gen;
-  const frame = (command: ServerCommand) => actor.send({ type: 'FRAMES', gen: gen(), commands: [command] });
-  const state = () => actor.getSnapshot().value as string;
-  const context = () => actor.getSnapshot().context;
+  const m = memberActor(selfId);
+  const context = () => m.actor.getSnapshot().context;
   /** Every command the member asked the node to write, encoded as the node's link does: a throw here ended the process. */
-  const encodeAllSent = () => of('send').flatMap((e) => e.commands).forEach((c) => encodeClientCommand(c));
-  return { clock, actor, emitted, of, gen, frame, state, context, encodeAllSent };
+  const encodeAllSent = () => m.of('send').flatMap((e) => e.commands).forEach((c) => encodeClientCommand(c));
+  return { ...m, context, encodeAllSent };
 }
 
 /** A legacy KIT host: no WELCOME; after the timeout the member takes it as joined. */

@@ -2,23 +2,13 @@
 // 2.3.2) and its exactly-once bookkeeping (outbox, de-duplication, relay).
 import fc from 'fast-check';
 import t from 'tap';
-import { createActor } from 'xstate';
-import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import { EMPTY_SEEN, historyWindowMax } from '../../machines/history.ts';
 import type { ServerCommand } from '../../lib/wire/command.ts';
-import { ManualClock } from '../helpers/manual-clock.ts';
-import { memberInput } from '../helpers/machine-inputs.ts';
+import { memberActor } from '../helpers/machine-inputs.ts';
 
 function member(selfId = 'm') {
-  const clock = new ManualClock();
-  const emitted: ChannelMemberEmitted[] = [];
-  const actor = createActor(channelMemberMachine, { clock, input: memberInput(selfId) });
-  actor.on('*', (e) => emitted.push(e as ChannelMemberEmitted));
-  actor.start();
-  const of = <T extends ChannelMemberEmitted['type']>(type: T) => emitted.filter((e) => e.type === type) as Extract<ChannelMemberEmitted, { type: T }>[];
-  const gen = () => actor.getSnapshot().context.gen;
-  const frame = (command: ServerCommand) => actor.send({ type: 'FRAMES', gen: gen(), commands: [command] });
-  const state = () => actor.getSnapshot().value as string;
+  const m = memberActor(selfId);
+  const { actor, emitted, gen, frame } = m;
   /** Connect to `hostId` and complete the JOIN with the given history. */
   const joinHost = (hostId: string, epoch: number, history: Array<[string, string, string]> = [], standbys: string[] = []) => {
     actor.send({ type: 'CONNECTED', gen: gen() });
@@ -27,7 +17,7 @@ function member(selfId = 'm') {
     if (standbys.length > 0) frame({ type: 'STANDBY', peerIds: standbys });
     void hostId;
   };
-  return { clock, actor, emitted, of, gen, frame, state, joinHost, clear: () => emitted.splice(0) };
+  return { ...m, joinHost, clear: () => emitted.splice(0) };
 }
 
 t.test('nobody announces the channel within the lookup time: the node hosts it and joins it', async (t) => {
