@@ -44,7 +44,10 @@ export class ComposeError extends Error {
  * names, or a map of name to `ipv4_address`), and the networks' first IPAM
  * subnet. Every other key is Compose's and passes through unread.
  */
-const words = z.union([z.string(), z.array(z.union([z.string(), z.number()]))]).transform((value, ctx) => (typeof value === 'string' ? splitOrReport(value, ctx) : value.map(String)));
+const words = z
+  .union([z.string(), z.array(z.union([z.string(), z.number()]))])
+  .transform((value, ctx) => (typeof value === 'string' ? splitOrReport(value, ctx) : value.map(String)))
+  .refine((list) => list.every((word) => !word.includes('\0')), 'an argument holds no NUL');
 
 const environment = z
   .union([
@@ -61,7 +64,11 @@ const environment = z
     z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).nullable()).transform((map) => Object.fromEntries(Object.entries(map).flatMap(([key, value]) => (value === null ? [] : [[key, String(value)]])))),
   ])
   .nullish()
-  .transform((env): Record<string, string> => env ?? {});
+  .transform((env): Record<string, string> => env ?? {})
+  // What a process environment can hold: spawn refuses a NUL, and a name
+  // with `=` would become another variable (up then stopped half-way, its
+  // namespaces left for `down`).
+  .refine((env) => Object.entries(env).every(([key, value]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && !value.includes('\0')), 'environment names must be letters, digits and _, and values hold no NUL');
 
 const serviceNetworks = z
   .union([z.array(z.string()), z.record(z.string(), z.looseObject({ ipv4_address: z.string().optional() }).nullable())])

@@ -177,6 +177,12 @@ t.test('compose and Dockerfile parsing details', async (t) => {
   t.throws(() => readComposeProject('services:\n  -a:\n    command: node\n'), /-a/, 'an unusable service name, named');
   t.throws(() => readComposeProject('services:\n  a:\n    environment: { A: { b: 1 } }\n'), /services\.a\.environment/, 'a nested environment value, where it is');
   t.throws(() => readComposeProject('networks: {}\n'), /services/, 'no services');
+  // What spawn cannot take stops the parse, not `up` half-way with its namespaces made.
+  t.throws(() => readComposeProject('services:\n  a:\n    environment: { A: "x\\0y" }\n'), /no NUL/, 'a NUL in an environment value');
+  t.throws(() => readComposeProject('services:\n  a:\n    environment: { "B=C": 1 }\n'), /environment names/, 'a name that is no variable name (it would set B)');
+  t.throws(() => readComposeProject('services:\n  a:\n    environment: ["E F=1"]\n'), /environment names/, 'nor in the list form');
+  t.same(readComposeProject('services:\n  a:\n    environment: ["B=C=D"]\n').services[0]!.environment, { B: 'C=D' }, 'a value may hold =');
+  t.throws(() => readComposeProject('services:\n  a:\n    command: ["node", "x\\0"]\n'), /no NUL/, 'a NUL in an argument');
   const mapForm = readComposeProject('services:\n  a:\n    environment: { N: 3, B: true, UNSET: null }\n    networks:\n      mesh: { ipv4_address: 10.1.2.3 }\nnetworks:\n  mesh:\n    ipam: { config: [{ subnet: 10.1.2.0/24 }] }\n');
   t.same(mapForm.services[0], { name: 'a', command: ['node'], environment: { N: '3', B: 'true' }, network: 'mesh', ipv4Address: '10.1.2.3' }, 'map forms; unset variables left out');
   t.same(mapForm.networks, [{ name: 'mesh', subnet: '10.1.2.0/24' }]);
