@@ -7,7 +7,7 @@ export const CONSOLE_HELP = `commands:
   /join #x            join (or create) a channel; @x is private
   /say #x text        say text in #x (plain text goes to the last joined channel)
   /exit #x            leave a channel
-  /invite #x id...    invite peers to a channel
+  /invite #x id...    invite peers (up to 64) to a channel
   /peers              discovered peers: id, nick, address, liveness state
   /channels           channels: name, host, epoch, standbys, members
   /stats              counters since start: PDUs, peers lost, takeovers, failovers, connections, bad input
