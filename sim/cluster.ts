@@ -241,6 +241,14 @@ export class SimCluster {
     return true;
   }
 
+  invite(id: string, channel: string, peerIds: string[]): boolean {
+    const n = this.current.get(id);
+    if (!n?.active || !this.userChannels.get(id)?.has(channel)) return false;
+    this.simLog.info({ event: 'sim.invite', target: id, channel, peerIds });
+    n.node.invite(channel, peerIds);
+    return true;
+  }
+
   private joinNow(n: SimNode, channel: string): void {
     this.simLog.info({ event: 'sim.join', target: n.id, channel });
     for (const o of this.observers) o.joinCalled?.(n, channel);

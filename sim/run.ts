@@ -37,6 +37,8 @@ export interface SimOptions {
   chatPerSecond: number;
   /** Joins + exits per virtual second over the whole cluster. */
   churnPerSecond: number;
+  /** INVITEs per virtual second over the whole cluster (default none: the runs before there were any keep their hashes). */
+  invitesPerSecond?: number;
   /** Members each channel starts with. */
   membersPerChannel: number;
   /** Quiet time at the end: no faults, no users; the cluster must converge within it. Also the delivery grace. */
@@ -252,6 +254,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     membersPerChannel: options.membersPerChannel,
     chatPerSecond: options.chatPerSecond,
     churnPerSecond: options.churnPerSecond,
+    invitesPerSecond: options.invitesPerSecond ?? 0,
     textPaddingBytes: 0,
     quietAtMs,
   });

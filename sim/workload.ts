@@ -20,6 +20,14 @@ export interface WorkloadOptions {
   chatPerSecond: number;
   /** Joins plus exits per virtual second, over the whole cluster. */
   churnPerSecond: number;
+  /**
+   * INVITEs per virtual second, over the whole cluster: a member invites one
+   * to three other nodes to one of its channels, again and again, so that
+   * hosts announce invites (one entry per channel, docs/protocol.md 3.2)
+   * through every fault. Until 7 December 2026 the workload sent none, and
+   * a second INVITE to a channel, which silenced its host, went unseen.
+   */
+  invitesPerSecond: number;
   /** Extra bytes of text per message (the text always starts with a unique id). */
   textPaddingBytes: number;
   /** Chat and churn stop here. */
@@ -47,7 +55,7 @@ export function channelNames(count: number, privateCount = 0): string[] {
 export class Workload {
   readonly channels: string[];
   private nextText = 1;
-  readonly stats = { says: 0, saysRefused: 0, joins: 0, exits: 0 };
+  readonly stats = { says: 0, saysRefused: 0, joins: 0, exits: 0, invites: 0 };
 
   constructor(
     private readonly cluster: SimCluster,
@@ -77,6 +85,7 @@ export class Workload {
     }
     if (options.chatPerSecond > 0) this.poisson(options.chatPerSecond, () => this.chat());
     if (options.churnPerSecond > 0) this.poisson(options.churnPerSecond, () => this.churn());
+    if (options.invitesPerSecond > 0) this.poisson(options.invitesPerSecond, () => this.invite());
   }
 
   /** Run `act` at exponentially distributed intervals (mean 1/rate s) until quiet. */
@@ -121,6 +130,18 @@ export class Workload {
     const others = this.channels.filter((c) => !mine.includes(c));
     if (others.length === 0) return;
     if (cluster.join(n.id, others[Math.floor(this.random.next() * others.length)]!)) this.stats.joins++;
+  }
+
+  /** A member of some channel invites one to three other nodes to it. */
+  private invite(): void {
+    const cluster = this.cluster;
+    const inviters = cluster.nodes().filter((n) => n.active && cluster.userChannelsOf(n.id).size > 0);
+    if (inviters.length === 0) return;
+    const n = inviters[Math.floor(this.random.next() * inviters.length)]!;
+    const mine = [...cluster.userChannelsOf(n.id)].sort();
+    const channel = mine[Math.floor(this.random.next() * mine.length)]!;
+    const invited = this.pick(cluster.ids.filter((id) => id !== n.id), 1 + Math.floor(this.random.next() * 3));
+    if (invited.length > 0 && cluster.invite(n.id, channel, invited)) this.stats.invites++;
   }
 
   /** `count` distinct items, drawn with the workload's random stream. */

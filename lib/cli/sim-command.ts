@@ -26,6 +26,7 @@ interface RawOptions {
   pduInterval: number;
   rate: number;
   churn: number;
+  invites?: number;
   members?: number;
   settle?: number;
   faultGap?: number;
@@ -77,6 +78,7 @@ function program(): Command {
     .option('--pdu-interval <ms>', 'the nodes\' PDU interval (10 ms to 1 h)', parsePduInterval, DEFAULTS.pduIntervalMs)
     .option('--rate <n>', 'SAYs per virtual second over the cluster', parseNumber(0, 100_000), DEFAULTS.chatPerSecond)
     .option('--churn <n>', 'joins + exits per virtual second over the cluster', parseNumber(0, 10_000), DEFAULTS.churnPerSecond)
+    .option('--invites <n>', 'INVITEs per virtual second over the cluster (default 0)', parseNumber(0, 10_000))
     .option('--members <n>', 'members each channel starts with (default max(4, nodes/4))', parseInteger(1, 5000))
     .option('--settle <d>', 'quiet time at the end (no faults, no users) in which the cluster must converge (default 10s, or 40 PDU intervals if longer)', parseDuration)
     .option('--fault-gap <d>', 'mean time between random faults (default: drawn from the seed, 2-12 s)', parseDuration)
@@ -107,6 +109,7 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
     pduIntervalMs: raw.pduInterval,
     chatPerSecond: raw.rate,
     churnPerSecond: raw.churn,
+    ...(raw.invites ? { invitesPerSecond: raw.invites } : {}),
     membersPerChannel: raw.members ?? defaultMembersPerChannel(nodes, scenario),
     settleMs: raw.settle ?? defaultSettleMs(raw.pduInterval),
     faultGapMs: raw.faultGap ?? 0,
@@ -138,6 +141,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.standbys !== undefined) args.push(`--standbys ${o.standbys}`);
   if (o.privateChannels) args.push(`--private ${o.privateChannels}`);
   if (o.splitChunks) args.push('--split-chunks');
+  if (o.invitesPerSecond) args.push(`--invites ${o.invitesPerSecond}`);
   return `node bin/chanmesh.js sim ${args.join(' ')}`;
 }
 
