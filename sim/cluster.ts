@@ -233,8 +233,8 @@ export class SimCluster {
   }
 
   say(id: string, channel: string, text: string): boolean {
-    const n = this.current.get(id);
-    if (!n?.active || !this.userChannels.get(id)?.has(channel)) return false;
+    const n = this.memberNow(id, channel);
+    if (!n) return false;
     this.simLog.info({ event: 'sim.say', target: id, channel, text });
     for (const o of this.observers) o.said?.(n, channel, text);
     n.node.say(channel, text);
@@ -242,11 +242,17 @@ export class SimCluster {
   }
 
   invite(id: string, channel: string, peerIds: string[]): boolean {
-    const n = this.current.get(id);
-    if (!n?.active || !this.userChannels.get(id)?.has(channel)) return false;
+    const n = this.memberNow(id, channel);
+    if (!n) return false;
     this.simLog.info({ event: 'sim.invite', target: id, channel, peerIds });
     n.node.invite(channel, peerIds);
     return true;
+  }
+
+  /** The node of `id`, if it can act now and its user is in `channel`. */
+  private memberNow(id: string, channel: string): SimNode | undefined {
+    const n = this.current.get(id);
+    return n?.active && this.userChannels.get(id)?.has(channel) ? n : undefined;
   }
 
   private joinNow(n: SimNode, channel: string): void {
