@@ -622,7 +622,7 @@ export const channelMemberMachine = setup({
  * (markedDown): enough for the few a host names just after we heard they
  * were gone, too few for a flood of ids to cost anything.
  */
-const DOWN_OTHERS_MAX = 64;
+export const DOWN_OTHERS_MAX = 64;
 
 /**
  * `down` after PEER_DOWN `peerId`. Every disconnection in the cluster reaches

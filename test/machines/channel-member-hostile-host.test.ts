@@ -5,6 +5,7 @@
 // December 2026; docs/protocol.md 5.5, 5.6).
 import fc from 'fast-check';
 import t from 'tap';
+import { DOWN_OTHERS_MAX } from '../../machines/channel-member.ts';
 import { historyWindowMax } from '../../machines/history.ts';
 import { encodeClientCommand, encodeServerCommand } from '../../lib/wire/command.ts';
 import { isMsgId, isSayText } from '../../lib/wire/names.ts';
@@ -207,6 +208,9 @@ t.test('PEER_DOWN of peers the channel does not name: a bounded few kept; the on
   t.ok(down.length <= 5 + 64, `${down.length} ids kept of 10,001 (was all of them)`);
   t.ok(down.includes('s1'), 'the dead standby is still known dead');
   t.ok(down.includes('ghost-9999') && !down.includes('ghost-0'), 'of the others, the latest');
+  const ghosts = down.filter((id) => id.startsWith('ghost-'));
+  t.equal(ghosts.length, DOWN_OTHERS_MAX, `at the bound: exactly the latest ${DOWN_OTHERS_MAX} others`);
+  t.ok(ghosts.includes(`ghost-${10_000 - DOWN_OTHERS_MAX}`) && !ghosts.includes(`ghost-${10_000 - DOWN_OTHERS_MAX - 1}`), 'the one before them went first');
   m.actor.send({ type: 'PEER_DOWN', peerId: 'h' });
   t.equal(m.of('connect').at(-1)!.hostId, 's2', 'the failover skips the dead standby, as before the flood');
   m.actor.send({ type: 'PEER_UP', peerId: 's1' });
