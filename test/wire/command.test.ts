@@ -11,7 +11,7 @@ import {
 } from '../../lib/wire/command.ts';
 import { DecodeError, type DecodeErrorCode } from '../../lib/wire/errors.ts';
 import { encodeFrame, FrameDecoder, splitFields } from '../../lib/wire/frame.ts';
-import { MAX_INVITE_IDS, MAX_MEMBERS, MAX_STANDBYS, MAX_TEXT_BYTES } from '../../lib/wire/limits.ts';
+import { MAX_INVITE_IDS, MAX_MEMBERS, MAX_SAY_FRAME_BYTES, MAX_STANDBYS, MAX_TEXT_BYTES } from '../../lib/wire/limits.ts';
 import { catchError, channelArb, chunksOf, decodeErrorOf, idArb, prng, unicodeText, wireNumberArb } from './helpers.ts';
 
 const RUNS = 300;
@@ -389,4 +389,11 @@ t.test('fuzz: 100,000 random frames through FrameDecoder and a command decoder t
 
 t.test('a decoded body split into fields matches what splitFields returns', async (t) => {
   t.strictSame(splitFields(raw('SAY', 'a', 'b')), ['SAY', 'a', 'b']);
+});
+
+t.test('MAX_SAY_FRAME_BYTES is the longest SAY frame a host sends: every field at its maximum', async (t) => {
+  const longest = encodeServerCommand({ type: 'SAY', authorId: 'a'.repeat(64), text: '\u00e9'.repeat(MAX_TEXT_BYTES / 2), msgId: 'm'.repeat(64), seq: 2 ** 53 - 1, relayed: true });
+  t.equal(longest.length, MAX_SAY_FRAME_BYTES);
+  const shorter = encodeServerCommand({ type: 'SAY', authorId: 'a'.repeat(64), text: 'x'.repeat(MAX_TEXT_BYTES), msgId: 'm'.repeat(64), seq: 1 });
+  t.ok(shorter.length < MAX_SAY_FRAME_BYTES);
 });
