@@ -17,6 +17,8 @@ export interface RealNetworkOptions {
   handshakeTimeoutMs?: number;
   /** Incoming TLS handshakes in progress, at most, per listener (tls-psk.ts MAX_AWAITING_HANDSHAKE). */
   maxAwaitingHandshake?: number;
+  /** How long a socket we end() waits for the peer's side (END_GRACE_MS). */
+  endGraceMs?: number;
 }
 
 export class RealNetwork implements Network {
@@ -81,7 +83,7 @@ export class RealNetwork implements Network {
       socket.once(key === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(wrapSocket(socket, to));
+        resolve(wrapSocket(socket, to, this.options));
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
@@ -101,14 +103,14 @@ function listenOn(port: number, host: string | undefined, options: RealNetworkOp
       // The address is read now: once a handshake has failed (a reset, most
       // of all) the socket no longer knows it, and the rejection is logged with it.
       const remote = remoteOf(socket);
-      if (key === undefined) return handler(wrapSocket(socket, remote));
+      if (key === undefined) return handler(wrapSocket(socket, remote, options));
       if (awaitingHandshake >= maxAwaitingHandshake) {
         options.onRejected?.(remote, 'too_many_awaiting_handshake');
         socket.destroy();
         return;
       }
       awaitingHandshake++;
-      secure(socket, remote, key, options, () => awaitingHandshake--, (tlsSocket) => handler(wrapSocket(tlsSocket, remote)));
+      secure(socket, remote, key, options, () => awaitingHandshake--, (tlsSocket) => handler(wrapSocket(tlsSocket, remote, options)));
     });
     server.once('error', reject);
     server.listen({ port, host, exclusive: true }, () => {
@@ -175,7 +177,8 @@ export function remoteOf(socket: { remoteAddress?: string; remotePort?: number }
  */
 export const END_GRACE_MS = 2_000;
 
-function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {
+function wrapSocket(socket: net.Socket, remote: Endpoint, options: RealNetworkOptions): StreamConnection {
+  const graceMs = options.endGraceMs ?? END_GRACE_MS;
   let closeReason = 'closed';
   let endGrace: NodeJS.Timeout | undefined;
   socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -187,7 +190,7 @@ function wrapSocket(socket: net.Socket, remote: Endpoint): StreamConnection {
     socket.end();
     // A real timer, unref'd: this is the socket's own housekeeping, no
     // machine's time, and it must not keep a stopping process alive.
-    endGrace = setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
+    endGrace = setTimeout(() => socket.destroy(), graceMs).unref();
   };
   return {
     remote,

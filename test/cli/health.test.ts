@@ -37,10 +37,11 @@ t.test('no metrics endpoint (refused): the connect probe decides, and says so', 
 });
 
 t.test('a metrics port that accepts but never answers: unhealthy, within the timeout', async (t) => {
-  const started = Date.now();
+  // The verdict names the timeout that gave it; how soon it came is no
+  // assertion (a busy machine runs timers late), and a probe that hung
+  // would time the test out.
   const verdict = await checkHealth(await listening(t, silentServer()), await listening(t, silentServer()), 300);
   t.match(verdict, { healthy: false, reason: /does not answer \/metrics within 300 ms/ });
-  t.ok(Date.now() - started < 2000, 'not much after the timeout');
 });
 
 t.test('a metrics endpoint that answers other than 200: unhealthy, with the status', async (t) => {

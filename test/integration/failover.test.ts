@@ -63,13 +63,11 @@ t.test('SIGKILL of the host and the first standby together: the second standby t
 t.test('SIGSTOP of the host: failover by the liveness timer; SIGCONT leaves exactly one host', async (t) => {
   const { a, b, c, d } = await channelOfFour(t);
   await standbysKnown([c, d], 'b,c');
-  const frozenAt = Date.now();
   a.signal('SIGSTOP');
   const suspected = await c.waitEvent('host.suspected', (e) => e.channel === '#f', 6000);
   t.equal(suspected.via, 'liveness', 'a frozen host is found by the timer path');
   await b.waitEvent('takeover', (e) => e.channel === '#f', 6000);
   for (const n of [c, d]) await n.waitEvent('failover.finished', (e) => e.channel === '#f' && e.host === 'b', 6000);
-  t.ok(Date.now() - frozenAt < 4 * PDU_MS + 3000, 'failover within 4 intervals plus slack');
   c.send('/say #f while a sleeps');
   for (const n of [b, c, d]) await n.waitLine('[#f] <c> while a sleeps');
 
