@@ -18,9 +18,6 @@ import type { SimCluster, SimNode } from './cluster.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
 import type { Violations } from './violations.ts';
 
-/** Expiries of X before `disconnected` (timerAlive once, maybeDisconnected three times). */
-const SILENT_TIMEOUTS = 4;
-
 export class LivenessChecker {
   private readonly size: number;
   /** receiver * size + sender -> virtual ms of the last datagram handed to the receiver's code. */
@@ -31,12 +28,13 @@ export class LivenessChecker {
   constructor(
     private readonly cluster: SimCluster,
     private readonly violations: Violations,
-    livenessTimeoutMs: number,
+    /** The nodes' detection time (peer-liveness.ts detectionTimeMs): 4X. */
+    detectionMs: number,
     private readonly slackMs: number,
   ) {
     this.size = cluster.size;
     this.lastDelivery = new Float64Array(this.size * this.size).fill(Number.NEGATIVE_INFINITY);
-    this.requiredSilenceMs = SILENT_TIMEOUTS * livenessTimeoutMs;
+    this.requiredSilenceMs = detectionMs;
     const scheduler = cluster.scheduler;
     const last = this.lastDelivery;
     const size = this.size;

@@ -175,7 +175,7 @@ export interface SimResult {
 
 const CHUNK_MS = 1000;
 
-export function planFor(options: Pick<SimOptions, 'faults' | 'nodes' | 'channels' | 'privateChannels' | 'durationMs' | 'settleMs' | 'pduIntervalMs'>, seeds: SeedPlan, ids: readonly string[]): Step[] {
+function planFor(options: SimOptions, seeds: SeedPlan, ids: readonly string[], livenessTimeoutMs: number): Step[] {
   const quietAtMs = options.durationMs - options.settleMs;
   if (options.faults === 'none') return [];
   if (options.faults === 'random') {
@@ -185,7 +185,7 @@ export function planFor(options: Pick<SimOptions, 'faults' | 'nodes' | 'channels
       fromMs: 5000,
       quietAtMs,
       meanGapMs: seeds.faultGapMs,
-      livenessTimeoutMs: options.pduIntervalMs,
+      livenessTimeoutMs,
     });
   }
   const scenario = findScenario(options.faults);
@@ -226,9 +226,10 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
 
   /** The longest a copy travels one way: the slack of the liveness and delivery checks. */
   const oneWayMaxMs = seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1;
-  const liveness = new LivenessChecker(cluster, violations, options.pduIntervalMs, oneWayMaxMs);
-  // The nodes' own config, for the checks' bounds (history, relay window, X).
+  // The nodes' own config, for the plan's and the checks' bounds (history,
+  // relay window, X and the detection time: the nodes' rules, not copies).
   const nodeConfig = resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, ...nodeKnobs(options) });
+  const liveness = new LivenessChecker(cluster, violations, detectionTimeMs(nodeConfig.livenessTimeoutMs), oneWayMaxMs);
   const delivery = new DeliveryChecker(cluster, violations, options.settleMs, nodeConfig.historyLimit, oneWayMaxMs, detectionTimeMs(nodeConfig.livenessTimeoutMs), nodeConfig.relayWindowMs);
   const timeline = new Timeline();
   const metrics = new MetricsRecorder(options.pduIntervalMs);
@@ -261,7 +262,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   workload.startNodes();
   if (script) script({ cluster, at: (time, act) => void scheduler.at(toMs(time), () => act(cluster)) });
   else workload.install();
-  const steps = planFor(options, seeds, cluster.ids);
+  const steps = planFor(options, seeds, cluster.ids, nodeConfig.livenessTimeoutMs);
   installSteps(steps, { cluster, maxDown: Math.max(1, Math.floor((options.nodes - 1) / 2)), quietAtMs });
   scheduler.at(quietAtMs, () => {
     cluster.simLog.info({ event: 'sim.quiet' });

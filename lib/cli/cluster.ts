@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { hostPrefixes, planAddresses } from './cluster/addresses.ts';
 import { type LogOptions, followLogs, makePrinter, printHistory } from './cluster/logs.ts';
 import { addBridge, bridgeOf, createNetwork, healNetwork } from './cluster/network.ts';
@@ -33,7 +33,7 @@ import { ClusterError, EXIT_UNAVAILABLE, ip, listNamespaces, requireRootAndIp, r
 import { type ClusterState, ClusterStateError, findService, readState, requireState, type ServiceState, statePath, writeState } from './cluster/state.ts';
 import { ComposeError, formatCidr } from './compose.ts';
 import { parseNodeLine } from './node-output.ts';
-import { parsePduInterval } from './options.ts';
+import { parseDuration, parsePduInterval } from './options.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_STATE_DIR = '/run/chanmesh-cluster';
@@ -53,7 +53,8 @@ interface UpOptions {
   env: string[];
   subnet?: string;
   wait: boolean;
-  waitTimeout: string;
+  /** ms */
+  waitTimeout: number;
 }
 
 function baseEnv(): Record<string, string> {
@@ -149,7 +150,7 @@ async function up(common: CommonOptions, options: UpOptions): Promise<number> {
   say(`cluster up: ${state.services.length} namespaces on ${state.subnet} (bridge ${state.bridge} in ${hub}), state in ${dir}`);
   let failed: string[] = [];
   if (options.wait) {
-    failed = await waitStarted(dir, state.services, offsets, parseMs(options.waitTimeout));
+    failed = await waitStarted(dir, state.services, offsets, options.waitTimeout);
   }
   printStatus(state, dir);
   if (failed.length > 0) warn(`not started: ${failed.join(', ')}. Inspect with \`logs\`, remove with \`down\`.`);
@@ -168,13 +169,6 @@ async function up(common: CommonOptions, options: UpOptions): Promise<number> {
   say('\nstopping the cluster');
   await teardown(common, false);
   return 0;
-}
-
-function parseMs(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
-  if (!m) throw new ClusterError(`expected a duration like 500ms, 20s or 1m, got "${text}"`);
-  const n = Number(m[1]);
-  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
 }
 
 /** Kills every process of ours, deletes our namespaces (and so every veth and bridge). */
@@ -377,7 +371,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     .option('-e, --env <KEY=VALUE>', 'override an environment variable for every node (repeatable)', collect, [])
     .option('--subnet <cidr>', 'use this private subnet instead of the compose file\'s')
     .option('--no-wait', 'do not wait for each node to log node.started')
-    .option('--wait-timeout <duration>', 'how long to wait for the nodes to start', '60s')
+    .addOption(new Option('--wait-timeout <duration>', 'how long to wait for the nodes to start').argParser(parseDuration).default(60_000, '60s'))
     .action(async (options: UpOptions & Record<string, unknown>) => {
       code = await up(commonOf(options), options);
     });
@@ -419,13 +413,13 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     addCommon(program.command(name))
       .description(description)
       .argument('<service...>')
-      .option('--grace <duration>', 'time between SIGTERM and SIGKILL', '5s')
-      .action(async (services: string[], options: { grace: string } & Record<string, unknown>) => {
+      .addOption(new Option('--grace <duration>', 'time between SIGTERM and SIGKILL').argParser(parseDuration).default(5_000, '5s'))
+      .action(async (services: string[], options: { grace: number } & Record<string, unknown>) => {
         const { common, state } = runningCluster(options);
         for (const name of services) {
           const svc = findService(state, name);
           if (!thenStart) noteInLog(common.stateDir, svc, 'cluster.stop', `stopping ${name}`);
-          await stopService(common.stateDir, svc, parseMs(options.grace));
+          await stopService(common.stateDir, svc, options.grace);
           if (!thenStart) {
             say(`${name}: stopped`);
             continue;
