@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerId } from '../clock.ts';
 import type { Endpoint, StreamConnection, StreamListener } from '../net/transport.ts';
 import { decodeClientCommand, encodeServerCommand, type ClientCommand, type ServerCommand } from '../wire/command.ts';
-import { DecodeError } from '../wire/errors.ts';
+import { DecodeError, type DecodeErrorCode } from '../wire/errors.ts';
 import { FrameDecoder } from '../wire/frame.ts';
 import type { WarnThrottle } from '../warn-throttle.ts';
 import { ConnectionWriter } from './connection-writer.ts';
@@ -184,7 +184,7 @@ export class ChannelServer {
     this.awaitingJoin--;
   }
 
-  private reject(entry: Entry, code: string, detail: string): void {
+  private reject(entry: Entry, code: DecodeErrorCode, detail: string): void {
     this.stats.badFrames++;
     this.warnings.warn({ event: 'decode.error', transport: 'tcp', code }, { remote: entry.connection.remote, channel: entry.connection.channel, detail });
     entry.writer.destroy();

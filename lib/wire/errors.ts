@@ -22,7 +22,10 @@ export type DecodeErrorCode =
   | 'pdu_malformed' // not msgpack, not a map, a key missing or of the wrong type, duplicate entries
   | 'pdu_version' // a `version` other than 1
   | 'pdu_bounds' // a value of the right type outside its bound (length, range, count, private channel)
-  | 'pdu_auth'; // a secret is configured and the tag is missing or wrong
+  | 'pdu_auth' // a secret is configured and the tag is missing or wrong
+  // KIT connection rules (2.3): well-formed commands out of their place
+  | 'not_joined' // a command other than JOIN before the connection's JOIN
+  | 'second_channel'; // a JOIN of another channel on a joined connection (one connection per channel)
 
 /**
  * A decode error is an input condition, not a bug: it carries no stack
