@@ -16,6 +16,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseDuration, parseGroup, parseInteger, parsePduInterval } from './options.ts';
 import { clockTime, formatEvent, LineSplitter, parseNodeLine, type NodeEvent } from './node-output.ts';
+import { NODE_DEFAULTS } from '../node/config.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -126,7 +127,7 @@ class LocalCluster {
     private readonly plain: boolean,
     private readonly onChange: () => void,
   ) {
-    const group = options.group ?? { address: '239.255.77.77', port: 40000 + Math.floor(Math.random() * 7000) };
+    const group = options.group ?? { address: NODE_DEFAULTS.group.address, port: 40000 + Math.floor(Math.random() * 7000) };
     this.group = `${group.address}:${group.port}`;
     for (let i = 1; i <= options.nodes; i++) {
       this.nodes.push({

@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseDuration, parseInteger, parsePduInterval } from './options.ts';
+import { MAX_ELECTED_STANDBYS } from '../wire/limits.ts';
 import { renderReport } from '../../sim/report.ts';
 import { DEFAULTS, defaultMembersPerChannel, defaultSettleMs, deriveSeeds, describeSeeds, runSimulation, type SimOptions } from '../../sim/run.ts';
 import { formatDuration, summaryText, verdict } from '../../sim/summary.ts';
@@ -83,7 +84,7 @@ function program(): Command {
     .option('--settle <d>', 'quiet time at the end (no faults, no users) in which the cluster must converge (default 10s, or 40 PDU intervals if longer)', parseDuration)
     .option('--fault-gap <d>', 'mean time between random faults (default: drawn from the seed, 2-12 s)', parseDuration)
     .option('--history <n>', "the nodes' --history (default: theirs, 100 per 250 ms of PDU interval)", parseInteger(0, 100_000))
-    .option('--standbys <k>', "the nodes' --standbys (default: theirs, 2); 0 sends every failover to the lowest-id member", parseInteger(0, 8))
+    .option('--standbys <k>', "the nodes' --standbys (default: theirs, 2); 0 sends every failover to the lowest-id member", parseInteger(0, MAX_ELECTED_STANDBYS))
     .option('--split-chunks', 'cut every stream write at random points (the frame decoders and member machines see every chunking)')
     .option('--log-level <level>', 'the nodes\' log level in the event log', 'info')
     .option('--list-scenarios', 'list the named scenarios and exit')

@@ -2,7 +2,7 @@
 // config.go habit). The CLI flags map onto these one to one.
 import type { Endpoint } from '../net/transport.ts';
 import { historyWindowMax } from '../../machines/history.ts';
-import { LONGEST_PDU_INTERVAL_MS, MAX_NICK_BYTES, MAX_SAY_FRAME_BYTES, SHORTEST_PDU_INTERVAL_MS } from '../wire/limits.ts';
+import { LONGEST_PDU_INTERVAL_MS, MAX_ELECTED_STANDBYS, MAX_FRAME_BYTES_DEFAULT, MAX_NICK_BYTES, MAX_PEERS_DEFAULT, MAX_SAY_FRAME_BYTES, SHORTEST_PDU_INTERVAL_MS } from '../wire/limits.ts';
 import { isNick, isPeerId, isServerPort } from '../wire/names.ts';
 
 export interface NodeConfig {
@@ -91,6 +91,9 @@ export function resolveConfig(input: NodeConfigInput): NodeConfig {
   if (!isNick(config.nick)) throw new NodeConfigError('nick', 'must be valid UTF-8 of at most 32 bytes');
   if (!isServerPort(config.port)) throw new NodeConfigError('port', 'must be 0 or 49152-65535 (the dynamic ports, which a PeerPDU carries)');
   if (!isPduInterval(config.pduIntervalMs)) throw new NodeConfigError('pdu-interval', PDU_INTERVAL_RULE);
+  if (!Number.isInteger(config.standbys) || config.standbys < 0 || config.standbys > MAX_ELECTED_STANDBYS) {
+    throw new NodeConfigError('standbys', `must be 0 to ${MAX_ELECTED_STANDBYS}`);
+  }
   return config;
 }
 
@@ -104,7 +107,7 @@ export function isPduInterval(ms: number): boolean {
 export class NodeConfigError extends Error {
   constructor(
     /** The option (`chanmesh node --<option>`) whose value it is. */
-    readonly option: 'id' | 'nick' | 'port' | 'pdu-interval',
+    readonly option: 'id' | 'nick' | 'port' | 'pdu-interval' | 'standbys',
     rule: string,
   ) {
     super(`${option} ${rule}`);
@@ -117,23 +120,33 @@ export function defaultNick(id: string): string {
   return id.slice(0, MAX_NICK_BYTES);
 }
 
+/**
+ * The defaults that depend on nothing else, in one place: the CLI shows and
+ * uses these, docs/protocol.md and the README quote them.
+ */
+export const NODE_DEFAULTS = {
+  port: 0,
+  group: { address: '239.255.77.77', port: 47777 },
+  ttl: 1,
+  pduIntervalMs: 250,
+  standbys: 2,
+  maxFrameBytes: MAX_FRAME_BYTES_DEFAULT,
+  maxPeers: MAX_PEERS_DEFAULT,
+  maxHostedChannels: 256,
+  quickReconnectMs: 100,
+  outboxLimit: 1000,
+} as const satisfies Partial<NodeConfig>;
+
 function withDefaults(input: NodeConfigInput): NodeConfig {
-  const pduIntervalMs = input.pduIntervalMs ?? 250;
+  const pduIntervalMs = input.pduIntervalMs ?? NODE_DEFAULTS.pduIntervalMs;
   const historyLimit = input.historyLimit ?? defaultHistoryLimit(pduIntervalMs);
   return {
+    ...NODE_DEFAULTS,
+    group: { ...NODE_DEFAULTS.group },
     nick: defaultNick(input.id),
-    port: 0,
-    group: { address: '239.255.77.77', port: 47777 },
-    ttl: 1,
     livenessTimeoutMs: input.livenessTimeoutMs ?? pduIntervalMs,
-    standbys: 2,
     historyLimit,
-    maxFrameBytes: 65536,
     maxBufferedBytes: defaultMaxBufferedBytes(historyLimit),
-    maxPeers: 1024,
-    maxHostedChannels: 256,
-    quickReconnectMs: 100,
-    outboxLimit: 1000,
     inviteTtlMs: 40 * pduIntervalMs,
     relayWindowMs: pduIntervalMs,
     ...stripUndefined(input),

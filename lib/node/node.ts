@@ -153,7 +153,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     this.log = env.log;
     this.warnings = new WarnThrottle(env.log, env.clock);
     this.invitesOut = new InvitesOut(this.config.inviteTtlMs);
-    const intake = (this.intake = new PeerIntake(env.clock));
+    const intake = (this.intake = new PeerIntake(env.clock, this.config.maxPeers));
     const silence = fromCallback<EventObject, SilenceInput>(({ input, sendBack }) =>
       intake.watchSilence(input.peerId, input.timeoutMs, () => sendBack({ type: 'SILENT' }), () => sendBack({ type: 'PDU' })),
     );

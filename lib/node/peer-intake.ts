@@ -40,6 +40,7 @@ import type { Clock, TimerId } from '../clock.ts';
 import type { DiscoveryEmitted } from '../../machines/discovery.ts';
 import type { Endpoint } from '../net/transport.ts';
 import { PduAssembler, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
+import { MAX_PEERS_DEFAULT } from '../wire/limits.ts';
 
 /** Fraction of X by which a silence may be reported late (one timer per node instead of one per datagram). */
 export const SILENCE_SLACK = 1 / 16;
@@ -56,14 +57,6 @@ export interface Intake {
 
 const STALE: Intake = { stale: true, peerNews: false, announcement: undefined };
 const ROUTINE: Intake = { stale: false, peerNews: false, announcement: undefined };
-
-/**
- * Peers the machine dropped whose newest round is remembered, so that a
- * recording of one replayed after the drop is stale; beyond the bound the
- * one dropped longest ago is forgotten for good (its recordings are news
- * once more). As many as the peer table holds (lib/node/config.ts).
- */
-export const FORGOTTEN_PEERS_MAX = 1024;
 
 /** The newest round heard of a peer, and which of its parts (PDUs have at most 48: a bit each, exact in a double). */
 interface NewestRound {
@@ -110,14 +103,26 @@ export class PeerIntake {
   private readonly heard = new Map<string, Heard>();
   /** The newest round of each peer the machine dropped, oldest drop first; a peer is here or in `heard`, never both. */
   private readonly forgotten = new Map<string, NewestRound>();
-  /** Multi-part rounds being put together. */
-  private readonly assembler = new PduAssembler();
+  /** Multi-part rounds being put together, of at most maxPeers peers. */
+  private readonly assembler: PduAssembler;
   /** By timeout X, those with a watch (at most one per peer watched). */
   private readonly queues = new Map<number, SilenceQueue>();
   private timer: TimerId | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly clock: Clock) {}
+  /**
+   * `maxPeers`: as many as the peer table holds (NodeConfig.maxPeers). It
+   * bounds the rounds being put together and the dropped peers whose newest
+   * round is remembered, so that a recording of one replayed after the drop
+   * is stale; beyond it the one dropped longest ago is forgotten for good
+   * (its recordings are news once more).
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly maxPeers = MAX_PEERS_DEFAULT,
+  ) {
+    this.assembler = new PduAssembler(maxPeers);
+  }
 
   /** Silence queues held: one per timeout in use. For tests. */
   get silenceQueues(): number {
@@ -178,7 +183,7 @@ export class PeerIntake {
     this.heard.delete(peerId);
     this.assembler.forget(peerId);
     this.forgotten.set(peerId, { incarnation: peer.incarnation, lastSeq: peer.lastSeq, partsHeard: peer.partsHeard });
-    if (this.forgotten.size > FORGOTTEN_PEERS_MAX) this.forgotten.delete(this.forgotten.keys().next().value!);
+    if (this.forgotten.size > this.maxPeers) this.forgotten.delete(this.forgotten.keys().next().value!);
   }
 
   /**

@@ -35,6 +35,16 @@ export const MAX_INVITE_IDS = 64;
 /** STANDBY ranks 1 to 16 peers (2.3): enough successive takeovers for any realistic failure sequence. */
 export const MAX_STANDBYS = 16;
 
+/** A chanmesh node elects at most 8 standbys a channel (`--standbys`), half what STANDBY may carry: a channel entry of 8 standbys and a part of its members still fits one PDU datagram. */
+export const MAX_ELECTED_STANDBYS = 8;
+
+/**
+ * Peers a node tracks, at most (3.2, 4.1): its peer table (`maxPeers`), the
+ * PDU rounds it reassembles and the dropped peers whose newest round it
+ * remembers. A peer past it is not taken in until one is disconnected.
+ */
+export const MAX_PEERS_DEFAULT = 1024;
+
 /** MEMBERS lists 0 to 512 peers, and a channel has at most 512 members in all PDU parts (2.3, 3.2). */
 export const MAX_MEMBERS = 512;
 

@@ -23,6 +23,7 @@ import {
   MAX_PDU_INVITES,
   MAX_PDU_MEMBERSHIPS,
   MAX_PDU_PARTS,
+  MAX_PEERS_DEFAULT,
   MAX_PENDING_PDU_PARTS,
   MAX_SERVER_PORT,
   MAX_STANDBYS,
@@ -852,7 +853,7 @@ export class PduAssembler {
   private invalid = 0;
   private evicted = 0;
 
-  constructor(maxPending = 1024, maxPendingParts = MAX_PENDING_PDU_PARTS) {
+  constructor(maxPending = MAX_PEERS_DEFAULT, maxPendingParts = MAX_PENDING_PDU_PARTS) {
     if (!Number.isInteger(maxPending) || maxPending < 1) {
       throw new Error(`PduAssembler: maxPending must be a positive integer, got ${maxPending}`);
     }

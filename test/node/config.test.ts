@@ -2,7 +2,7 @@
 import t from 'tap';
 import { defaultHistoryLimit, defaultMaxBufferedBytes, defaultNick, NodeConfigError, resolveConfig } from '../../lib/node/config.ts';
 import { historyWindowMax } from '../../machines/history.ts';
-import { MAX_SAY_FRAME_BYTES } from '../../lib/wire/limits.ts';
+import { MAX_ELECTED_STANDBYS, MAX_SAY_FRAME_BYTES } from '../../lib/wire/limits.ts';
 import { defaultSettleMs } from '../../sim/run.ts';
 
 t.test('the history is 100 messages at the default interval and grows in proportion above it', async (t) => {
@@ -33,7 +33,7 @@ t.test('the nick defaults to the id cut to 32 bytes, so that any id announces', 
   t.equal(resolveConfig({ id: long, nick: 'Ann' }).nick, 'Ann', 'a given nick wins');
 });
 
-t.test('what its own PDU carries is checked before a node starts: id, nick, port, interval', async (t) => {
+t.test('what its own PDU carries is checked before a node starts: id, nick, port, interval, standbys', async (t) => {
   const refused = (input: Parameters<typeof resolveConfig>[0], option: string) =>
     t.throws(() => resolveConfig(input), { name: 'NodeConfigError', option }, `${JSON.stringify(input)}: --${option} refused`);
   refused({ id: 'a b' }, 'id');
@@ -45,6 +45,10 @@ t.test('what its own PDU carries is checked before a node starts: id, nick, port
   refused({ id: 'a', port: 65536 }, 'port');
   refused({ id: 'a', pduIntervalMs: 9 }, 'pdu-interval');
   refused({ id: 'a', pduIntervalMs: 3_600_001 }, 'pdu-interval');
+  refused({ id: 'a', standbys: MAX_ELECTED_STANDBYS + 1 }, 'standbys');
+  refused({ id: 'a', standbys: -1 }, 'standbys');
+  refused({ id: 'a', standbys: 1.5 }, 'standbys');
+  for (const standbys of [0, MAX_ELECTED_STANDBYS]) t.equal(resolveConfig({ id: 'a', standbys }).standbys, standbys, `${standbys} standbys accepted`);
   for (const pduIntervalMs of [10, 3_600_000]) t.equal(resolveConfig({ id: 'a', pduIntervalMs }).pduIntervalMs, pduIntervalMs, `interval ${pduIntervalMs} ms accepted`);
   for (const port of [0, 49152, 65535]) t.equal(resolveConfig({ id: 'a', port }).port, port, `port ${port} accepted`);
   t.equal(resolveConfig({ id: 'x'.repeat(64), nick: '\u00e9'.repeat(16) }).nick.length, 16, '64-character id, 32-byte nick accepted');

@@ -2,7 +2,7 @@
 // and the silence watch that stands in for figure 6's timer: its expiries,
 // and the PeerPDU that ends a suspicion.
 import t from 'tap';
-import { FORGOTTEN_PEERS_MAX, PeerIntake, SILENCE_SLACK, type Intake } from '../../lib/node/peer-intake.ts';
+import { PeerIntake, SILENCE_SLACK, type Intake } from '../../lib/node/peer-intake.ts';
 import { decodePeerPduPart, encodePeerPdu, type PeerPduPart } from '../../lib/wire/peer-pdu.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
@@ -66,16 +66,17 @@ t.test('a replayed datagram neither refreshes liveness nor moves the peer', asyn
   t.equal(judged(intake.admit(part({ incarnation: 4, seq: 1 }), FROM)), 'peer+announcement', 'and, once removed, a lower incarnation too (restarted on a clock that went back)');
 });
 
-t.test('the newest rounds of dropped peers are remembered up to a bound, oldest out first', async (t) => {
-  const intake = new PeerIntake(new ManualClock());
+t.test('the newest rounds of dropped peers are remembered up to the peer table\'s size, oldest out first', async (t) => {
+  const MAX_PEERS = 16;
+  const intake = new PeerIntake(new ManualClock(), MAX_PEERS);
   const peerId = (i: number) => `p${i}`;
-  for (let i = 0; i <= FORGOTTEN_PEERS_MAX; i++) {
+  for (let i = 0; i <= MAX_PEERS; i++) {
     intake.admit(part({ peerId: peerId(i), seq: 3 }), FROM);
     intake.follow({ type: 'peerRemoved', peerId: peerId(i) });
   }
-  t.equal(judged(intake.admit(part({ peerId: peerId(FORGOTTEN_PEERS_MAX), seq: 3 }), FROM)), 'stale', 'the last dropped: remembered');
+  t.equal(judged(intake.admit(part({ peerId: peerId(MAX_PEERS), seq: 3 }), FROM)), 'stale', 'the last dropped: remembered');
   t.equal(judged(intake.admit(part({ peerId: peerId(1), seq: 3 }), FROM)), 'stale', 'the second dropped: remembered');
-  t.equal(judged(intake.admit(part({ peerId: peerId(0), seq: 3 }), FROM)), 'peer+announcement', `the first dropped, ${FORGOTTEN_PEERS_MAX + 1} drops ago: forgotten for good`);
+  t.equal(judged(intake.admit(part({ peerId: peerId(0), seq: 3 }), FROM)), 'peer+announcement', `the first dropped, ${MAX_PEERS + 1} drops ago: forgotten for good`);
 });
 
 t.test('a multi-part round is news once, when it completes with a new rev', async (t) => {
