@@ -675,6 +675,5 @@ function candidate(context: Context): string | undefined {
     selfId: context.settings.selfId,
     down: context.down,
     tried,
-    canHost: () => true,
   });
 }

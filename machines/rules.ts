@@ -75,8 +75,11 @@ export function rankStandbys(channel: string, members: readonly string[], hostId
 /**
  * Failover target (docs/protocol.md 5.4): the first standby, in rank order,
  * that is alive and was not tried in this failover; if every standby is
- * gone, the lowest-id live member that can host (every member computes the
- * same one, so the channel survives as long as one capable member does).
+ * gone, the lowest-id live member (every member computes the same one, so
+ * the channel survives as long as one member that can host does). Whether
+ * a member can host is not asked here: members' directories differ for a
+ * while, and so would their picks; one that cannot is found out by trying
+ * it (protocol section 8).
  */
 export function chooseFailoverHost(options: {
   standbys: readonly string[];
@@ -84,10 +87,9 @@ export function chooseFailoverHost(options: {
   selfId: string;
   down: ReadonlySet<string>;
   tried: ReadonlySet<string>;
-  canHost: (peerId: string) => boolean;
 }): string | undefined {
-  const { standbys, members, selfId, down, tried, canHost } = options;
-  const usable = (id: string) => !down.has(id) && !tried.has(id) && (id === selfId || canHost(id));
+  const { standbys, members, selfId, down, tried } = options;
+  const usable = (id: string) => !down.has(id) && !tried.has(id);
   for (const id of standbys) if (usable(id)) return id;
   const rest = [...new Set([...members, selfId])].filter(usable).sort();
   return rest[0];

@@ -41,7 +41,8 @@
 //   it until its hosting of the channel closes, whether or not its user
 //   delivered it (or left since).
 import type { ChatLine } from '../lib/node/node.ts';
-import type { CutState, SimCluster, SimNode } from './cluster.ts';
+import type { SimCluster, SimNode } from './cluster.ts';
+import type { CutState } from './partitions.ts';
 import type { LogRecord, LogSource } from './event-log.ts';
 import { Freezes, overlaps, type Span } from './freezes.ts';
 import { formatVt, type Violations } from './violations.ts';

@@ -23,6 +23,7 @@ import type { EventLog } from './event-log.ts';
 import { SimGroup } from './multicast.ts';
 import { SimNetwork, type LinkOptions, type SimHost } from './network.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { CutState } from './partitions.ts';
 
 export type NodeStatus = 'up' | 'frozen' | 'crashed';
 
@@ -128,7 +129,6 @@ export class SimCluster {
   private readonly observers: ClusterObserver[] = [];
   private readonly nodeRandom: SeededRandom;
   readonly simLog: Logger;
-  private cut = CutState.none;
 
   constructor(private readonly options: SimClusterOptions) {
     this.scheduler = options.scheduler;
@@ -307,22 +307,20 @@ export class SimCluster {
   partition(groups: readonly (readonly string[])[]): void {
     this.simLog.warn({ event: 'sim.partition', groups });
     this.network.partition(groups);
-    this.setCut(new CutState(groups, this.cut.oneWay));
+    this.reachabilityChanged();
   }
 
   partitionOneWay(from: readonly string[], to: readonly string[]): void {
     this.simLog.warn({ event: 'sim.partition_one_way', from, to });
     this.network.partitionOneWay(from, to);
-    const oneWay = [...this.cut.oneWay];
-    for (const a of from) for (const b of to) if (a !== b) oneWay.push([a, b]);
-    this.setCut(new CutState(this.cut.groups, oneWay));
+    this.reachabilityChanged();
   }
 
   heal(): void {
-    if (!this.cut.active) return;
+    if (!this.network.reachability.active) return;
     this.simLog.info({ event: 'sim.heal' });
     this.network.heal();
-    this.setCut(CutState.none);
+    this.reachabilityChanged();
   }
 
   lossBurst(rate: number, durationMs: number): void {
@@ -331,13 +329,13 @@ export class SimCluster {
     for (const o of this.observers) o.lossBurst?.(rate, durationMs);
   }
 
-  /** Who can reach whom now (the simulator's own record of the cuts it made). */
+  /** Who can reach whom now (the network's own snapshot, which it drops by). */
   get reachability(): CutState {
-    return this.cut;
+    return this.network.reachability;
   }
 
-  private setCut(cut: CutState): void {
-    this.cut = cut;
+  private reachabilityChanged(): void {
+    const cut = this.network.reachability;
     for (const o of this.observers) o.reachability?.(cut);
   }
 
@@ -371,38 +369,5 @@ export class SimCluster {
       listen: (port, listenHost) => host.network.listen(port, listenHost),
       connect: (to, timeoutMs) => host.network.connect(to, timeoutMs),
     };
-  }
-}
-
-/** An immutable snapshot of the network's cuts: a symmetric partition plus one-way cuts. */
-export class CutState {
-  static readonly none = new CutState(undefined, []);
-  private readonly sideOf = new Map<string, number>();
-  private readonly oneWayKeys: ReadonlySet<string>;
-
-  constructor(
-    readonly groups: readonly (readonly string[])[] | undefined,
-    readonly oneWay: readonly (readonly [string, string])[],
-  ) {
-    groups?.forEach((group, side) => group.forEach((id) => this.sideOf.set(id, side)));
-    this.oneWayKeys = new Set(oneWay.map(([a, b]) => `${a}\u0000${b}`));
-  }
-
-  get active(): boolean {
-    return this.groups !== undefined || this.oneWay.length > 0;
-  }
-
-  /** Packets from `from` cannot reach `to`. */
-  blocks(from: string, to: string): boolean {
-    if (from === to) return false;
-    const a = this.sideOf.get(from);
-    const b = this.sideOf.get(to);
-    if (a !== undefined && b !== undefined && a !== b) return true;
-    return this.oneWayKeys.has(`${from}\u0000${to}`);
-  }
-
-  /** Cut in either direction. */
-  separates(a: string, b: string): boolean {
-    return this.blocks(a, b) || this.blocks(b, a);
   }
 }

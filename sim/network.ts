@@ -25,7 +25,7 @@ import { arrivalMs, LinkModel } from './link-model.ts';
 import { resolveLinkOptions, type LinkOptions } from './link-options.ts';
 import { SimListener } from './listener.ts';
 import { Multicast, type DatagramCounters } from './multicast.ts';
-import { Partitions } from './partitions.ts';
+import { Partitions, type CutState } from './partitions.ts';
 import type { OwnedClock, Scheduler } from './scheduler.ts';
 import { SimStream, type Pipe, type StreamCounters, type StreamWorld } from './stream.ts';
 
@@ -173,6 +173,11 @@ export class SimNetwork {
   /** Packets from any host of `from` to any of `to` are dropped; the other way still works. */
   partitionOneWay(from: readonly string[], to: readonly string[]): void {
     this.partitions.partitionOneWay(from, to);
+  }
+
+  /** Who can reach whom now: the snapshot the network drops by. */
+  get reachability(): CutState {
+    return this.partitions.state;
   }
 
   /** Every host reaches every other again; held stream bytes go out. */

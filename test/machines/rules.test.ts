@@ -29,7 +29,7 @@ t.test('standby ranking: able and alive only, fewest hosted, fewest other channe
 });
 
 t.test('failover target: first live untried standby, else the lowest live member, self included', async (t) => {
-  const base = { standbys: ['s1', 's2'], members: ['h', 's1', 's2', 'c', 'b'], selfId: 'c', canHost: () => true };
+  const base = { standbys: ['s1', 's2'], members: ['h', 's1', 's2', 'c', 'b'], selfId: 'c' };
   t.equal(chooseFailoverHost({ ...base, down: new Set(), tried: new Set(['h']) }), 's1');
   t.equal(chooseFailoverHost({ ...base, down: new Set(['s1']), tried: new Set(['h']) }), 's2');
   t.equal(chooseFailoverHost({ ...base, down: new Set(['s1']), tried: new Set(['h', 's2']) }), 'b');

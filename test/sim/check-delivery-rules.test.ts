@@ -5,7 +5,8 @@
 import t from 'tap';
 import type { ChatLine } from '../../lib/node/node.ts';
 import { DeliveryChecker } from '../../sim/check-delivery.ts';
-import { CutState, type SimCluster, type SimNode } from '../../sim/cluster.ts';
+import type { SimCluster, SimNode } from '../../sim/cluster.ts';
+import { CutState } from '../../sim/partitions.ts';
 import { Violations } from '../../sim/violations.ts';
 
 type Observer = Parameters<SimCluster['observe']>[0];
