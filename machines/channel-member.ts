@@ -15,7 +15,7 @@
 // performs connects and writes, and feeds back what happened, tagged with
 // the connection generation so that a late event of an old connection is
 // ignored (memberlist's "stale events are ignored").
-import { assign, emit, enqueueActions, setup } from 'xstate';
+import { and, assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
 import { appendBounded, historyWindowMax, inHostOrder, legacyMsgId, messageKey, mirrorLive, msgIdOf, pendingKept, withoutPending, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
 import { chooseFailoverHost, nextNumber } from './rules.ts';
@@ -263,6 +263,7 @@ export const channelMemberMachine = setup({
     isHostDown: ({ context, event }) => event.type === 'PEER_DOWN' && event.peerId === context.hostId,
     historyComplete: ({ context }) => context.welcome !== undefined && context.welcome.remaining === 0,
     neverWelcomed: ({ context }) => !context.welcomed,
+    hostTried: ({ context }) => context.hostId !== undefined && context.tried.includes(context.hostId),
     hasCandidate: ({ context }) => candidate(context) !== undefined,
     candidateIsSelf: ({ context }) => candidate(context) === context.settings.selfId,
     isMoved: ({ context, event }) => event.type === 'FRAMES' && event.gen === context.gen && event.commands[0]?.type === 'MOVED',
@@ -290,6 +291,8 @@ export const channelMemberMachine = setup({
     },
   },
   actions: {
+    /** The current host is tried in this search: not a candidate again, and no second quick reconnect. */
+    markTried: assign({ tried: ({ context }) => (context.hostId && !context.tried.includes(context.hostId) ? [...context.tried, context.hostId] : context.tried) }),
     /** Start a new connection attempt to the current host. */
     connect: enqueueActions(({ context, enqueue }, params: { timeoutMs?: number }) => {
       const gen = context.gen + 1;
@@ -516,7 +519,16 @@ export const channelMemberMachine = setup({
           { guard: 'isMoved', target: 'moving' },
           { guard: 'current', actions: { type: 'receive', params: { untilHistoryComplete: true } } },
         ],
-        CLOSED: { guard: 'current', target: 'reconnecting' },
+        // A host that closes before its WELCOME gets the one quick
+        // reconnect of the fast path, unless it had it already, or is a
+        // candidate of this failover (both are in `tried`): then the next
+        // candidate. Reconnecting for ever, a member whose host accepted
+        // and closed every connection (a refused JOIN, TLS with another
+        // secret) connected some 1,100 times a second (until December 2026).
+        CLOSED: [
+          { guard: and(['current', 'hostTried']), target: 'failingOver' },
+          { guard: 'current', target: 'reconnecting' },
+        ],
         PEER_DOWN: { guard: 'isHostDown', target: 'failingOver', actions: ['markDown', emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'liveness' as const }))] },
         USER_EXIT: { target: 'leaving' },
       },
@@ -565,6 +577,8 @@ export const channelMemberMachine = setup({
       // host; a refusal or timeout means it is gone (kill -9 looks so).
       entry: [
         emit(({ context }) => ({ type: 'hostSuspected' as const, hostId: context.hostId!, via: 'connection' as const })),
+        // Its quick reconnect is spent (welcoming, CLOSED).
+        'markTried',
         { type: 'connect', params: ({ context }: { context: Context }) => ({ timeoutMs: context.settings.quickReconnectMs }) },
       ],
       on: {
@@ -575,7 +589,7 @@ export const channelMemberMachine = setup({
       },
     },
     failingOver: {
-      entry: assign({ tried: ({ context }) => (context.hostId && !context.tried.includes(context.hostId) ? [...context.tried, context.hostId] : context.tried) }),
+      entry: 'markTried',
       always: [
         { guard: 'hasCandidate', target: 'connecting', actions: 'pickCandidate' },
         { target: 'orphaned' },

@@ -120,6 +120,39 @@ t.test('fast path: the connection closes, one quick reconnect is refused, the fi
   t.same(m.of('send').at(-1)!.commands, [{ type: 'SAY', text: 'unacked', msgId: 'p-1' }], 'the outbox is re-sent with the same msgId');
 });
 
+t.test('a host that accepts and closes before its WELCOME: one quick reconnect, then the next candidate; never a loop', async (t) => {
+  // Until December 2026 each close went back to reconnecting: a member whose
+  // host refused it after accepting (another --secret's TLS, a refused
+  // JOIN) connected some 1,100 times a second, for ever.
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [], ['s1', 's2']);
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'reset' });
+  m.actor.send({ type: 'CONNECTED', gen: m.gen() });
+  t.equal(m.state(), 'welcoming', 'the quick reconnect is accepted');
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'closed' });
+  t.same(m.of('connect').map((c) => c.hostId), ['h', 'h', 's1'], 'and closed again: the first standby, not h a third time');
+  m.actor.send({ type: 'CONNECTED', gen: m.gen() });
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'cannot host the channel now' });
+  t.same(m.of('connect').map((c) => c.hostId), ['h', 'h', 's1', 's2'], 'a candidate that closes before its WELCOME: the next one');
+  m.actor.send({ type: 'CONNECTED', gen: m.gen() });
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'closed' });
+  t.same(m.of('connect').map((c) => c.hostId), ['h', 'h', 's1', 's2', 'm'], 'then itself, the lowest live member (the members it knows: itself)');
+  t.same(m.of('requestHost').map((r) => r.epoch), [2], 'taking over at epoch + 1');
+  t.same(m.of('hostSuspected').map((e) => e.via), ['connection'], 'one suspicion');
+});
+
+t.test('a joiner whose host accepts and closes every connection waits in orphaned between rounds', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  for (let i = 0; i < 2; i++) {
+    m.actor.send({ type: 'CONNECTED', gen: m.gen() });
+    m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'closed' });
+  }
+  t.equal(m.state(), 'orphaned', 'never welcomed, the host not down: nobody else to try');
+  t.equal(m.of('connect').length, 2, 'two connections, not a loop');
+});
+
 t.test('timer path: the host is disconnected (figure 6) -> fail over; a stale event of the old connection is ignored', async (t) => {
   const m = member();
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
