@@ -530,8 +530,8 @@ function inviteKey(i: { channel: string; host: string }): string {
 
 /**
  * Decodes and validates one datagram. Throws only DecodeError:
- * - 'pdu_auth' (with `secret`): no tag trailer, or a wrong tag. Checked
- *   before the datagram is parsed. Without `secret` an `auth` key is ignored.
+ * - 'pdu_auth': with `secret`, no tag trailer, or a wrong tag, checked
+ *   before the datagram is parsed; without `secret`, an `auth` key.
  * - 'pdu_malformed': not one msgpack map, not standard msgpack (an ext
  *   type, such as msgpackr's records or structured clones, or 0xc1), a key
  *   missing or of the wrong msgpack type, an entry that is not a map, or
@@ -749,6 +749,10 @@ function readPart(value: unknown, authenticated: boolean): PeerPduPart {
   if (authenticated) {
     const auth = map.auth;
     if (!(auth instanceof Uint8Array) || auth.length !== PDU_AUTH_TAG_BYTES) malformed('auth is not bin(32)');
+  } else if (map.auth !== undefined) {
+    // Its sender's cluster speaks TLS-PSK on every channel: nothing of it
+    // could be joined, and taken in, its channels made this node try (3.3).
+    throw new DecodeError('pdu_auth', 'an authenticated PDU: its sender has a --secret, this node none');
   }
 
   const unique = new Set<string>();
