@@ -660,9 +660,15 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  /** A legacy client sends no id: the discovered peer at its address, else the address itself. */
+  /**
+   * A legacy client sends no id: it is named after its connection's address
+   * and port. Not after the discovered peer at its address, as the draft's
+   * server guesses by source IP: a discovered peer is a chanmesh node, which
+   * always JOINs with its id, so the guess only ever named a plain client
+   * after a node on its machine (every node, on loopback) and its JOIN
+   * replaced that node's membership (until December 2026).
+   */
   private identify(remote: Endpoint): string {
-    for (const p of this.discovery.getSnapshot().context.peers.values()) if (p.address === remote.address) return p.peerId;
     return `${remote.address}:${remote.port}`;
   }
 

@@ -142,3 +142,32 @@ async function listenToGroup(t: Test, group: string): Promise<{ pdus: Array<Reco
   socket.addMembership(address, '127.0.0.1');
   return { pdus, raw };
 }
+
+t.test('a legacy client on the machine of a member node is named by its connection and leaves that node in the channel', async (t) => {
+  // Until December 2026 the host named a JOIN without id after the
+  // discovered peer at its source address: on loopback every node, so the
+  // client's JOIN replaced member m's connection and m failed over.
+  const group = uniqueGroup();
+  const host = new NodeProcess({ id: 'h', group, args: ['--join', '#l'] });
+  const member = new NodeProcess({ id: 'm', group });
+  t.teardown(() => Promise.all([host.stop(), member.stop()]));
+  await host.waitEvent('member.joined', (e) => e.channel === '#l');
+  await member.waitEvent('peer.discovered', (e) => e.peer === 'h');
+  await host.waitEvent('peer.discovered', (e) => e.peer === 'm');
+  member.send('/join #l');
+  await member.waitEvent('member.joined', (e) => e.channel === '#l' && e.host === 'h');
+  const port = Number(host.event('node.started')!.port);
+
+  const legacy = await RawClient.connect(port);
+  t.teardown(() => legacy.close());
+  legacy.send(['JOIN', '#l']);
+  await legacy.waitFor((f) => f[0] === 'MEMBERS' && f.some((id) => /^127\.0\.0\.1:\d+$/.test(id)));
+  legacy.send(['SAY', 'plain words']);
+  await member.waitLine(/<127\.0\.0\.1:\d+> plain words/);
+  member.send('/say #l still here');
+  await legacy.waitFor((f) => f[0] === 'SAY' && f[2] === 'still here');
+  t.notOk(member.event('host.suspected'), 'm kept its connection');
+  t.notOk(legacy.closed, 'and so did the client');
+  const members = legacy.frames.filter((f) => f[0] === 'MEMBERS').at(-1)!.slice(1);
+  t.ok(members.includes('m') && members.includes('h'), `both nodes still members (${members.join(' ')})`);
+});
