@@ -61,7 +61,7 @@ interface Row {
 
 /** A table of `peers`, then `rounds` times: one peer silent until disconnected, then discovered again (the table stays full). */
 function measure(peers: number): Row {
-  const actor = createActor(machine, { clock, input: { peerId: 'me', incarnation: 1, pduIntervalMs: 250, livenessTimeoutMs: 250, maxPeers: 1024 } });
+  const actor = createActor(machine, { clock, input: { peerId: 'me', pduIntervalMs: 250, livenessTimeoutMs: 250, maxPeers: 1024 } });
   const actors = new LivenessActors(liveness, clock, (disconnected) => actor.send(disconnected), (error) => {
     throw error;
   });

@@ -27,7 +27,6 @@ import type { PeerDisconnected } from './peer-liveness.ts';
 
 export interface DiscoveryInput {
   peerId: string;
-  incarnation: number;
   pduIntervalMs: number;
   /** X of figure 6. */
   livenessTimeoutMs: number;
@@ -80,7 +79,7 @@ export type DiscoveryEmitted =
   | { type: 'peerRestarted'; peer: PeerRecord; previousIncarnation: number }
   | { type: 'peerDisconnected'; peerId: string; failTimer: number }
   | { type: 'peerRemoved'; peerId: string }
-  | { type: 'peerRejected'; peerId: string; address: string; reason: 'table full' | 'id conflict' };
+  | { type: 'peerRejected'; peerId: string; address: string; reason: 'table full' };
 
 /** Changes within this window go out in one PDU. */
 const ANNOUNCE_COALESCE_MS = 5;
@@ -100,14 +99,9 @@ export const discoveryMachine = setup({
     receivePdu: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'PDU_RECEIVED') return;
       const { part, from } = event;
-      if (part.peerId === context.peerId) {
-        // Our own datagram looped back; another incarnation with our id is
-        // a misconfiguration worth a warning.
-        if (part.incarnation !== context.incarnation) {
-          enqueue.emit({ type: 'peerRejected', peerId: part.peerId, address: from.address, reason: 'id conflict' });
-        }
-        return;
-      }
+      // Our own id never enters the table: the node answers another
+      // process with it before anything gets here (ownIdVerdict).
+      if (part.peerId === context.peerId) return;
       const record = context.peers.get(part.peerId);
       // (Stale datagrams, of an older incarnation or round, never get here.)
       if (record && part.incarnation !== record.incarnation) {

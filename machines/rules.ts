@@ -16,6 +16,37 @@ export function nextNumber(n: number, step = 1): number {
   return Math.min(n + step, MAX_WIRE_NUMBER);
 }
 
+/**
+ * What a node does on hearing its own peer id from another process
+ * (docs/protocol.md 4, "One id, one process"):
+ * - in its first detection time, after two rounds of one other
+ *   incarnation (a live process, not one late datagram of a dead one):
+ *   stop; it is the newcomer, the other was there first;
+ * - later, of a higher incarnation: announce over it, at a higher one, or
+ *   its peers take the newcomer's for a restart of ours and drop our PDUs
+ *   as an older incarnation's, for good; but if it did so less than a
+ *   detection time ago, stop: the other outbids too (it ran alone while
+ *   we were frozen, say), and one of the two must give way;
+ * - else wait (a first round) or ignore (a lower incarnation: a newcomer
+ *   that will stop, or a recording).
+ * A node in its first detection time never announces over another: two
+ * that did would outbid each other at network speed.
+ */
+export type OwnIdVerdict = 'stop' | 'announce over it' | 'wait' | 'ignore';
+
+export function ownIdVerdict(o: {
+  incarnation: number;
+  heard: { incarnation: number; rounds: number };
+  sinceStartMs: number;
+  /** Since this node last announced over another, or Infinity. */
+  sinceOutbidMs: number;
+  detectionMs: number;
+}): OwnIdVerdict {
+  if (o.sinceStartMs < o.detectionMs) return o.heard.rounds >= 2 ? 'stop' : 'wait';
+  if (o.heard.incarnation <= o.incarnation) return 'ignore';
+  return o.sinceOutbidMs < o.detectionMs ? 'stop' : 'announce over it';
+}
+
 /** A hosting of a channel: who hosts it at which epoch. */
 export interface Hosting {
   hostId: string;

@@ -191,6 +191,12 @@ export class SimCluster {
     node.on('fault', (error) => {
       if (self.alive) for (const o of this.observers) o.fault?.(self, error);
     });
+    // No two simulated processes share an id: a node that gives way to
+    // another (ownIdVerdict) took its own dead incarnation's datagrams for
+    // a live process's, and is counted as the fault it is.
+    node.on('idInUse', ({ address, incarnation: theirs }) => {
+      if (self.alive) for (const o of this.observers) o.fault?.(self, new Error(`stopped: its id in use at ${address} (incarnation ${theirs})`));
+    });
     this.simLog.info({ event: previous ? 'sim.restart' : 'sim.start', target: id, incarnation });
     node.start().then(
       () => {

@@ -65,6 +65,10 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
     // Give EXITs and closes a moment to reach the wire, then leave.
     setTimeout(() => process.exit(code), 150).unref();
   };
+  node.on('idInUse', ({ address }) => {
+    process.stderr.write(`chanmesh: --id ${id} is in use by the node at ${address}; this one gave way (docs/protocol.md 4): choose another id\n`);
+    stop(2);
+  });
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
 

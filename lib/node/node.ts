@@ -13,7 +13,7 @@ import type { Random } from '../random.ts';
 import { hungUp, type DatagramGroup, type Endpoint, type Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
-import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_INVITE_IDS, MAX_PDU_BYTES, MAX_PDU_CHANNELS } from '../wire/limits.ts';
+import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_INCARNATION, MAX_INVITE_IDS, MAX_PDU_BYTES, MAX_PDU_CHANNELS } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
@@ -23,7 +23,7 @@ import { detectionTimeMs, peerLivenessMachine, type PeerLivenessChange, type Sil
 import { channelHostMachine, type ChannelHostEmitted } from '../../machines/channel-host.ts';
 import { channelMemberMachine, type ChannelMemberEmitted } from '../../machines/channel-member.ts';
 import { msgIdPrefix, type HistoryEntry, type SeenSnapshot } from '../../machines/history.ts';
-import { decideUnhostedJoin, hostingWins } from '../../machines/rules.ts';
+import { decideUnhostedJoin, hostingWins, ownIdVerdict } from '../../machines/rules.ts';
 import { ChannelServer, serverStats, type ServerConnection } from './channel-server.ts';
 import type { NodeStatistics } from './statistics.ts';
 import { MemberLink } from './channel-client.ts';
@@ -106,6 +106,8 @@ export interface NodeEvents {
   fault: [Error];
   /** A failover of one of this node's user's channels finished (`failover.finished`): from its host looking dead to joined at the next. */
   failover: [{ channel: string; durationMs: number }];
+  /** Another process runs with this node's id, and this node gave way: it has stopped (ownIdVerdict). */
+  idInUse: [{ address: string; incarnation: number }];
 }
 
 export class ChanmeshNode extends EventEmitter<NodeEvents> {
@@ -131,6 +133,12 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   private server?: ChannelServer;
   private group?: DatagramGroup;
   private startedAt = 0;
+  /** Our incarnation: the environment's, until we announce over another process with our id (ownIdVerdict). */
+  private incarnation: number;
+  /** Another process's incarnation with our id, and how many of its rounds we heard. */
+  private ownIdHeard: { incarnation: number; seq: number; rounds: number } | undefined;
+  /** When we last announced over another process with our id. */
+  private outbidAt = Number.NEGATIVE_INFINITY;
   /** Joins made by this process: part of every membership's msgId prefix. */
   private joinCount = 0;
   private stopped = false;
@@ -150,6 +158,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   constructor(config: NodeConfigInput, private readonly env: NodeEnvironment) {
     super();
     this.config = resolveConfig(config);
+    this.incarnation = env.incarnation;
     this.log = env.log;
     this.warnings = new WarnThrottle(env.log, env.clock);
     this.invitesOut = new InvitesOut(this.config.inviteTtlMs);
@@ -171,7 +180,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
       clock: env.clock,
       input: {
         peerId: this.config.id,
-        incarnation: env.incarnation,
         pduIntervalMs: this.config.pduIntervalMs,
         livenessTimeoutMs: this.config.livenessTimeoutMs,
         maxPeers: this.config.maxPeers,
@@ -212,7 +220,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     this.discovery.start();
     this.log.info({
       event: 'node.started',
-      incarnation: this.env.incarnation,
+      incarnation: this.incarnation,
       port: this.port,
       group: `${this.config.group.address}:${this.config.group.port}`,
       iface: this.config.iface,
@@ -261,7 +269,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         // numbers from 1 in every membership, so the prefix names the
         // membership too, or a rejoin would reuse the first membership's ids
         // and hosts would drop its messages as re-sent duplicates.
-        msgIdPrefix: msgIdPrefix(this.env.incarnation, ++this.joinCount),
+        msgIdPrefix: msgIdPrefix(this.incarnation, ++this.joinCount),
         historyLimit: this.config.historyLimit,
         // Right after start, give discovery time to hear who hosts what.
         lookupMs: Math.max(this.config.pduIntervalMs, this.startedAt + settleMs - this.env.clock.now()),
@@ -385,7 +393,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     if (datagram.length > MAX_PDU_BYTES) return this.dropPdu(from, 'pdu_bounds', 'datagram larger than 1400 bytes');
     try {
       const part = decodeShared(datagram, this.config.secret);
-      if (part.peerId === this.id && part.incarnation === this.env.incarnation) return;
+      if (part.peerId === this.id) return this.onOwnId(part, from);
       this.stats.datagramsReceived++;
       const intake = this.intake.admit(part, from);
       if (intake.stale) return this.staleDatagram(part, from);
@@ -394,6 +402,36 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.dropPdu(from, error.code, error.message);
+    }
+  }
+
+  /** A datagram with our id: our own looped back, or another process's (ownIdVerdict). */
+  private onOwnId(part: PeerPduPart, from: Endpoint): void {
+    if (part.incarnation === this.incarnation) return;
+    const last = this.ownIdHeard;
+    const heard =
+      last?.incarnation !== part.incarnation ? { incarnation: part.incarnation, seq: part.seq, rounds: 1 } : part.seq === last.seq ? last : { ...last, seq: part.seq, rounds: last.rounds + 1 };
+    this.ownIdHeard = heard;
+    const now = this.env.clock.now();
+    const verdict = ownIdVerdict({
+      incarnation: this.incarnation,
+      heard,
+      sinceStartMs: now - this.startedAt,
+      sinceOutbidMs: now - this.outbidAt,
+      detectionMs: detectionTimeMs(this.config.livenessTimeoutMs),
+    });
+    if (verdict === 'stop') {
+      this.log.error({ event: 'node.id_in_use', address: from.address, incarnation: part.incarnation });
+      this.stop();
+      this.emit('idInUse', { address: from.address, incarnation: part.incarnation });
+    } else if (verdict === 'announce over it') {
+      const previous = this.incarnation;
+      this.outbidAt = now;
+      this.incarnation = Math.min(part.incarnation + 1, MAX_INCARNATION);
+      this.log.warn({ event: 'node.id_conflict', address: from.address, theirs: part.incarnation, previousIncarnation: previous, incarnation: this.incarnation });
+      this.discovery.send({ type: 'ANNOUNCE' });
+    } else if (verdict === 'ignore') {
+      this.warnings.warn({ event: 'peer.rejected', reason: 'id conflict' }, { peer: part.peerId, address: from.address, incarnation: part.incarnation });
     }
   }
 
@@ -579,7 +617,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     };
     const key = announcementKey(announced);
     if (key !== this.announcement.key) this.announcement = { rev: this.announcement.rev + 1, key };
-    return { version: 1, peerId: this.id, incarnation: this.env.incarnation, seq, rev: this.announcement.rev, ...announced };
+    return { version: 1, peerId: this.id, incarnation: this.incarnation, seq, rev: this.announcement.rev, ...announced };
   }
 
   /** Who hosts `channel`: ourselves, the directory's winner, or an invite's host. */

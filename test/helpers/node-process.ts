@@ -42,6 +42,8 @@ export class NodeProcess {
   readonly stderrText: string[] = [];
   private waiters: Array<() => void> = [];
   exited = false;
+  /** The exit code, once exited (null after a signal). */
+  exitCode: number | null = null;
 
   constructor(readonly options: NodeProcessOptions) {
     const args = [
@@ -75,8 +77,9 @@ export class NodeProcess {
       }
       this.wake();
     });
-    this.child.on('exit', () => {
+    this.child.on('exit', (code) => {
       this.exited = true;
+      this.exitCode = code;
       this.wake();
     });
   }

@@ -70,7 +70,7 @@ t.test('discovery and peer liveness', async (t) => {
   });
   const actor = createActor(machine, {
     clock,
-    input: { peerId: 'me', incarnation: 1, pduIntervalMs: 250, livenessTimeoutMs: 250, maxPeers: 8 },
+    input: { peerId: 'me', pduIntervalMs: 250, livenessTimeoutMs: 250, maxPeers: 8 },
   });
   actor.start();
   t.ok(fields(actor) <= MAX_CONTEXT_FIELDS, `discovery: ${fields(actor)} fields`);

@@ -1,6 +1,6 @@
 // The small decision rules, as docs/protocol.md section 5 states them.
 import t from 'tap';
-import { chooseFailoverHost, decideUnhostedJoin, hostingWins, nextNumber, rankStandbys, type PeerLoad } from '../../machines/rules.ts';
+import { chooseFailoverHost, decideUnhostedJoin, hostingWins, nextNumber, ownIdVerdict, rankStandbys, type PeerLoad } from '../../machines/rules.ts';
 import { MAX_WIRE_NUMBER } from '../../lib/wire/limits.ts';
 
 const load = (o: Partial<PeerLoad> = {}): PeerLoad => ({ canHost: true, alive: true, hosted: 0, joined: new Set(), ...o });
@@ -61,4 +61,17 @@ t.test('the next epoch or seq saturates at the largest wire number', async (t) =
   t.equal(nextNumber(MAX_WIRE_NUMBER, 40), MAX_WIRE_NUMBER);
   // At the top a takeover ties with the epoch it follows; the id decides (5.6).
   t.ok(hostingWins({ hostId: 'a', epoch: nextNumber(MAX_WIRE_NUMBER) }, { hostId: 'z', epoch: MAX_WIRE_NUMBER }));
+});
+
+t.test('ownIdVerdict: a newcomer gives way to a live process with its id; a node past its start announces over a newcomer once, then gives way', async (t) => {
+  const detectionMs = 1000;
+  const v = (o: { incarnation?: number; heard: { incarnation: number; rounds: number }; sinceStartMs: number; sinceOutbidMs?: number }) =>
+    ownIdVerdict({ incarnation: 100, sinceOutbidMs: Number.POSITIVE_INFINITY, detectionMs, ...o });
+  t.equal(v({ heard: { incarnation: 50, rounds: 1 }, sinceStartMs: 10 }), 'wait', 'one round: maybe a late datagram of our own dead process');
+  t.equal(v({ heard: { incarnation: 50, rounds: 2 }, sinceStartMs: 300 }), 'stop', 'two rounds of another process, in our first detection time: we are the newcomer');
+  t.equal(v({ heard: { incarnation: 150, rounds: 2 }, sinceStartMs: 300 }), 'stop', 'higher or lower alike: in the start window a node never outbids');
+  t.equal(v({ heard: { incarnation: 150, rounds: 1 }, sinceStartMs: 5000 }), 'announce over it', 'past the window, a higher incarnation is announced over at once');
+  t.equal(v({ heard: { incarnation: 50, rounds: 9 }, sinceStartMs: 5000 }), 'ignore', 'a lower one: peers prefer ours');
+  t.equal(v({ heard: { incarnation: 150, rounds: 1 }, sinceStartMs: 5000, sinceOutbidMs: 200 }), 'stop', 'outbid again within a detection time: give way');
+  t.equal(v({ heard: { incarnation: 150, rounds: 1 }, sinceStartMs: 5000, sinceOutbidMs: 1000 }), 'announce over it', 'a detection time later, a new newcomer');
 });
