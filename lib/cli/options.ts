@@ -64,6 +64,15 @@ export function parseListen(value: string): Endpoint {
   return { address, port };
 }
 
+/** --iface: an interface's IPv4 address (multicast membership is by address; a name like eth0 failed as EINVAL deep in the start). */
+export function parseIpv4(value: string): string {
+  if (!net.isIPv4(value)) throw new InvalidArgumentError(`expected the IPv4 address of an interface of this host (not its name), got "${value}"`);
+  return value;
+}
+
+/** pino's levels, and `silent`. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 export function parseChannelList(value: string): string[] {
   return value
     .split(',')

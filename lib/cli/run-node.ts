@@ -79,6 +79,7 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
     if (options.metrics !== undefined) metrics = await startMetrics(node, options.metrics, log);
   } catch (error) {
     log.error({ event: 'node.start_failed', err: error });
+    process.stderr.write(`chanmesh: could not start: ${startFailure(error, config)}\n`);
     // A node that did start (only --metrics failed) leaves as it would at a signal.
     if (started) node.stop();
     process.exit(1);
@@ -141,6 +142,18 @@ function configOrExit(input: NodeConfigInput): NodeConfig {
     process.stderr.write(`chanmesh: --${error.message}\n`);
     process.exit(2);
   }
+}
+
+/** What an operator reads when the start failed: the error, and for the usual causes what to check. */
+export function startFailure(error: unknown, config: Pick<NodeConfig, 'iface' | 'port'>): string {
+  const e = error as NodeJS.ErrnoException;
+  const message = e instanceof Error ? e.message : String(error);
+  if (e.code === 'EADDRINUSE') return `${message} (another process listens there: another --port, or --metrics)`;
+  if (config.iface !== undefined && /Membership|MulticastInterface/.test(e.syscall ?? message)) {
+    return `${message} (is --iface ${config.iface} an address of this host's interfaces? \`ip -4 addr\` lists them)`;
+  }
+  if (/Membership/.test(e.syscall ?? message)) return `${message} (no interface for multicast: give --iface <address>; docs/deploy.md)`;
+  return message;
 }
 
 function stdinIsNull(): boolean {

@@ -5,8 +5,8 @@
 // 128 liveness, 129 correctness, 2 usage, 1 internal).
 import { randomInt } from 'node:crypto';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { parseDuration, parseInteger, parsePduInterval } from './options.ts';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS, parseDuration, parseInteger, parsePduInterval } from './options.ts';
 import { MAX_ELECTED_STANDBYS } from '../wire/limits.ts';
 import { renderReport } from '../../sim/report.ts';
 import { DEFAULTS, defaultMembersPerChannel, defaultSettleMs, deriveSeeds, describeSeeds, runSimulation, type SimOptions } from '../../sim/run.ts';
@@ -86,7 +86,7 @@ function program(): Command {
     .option('--history <n>', "the nodes' --history (default: theirs, 100 per 250 ms of PDU interval)", parseInteger(0, 100_000))
     .option('--standbys <k>', "the nodes' --standbys (default: theirs, 2); 0 sends every failover to the lowest-id member", parseInteger(0, MAX_ELECTED_STANDBYS))
     .option('--split-chunks', 'cut every stream write at random points (the frame decoders and member machines see every chunking)')
-    .option('--log-level <level>', 'the nodes\' log level in the event log', 'info')
+    .addOption(new Option('--log-level <level>', 'the nodes\' log level in the event log').choices(LOG_LEVELS).default('info'))
     .option('--list-scenarios', 'list the named scenarios and exit')
     .option('--verbose', 'print the whole fault plan')
     .option('--no-progress', 'no progress bar, even on a TTY')

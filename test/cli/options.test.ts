@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { InvalidArgumentError } from 'commander';
-import { parseDuration, parseListen, parsePduInterval } from '../../lib/cli/options.ts';
+import { parseDuration, parseIpv4, parseListen, parsePduInterval } from '../../lib/cli/options.ts';
+import { startFailure } from '../../lib/cli/run-node.ts';
 
 t.test('--metrics: a port alone is on loopback; an address opens it to others', async (t) => {
   t.same(parseListen('9464'), { address: '127.0.0.1', port: 9464 });
@@ -43,4 +44,22 @@ t.test('chanmesh cluster: --wait-timeout and --grace are durations like every ot
     t.match(result.stderr, new RegExp(`option '${option} <duration>' argument .* is invalid. expected a duration`), 'naming the option and the rule');
   }
   t.match(run(['up', '--help']).stdout, /--wait-timeout <duration>\s+how long to wait for the nodes to start \(default:\s+60s\)/);
+});
+
+t.test('--iface is an IPv4 address; --log-level one of pino\'s levels (a name or a typo failed deep in the start, with a stack)', async (t) => {
+  t.equal(parseIpv4('10.0.0.5'), '10.0.0.5');
+  for (const bad of ['eth0', '', '10.0.0', '::1', '10.0.0.256']) t.throws(() => parseIpv4(bad), InvalidArgumentError, `"${bad}" is refused`);
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/chanmesh.js');
+  const run = spawnSync(process.execPath, [bin, 'node', '--log-level', 'loud'], { encoding: 'utf8', timeout: 30_000, input: '' });
+  t.not(run.status, 0);
+  t.match(run.stderr, /argument 'loud' is invalid\. Allowed choices are trace, debug, info, warn, error, fatal, silent/);
+  t.notMatch(run.stderr, /\n\s+at /, 'no stack trace');
+});
+
+t.test('a start that fails says what to check', async (t) => {
+  const failed = (fields: Partial<NodeJS.ErrnoException>, iface?: string) => startFailure(Object.assign(new Error(fields.message ?? 'x'), fields), { iface, port: 0 });
+  t.match(failed({ message: 'addMembership ENODEV', syscall: 'addMembership', code: 'ENODEV' }, '10.9.9.9'), /is --iface 10\.9\.9\.9 an address of this host's interfaces/);
+  t.match(failed({ message: 'addMembership ENODEV', syscall: 'addMembership', code: 'ENODEV' }), /give --iface <address>/);
+  t.match(failed({ message: 'listen EADDRINUSE: address already in use 0.0.0.0:9464', code: 'EADDRINUSE' }), /another process listens there/);
+  t.equal(failed({ message: 'something else' }), 'something else');
 });
