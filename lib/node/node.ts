@@ -522,7 +522,10 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     for (const invite of pdu.invites) {
       if (!invite.peerIds.includes(this.id) || !this.invitesSeen.announced(invite)) continue;
       this.log.info({ event: 'invite.received', channel: invite.channel, host: invite.host, from: peerId });
-      this.notice(`${peerId} invites you to ${invite.channel} (hosted by ${invite.host}): /join ${invite.channel}`);
+      // SERVER-INVITE names no inviter: the host announces the INVITE of
+      // any member (the notice named the host as the inviter until
+      // December 2026).
+      this.notice(`you are invited to ${invite.channel} (hosted by ${invite.host}): /join ${invite.channel}`);
     }
   }
 

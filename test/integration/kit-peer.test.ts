@@ -98,7 +98,7 @@ t.test('INVITE: the host announces it; the invited peer finds the private channe
   host.send('/invite @secret guest');
   const invite = await guest.waitEvent('invite.received', (e) => e.channel === '@secret');
   t.equal(invite.host, 'host1');
-  await guest.waitLine(/^\* host1 invites you to @secret/);
+  await guest.waitLine(/^\* you are invited to @secret \(hosted by host1\)/);
   guest.send('/join @secret');
   await guest.waitEvent('member.joined', (e) => e.channel === '@secret' && e.host === 'host1');
   guest.send('/say @secret psst');
