@@ -420,16 +420,25 @@ export const channelMemberMachine = setup({
       },
     }),
 
-    /** The next host: the first live standby, then the lowest live member. */
+    /**
+     * The next host: the first live standby, then the lowest live member.
+     * The search's first pick starts the failover (one failover.started,
+     * not one per candidate that failed); the host it began with, the
+     * first tried, is the one a takeover replaces (until December 2026
+     * each pick reported one, and a takeover named the last candidate
+     * tried as the host it replaced).
+     */
     pickCandidate: enqueueActions(({ context, enqueue }) => {
-      const previous = context.hostId;
+      const failedHost = context.tried[0] ?? context.hostId;
       const next = candidate(context)!;
-      enqueue.emit({
-        type: 'failoverStarted',
-        hostId: previous ?? '',
-        epoch: context.epoch,
-        candidates: [next, ...context.standbys.filter((s) => s !== next)],
-      });
+      if (context.tried.length <= 1) {
+        enqueue.emit({
+          type: 'failoverStarted',
+          hostId: failedHost ?? '',
+          epoch: context.epoch,
+          candidates: [next, ...context.standbys.filter((s) => s !== next)],
+        });
+      }
       if (next === context.settings.selfId) {
         // We are the standby in charge: host the channel with the next
         // epoch and everything we hold, then join it like any member.
@@ -438,7 +447,7 @@ export const channelMemberMachine = setup({
           epoch: nextNumber(context.epoch),
           history: context.history,
           seen: context.seen.snapshot(),
-          previousHost: previous,
+          previousHost: failedHost,
           members: context.members,
         });
       }

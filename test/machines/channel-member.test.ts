@@ -120,6 +120,17 @@ t.test('fast path: the connection closes, one quick reconnect is refused, the fi
   t.same(m.of('send').at(-1)!.commands, [{ type: 'SAY', text: 'unacked', msgId: 'p-1' }], 'the outbox is re-sent with the same msgId');
 });
 
+t.test('one failover, one failoverStarted; a takeover names the host the failover began with, not the last candidate tried', async (t) => {
+  const m = member('s2');
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 4 });
+  m.joinHost('h', 4, [], ['s1', 's2']);
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'reset' });
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ECONNREFUSED' });
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ECONNREFUSED' });
+  t.same(m.of('failoverStarted'), [{ type: 'failoverStarted', hostId: 'h', epoch: 4, candidates: ['s1', 's2'] }], 'one line, naming h');
+  t.same(m.of('requestHost').map((r) => [r.epoch, r.previousHost]), [[5, 'h']], 's1 failed too: s2 takes over from h');
+});
+
 t.test('a host that accepts and closes before its WELCOME: one quick reconnect, then the next candidate; never a loop', async (t) => {
   // Until December 2026 each close went back to reconnecting: a member whose
   // host refused it after accepting (another --secret's TLS, a refused
