@@ -486,7 +486,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
     .description("the nodes' output (chat lines and log events), interleaved by time; JSON events rendered readably")
     .argument('[service...]')
     .option('-f, --follow', 'keep printing new lines')
-    .option('--json', 'print the JSON events as they are')
+    .option('--json', 'JSON lines: the events as they are, chat as {service, text}; each with its service')
     .option('-n, --tail <lines>', 'only the last lines of each service')
     .action(async (services: string[], options: { follow?: boolean; json?: boolean; tail?: string } & Record<string, unknown>) => {
       const common = commonOf(options);

@@ -18,21 +18,28 @@ export function makePrinter(names: string[], json: boolean): (svc: string, line:
   const color = process.stdout.isTTY === true;
   return (svc, line) => {
     if (!line) return;
+    // JSON lines, one object a line and nothing else: the node's events as
+    // they are, with the service; its chat and other text as `text`.
+    if (json) return void process.stdout.write(`${jsonLine(svc, line)}\n`);
     const index = names.indexOf(svc);
     const label = `${svc.padEnd(width)} |`;
     const prefix = color ? `\x1b[${COLORS[index % COLORS.length]}m${label}\x1b[0m` : label;
     let text = line;
-    if (!json) {
-      const parsed = parseNodeLine(line);
-      if (parsed.kind === 'event') {
-        text = formatEvent(parsed.event);
-        if (color && typeof parsed.event.level === 'number' && parsed.event.level >= 40) {
-          text = `\x1b[${parsed.event.level >= 50 ? 31 : 33}m${text}\x1b[0m`;
-        }
+    const parsed = parseNodeLine(line);
+    if (parsed.kind === 'event') {
+      text = formatEvent(parsed.event);
+      if (color && typeof parsed.event.level === 'number' && parsed.event.level >= 40) {
+        text = `\x1b[${parsed.event.level >= 50 ? 31 : 33}m${text}\x1b[0m`;
       }
     }
     process.stdout.write(`${prefix} ${text}\n`);
   };
+}
+
+/** One line of a service's output as a JSON line of `logs --json`. */
+export function jsonLine(svc: string, line: string): string {
+  const parsed = parseNodeLine(line);
+  return JSON.stringify(parsed.kind === 'event' ? { service: svc, ...parsed.event } : { service: svc, text: line.replace(/\r$/, '') });
 }
 
 /** Prints the logs so far, interleaved by event time (chat lines keep their place). */
