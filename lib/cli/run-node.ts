@@ -72,16 +72,15 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
 
-  let started = false;
   try {
-    await node.start();
-    started = true;
+    // The metrics endpoint first: a port in use then fails the start before
+    // the node has announced itself (peers saw a ghost peer for 4 intervals).
     if (options.metrics !== undefined) metrics = await startMetrics(node, options.metrics, log);
+    await node.start();
   } catch (error) {
     log.error({ event: 'node.start_failed', err: error });
     process.stderr.write(`chanmesh: could not start: ${startFailure(error, config)}\n`);
-    // A node that did start (only --metrics failed) leaves as it would at a signal.
-    if (started) node.stop();
+    await metrics?.close();
     process.exit(1);
   }
 

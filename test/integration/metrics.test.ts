@@ -84,6 +84,8 @@ t.test('a node scraped over HTTP: counters as /stats has them, gauges that follo
   await n3.until('exit', () => n3.exited);
   t.equal(n3.child.exitCode, 1, 'a port taken: exit 1');
   t.match(n3.event('node.start_failed'), { err: { code: 'EADDRINUSE' } });
-  t.ok(n3.event('node.stopped'), 'after leaving as at a signal (it had started)');
+  t.notOk(n3.event('node.started'), 'before it announced itself: no ghost peer (until December 2026 it had started first)');
+  t.notOk(n1.event('peer.discovered', (e) => e.peer === 'scraped3'), 'scraped1 never heard of it');
+  t.match(n3.stderrText.join('\n'), /could not start: .*EADDRINUSE.*another process listens there/, 'saying what to check');
   t.equal((await scrape(port)).get('chanmesh_node_info{peer_id="scraped1"}'), 1, 'the port still scraped1\'s');
 });
