@@ -64,7 +64,8 @@ export interface DiscoveryContext extends DiscoveryInput {
    * The peer table. Owned by this actor (made by the context factory) and
    * updated in place, where copying a table of hundreds of peers for every
    * change would dominate (a cluster starting up discovers N^2 peers);
-   * entries are added and removed only inside assign.
+   * entries are added and removed only inside assign, and a known peer's
+   * address, nick and port are updated on its record in receivePdu.
    */
   peers: Map<string, PeerRecord>;
 }

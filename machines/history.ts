@@ -292,8 +292,9 @@ interface Run {
  * seen: a false "known" would drop a message. Runs are kept for the
  * `limit` streams that grew last, RUNS_PER_STREAM each.
  *
- * The one piece of machine context updated in place: copying a set of
- * thousands of keys on every SAY would dominate the hot path. Each actor's
+ * Updated in place (with the discovery machine's peer table, the only
+ * context that is: docs/architecture.md): copying a set of thousands of
+ * keys on every SAY would dominate the hot path. Each actor's
  * context factory creates its own window, so no two actors share one.
  */
 export class SeenWindow {
