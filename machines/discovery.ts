@@ -78,8 +78,8 @@ export type DiscoveryEvent =
 export type DiscoveryEmitted =
   | { type: 'peerDiscovered'; peer: PeerRecord }
   | { type: 'peerRestarted'; peer: PeerRecord; previousIncarnation: number }
+  /** Figure 6's disconnected, and so out of the table ("may be deleted from the peer list"): one event for both. */
   | { type: 'peerDisconnected'; peerId: string; failTimer: number }
-  | { type: 'peerRemoved'; peerId: string }
   | { type: 'peerRejected'; peerId: string; address: string; reason: 'table full' };
 
 /** Changes within this window go out in one PDU. */
@@ -136,7 +136,6 @@ export const discoveryMachine = setup({
         context.peers.delete(event.peerId);
         return {};
       });
-      enqueue.emit({ type: 'peerRemoved', peerId: event.peerId });
     }),
   },
 }).createMachine({

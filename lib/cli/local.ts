@@ -312,9 +312,6 @@ class LocalCluster {
       case 'peer.restarted':
         if (peer) node.peers.set(peer, { state: 'timerAlive' });
         break;
-      case 'peer.removed':
-        if (peer) node.peers.set(peer, { state: 'removed' });
-        break;
       case 'channel.created':
       case 'takeover':
         if (channel) node.hosting.set(channel, { epoch, standbys: [], members: listOf(e.members) });
@@ -462,7 +459,6 @@ const PEER_WORDS: Record<string, string> = {
   timerAlive: 'alive',
   maybeDisconnected: 'maybe',
   disconnected: 'DOWN',
-  removed: 'gone',
 };
 
 function peerCell(view: PeerView | undefined): string {

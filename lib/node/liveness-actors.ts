@@ -31,13 +31,13 @@ export class LivenessActors {
 
   /**
    * What the discovery machine did to its table: a peer it took in (new, or
-   * a new incarnation) gets its actor, a peer it removed has none (after a
-   * disconnection its actor has ended already), so there is one actor per
-   * record of the table.
+   * a new incarnation) gets its actor, a peer it removed (disconnected) has
+   * none (its actor has ended already), so there is one actor per record of
+   * the table.
    */
   follow(effect: DiscoveryEmitted): void {
     if (effect.type === 'peerDiscovered' || effect.type === 'peerRestarted') this.start(effect.peer.peerId, effect.peer.timeoutMs);
-    else if (effect.type === 'peerRemoved') this.stop(effect.peerId);
+    else if (effect.type === 'peerDisconnected') this.stop(effect.peerId);
   }
 
   /** Its actor starts, in place of any it had. */

@@ -485,10 +485,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         for (const h of this.hosts.values()) h.send({ type: 'PEERS_CHANGED', loads });
         break;
       }
-      case 'peerRemoved':
-        this.log.info({ event: 'peer.removed', peer: effect.peerId });
-        this.directory.remove(effect.peerId);
-        break;
       case 'peerRejected':
         this.warnings.warn({ event: 'peer.rejected', reason: effect.reason }, { peer: effect.peerId, address: effect.address });
         break;

@@ -169,9 +169,9 @@ export class PeerIntake {
     return peerNews || announcement !== undefined ? { stale: false, peerNews, announcement } : ROUTINE;
   }
 
-  /** What the discovery machine did to its table: a peer it dropped (removed or rejected) is forgotten. */
+  /** What the discovery machine did to its table: a peer it dropped (disconnected or rejected) is forgotten. */
   follow(effect: DiscoveryEmitted): void {
-    if (effect.type === 'peerRemoved' || effect.type === 'peerRejected') this.forget(effect.peerId);
+    if (effect.type === 'peerDisconnected' || effect.type === 'peerRejected') this.forget(effect.peerId);
   }
 
   /** The machine dropped the peer: its next datagram of a newer round is news again. */

@@ -53,7 +53,7 @@ t.test("an invite from a host that is gone does not keep a /join of its channel 
   });
   await sendDatagrams(group, ghost);
   await node.waitEvent('invite.received', (e) => e.channel === '#c' && e.host === 'ghost');
-  await node.waitEvent('peer.removed', (e) => e.peer === 'ghost', 5_000);
+  await node.waitEvent('peer.state', (e) => e.peer === 'ghost' && e.state === 'disconnected', 5_000);
   node.send('/join #c');
   await node.waitEvent('channel.created', (e) => e.channel === '#c', 10_000);
   await node.waitEvent('member.joined', (e) => e.channel === '#c' && e.host === 'invitee');

@@ -83,7 +83,6 @@ t.test('three peers discover each other, chat, exit, and notice a killed peer (f
   const gone = await a.waitEvent('peer.state', (e) => e.peer === 'charlie' && e.state === 'disconnected', 10_000);
   t.ok(gone.time >= maybe.time, 'maybeDisconnected, then disconnected');
   t.ok(gone.time - killedAt >= 3 * PDU_MS - PDU_MS / 16 - 20, `disconnected ${gone.time - killedAt} ms after the kill (>= 3X)`);
-  await a.waitEvent('peer.removed', (e) => e.peer === 'charlie');
 });
 
 

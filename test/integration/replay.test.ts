@@ -5,7 +5,7 @@
 // may it bring the host back once its peers dropped it.
 import dgram from 'node:dgram';
 import t from 'tap';
-import { decodePeerPduPart } from '../../lib/wire/peer-pdu.ts';
+import { unpack } from 'msgpackr';
 import { NodeProcess, uniqueGroup } from '../helpers/node-process.ts';
 
 const PDU_MS = 200;
@@ -27,7 +27,8 @@ t.test("replaying a frozen host's last PeerPDU every 50 ms: it is disconnected a
   t.teardown(() => recorder.close());
   let recorded: Buffer | undefined;
   recorder.on('message', (datagram) => {
-    if (decodePeerPduPart(datagram).peerId === 'a') recorded = datagram;
+    // Plain msgpack: a node without the secret refuses these (pdu_auth), a recorder needs only who sent it.
+    if ((unpack(datagram) as { peerId?: unknown }).peerId === 'a') recorded = datagram;
   });
   await new Promise<void>((resolve) => recorder.bind(Number(port), () => resolve()));
   recorder.addMembership(address, '127.0.0.1');
@@ -50,7 +51,7 @@ t.test("replaying a frozen host's last PeerPDU every 50 ms: it is disconnected a
   await new Promise((r) => setTimeout(r, 10 * PDU_MS));
   const rediscovered = b.events.filter((e) => e.event === 'peer.discovered' && e.peer === 'a' && b.events.indexOf(e) > b.events.indexOf(disconnected));
   t.same(rediscovered, [], 'a is not discovered again by its recording');
-  t.ok(b.events.some((e) => e.event === 'peer.removed' && e.peer === 'a'), 'and stays out of the table');
+  t.equal(b.events.filter((e) => e.event === 'peer.state' && e.peer === 'a' && e.state === 'disconnected').length, 1, 'disconnected once, and out of the table since');
   const stale = b.events.filter((e) => e.event === 'pdu.stale' && e.peer === 'a');
   t.ok(stale.length >= 10, `each replay dropped and logged (debug): ${stale.length}`);
 

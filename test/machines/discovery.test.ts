@@ -107,14 +107,13 @@ t.test('discovers a peer once, ignores its own PDUs, learns a new nick; announce
   t.same(h.announcements, [1, 2]);
 });
 
-t.test('a silent peer goes maybeDisconnected, disconnected, and is removed', async (t) => {
+t.test('a silent peer goes maybeDisconnected, disconnected, and is removed (one event)', async (t) => {
   const h = harness();
   h.receive({ peerId: 'p1' });
   // 4X, each expiry reported up to X/16 late by the intake's silence watch.
   h.clock.advance(4 * INTERVAL + (4 * INTERVAL) / 16);
   t.same(h.reports.map((e) => [e.state, e.failTimer]), [['maybeDisconnected', 1], ['maybeDisconnected', 2], ['maybeDisconnected', 3]], 'suspicions are reported');
   t.same(h.of('peerDisconnected'), [{ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 }], 'the disconnection is the peer table\'s business');
-  t.same(h.of('peerRemoved'), [{ type: 'peerRemoved', peerId: 'p1' }]);
   t.equal(h.peers().size, 0);
   h.receive({ peerId: 'p1', seq: 9 });
   t.equal(h.of('peerDiscovered').length, 2, 'a removed peer that speaks again is discovered again');
@@ -133,7 +132,7 @@ t.test('a suspected peer heard again is back in timerAlive, without a discovery 
   t.equal(h.reports.length, 3, 'the next datagram is routine again');
   t.equal(h.emitted.length, emitted, 'the discovery machine was not involved');
   h.clock.advance(4 * INTERVAL + (4 * INTERVAL) / 16);
-  t.same(h.of('peerRemoved').map((e) => e.peerId), ['p1'], 'silent again: the count starts from failTimer 0, disconnected after 4X');
+  t.same(h.of('peerDisconnected').map((e) => e.peerId), ['p1'], 'silent again: the count starts from failTimer 0, disconnected after 4X');
   t.same(h.reports.slice(3).map((e) => e.failTimer), [1, 2, 3]);
 });
 

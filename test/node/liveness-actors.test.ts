@@ -44,7 +44,6 @@ t.test('a discovered peer gets an actor, which ends in one disconnection after 4
 
 t.test('other discovery effects start nothing', async (t) => {
   const h = harness();
-  h.actors.follow({ type: 'peerRemoved', peerId: 'p1' });
   h.actors.follow({ type: 'peerRejected', peerId: 'p1', address: '10.0.0.2', reason: 'table full' });
   h.actors.follow({ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 });
   t.equal(h.actors.stateOf('p1'), undefined);
@@ -63,12 +62,12 @@ t.test('a new incarnation replaces the actor: the old one tells nothing more', a
   t.same(h.disconnected.map((d) => d.peerId), ['p1'], 'the new one ends 4X after the restart');
 });
 
-t.test('a peer removed from the table, and stopAll, end actors without a disconnection', async (t) => {
+t.test('a peer out of the table (disconnected), and stopAll, end actors without a further disconnection', async (t) => {
   const h = harness();
   h.actors.follow(h.discovered('p1'));
   h.actors.follow(h.discovered('p2'));
   h.actors.follow(h.discovered('p3'));
-  h.actors.follow({ type: 'peerRemoved', peerId: 'p1' });
+  h.actors.follow({ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 });
   t.equal(h.actors.stateOf('p1'), undefined);
   t.equal(h.actors.stateOf('p2'), 'timerAlive', 'the others run on');
   h.actors.stopAll();

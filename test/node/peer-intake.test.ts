@@ -36,12 +36,10 @@ t.test('verdicts: peer news for the machine, announcements for the directory, ro
   t.equal(verdict({ incarnation: 6, seq: 1, rev: 1 }), 'peer+announcement', 'a new incarnation, whatever its seq and rev');
   t.equal(verdict({ incarnation: 6, seq: 2, rev: 1 }), 'routine');
   intake.follow({ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 });
-  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'routine', 'a disconnection alone forgets nothing (its peerRemoved follows)');
-  intake.follow({ type: 'peerRemoved', peerId: 'p1' });
-  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'stale', 'removed from the table: its newest round replayed is not news');
-  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'removed from the table: a newer round is news again');
+  t.equal(verdict({ incarnation: 6, seq: 2, rev: 1 }), 'stale', 'disconnected, so out of the table: its newest round replayed is not news');
+  t.equal(verdict({ incarnation: 6, seq: 3, rev: 1 }), 'peer+announcement', 'out of the table: a newer round is news again');
   intake.follow({ type: 'peerRejected', peerId: 'p1', address: FROM.address, reason: 'table full' });
-  t.equal(verdict({ incarnation: 6, seq: 5, rev: 1 }), 'peer+announcement', 'rejected: news again, each time');
+  t.equal(verdict({ incarnation: 6, seq: 4, rev: 1 }), 'peer+announcement', 'rejected: news again, each time');
 });
 
 t.test('a replayed datagram neither refreshes liveness nor moves the peer', async (t) => {
@@ -59,10 +57,10 @@ t.test('a replayed datagram neither refreshes liveness nor moves the peer', asyn
     t.equal(judged(intake.admit(recorded, i % 2 === 0 ? FROM : elsewhere)), 'stale', `replay ${i + 1}`);
   }
   t.equal(silent.length, 3, 'the recorded peer went silent all the same: every X after the last real datagram (figure 6 runs on)');
-  intake.follow({ type: 'peerRemoved', peerId: 'p1' });
+  intake.follow({ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 });
   t.equal(judged(intake.admit(recorded, elsewhere)), 'stale', 'nor does the recording bring back the removed peer');
   t.equal(judged(intake.admit(part({ seq: 8 }), FROM)), 'peer+announcement', 'the peer itself does, with its next round');
-  intake.follow({ type: 'peerRemoved', peerId: 'p1' });
+  intake.follow({ type: 'peerDisconnected', peerId: 'p1', failTimer: 3 });
   t.equal(judged(intake.admit(part({ incarnation: 4, seq: 1 }), FROM)), 'peer+announcement', 'and, once removed, a lower incarnation too (restarted on a clock that went back)');
 });
 
@@ -72,7 +70,7 @@ t.test('the newest rounds of dropped peers are remembered up to the peer table\'
   const peerId = (i: number) => `p${i}`;
   for (let i = 0; i <= MAX_PEERS; i++) {
     intake.admit(part({ peerId: peerId(i), seq: 3 }), FROM);
-    intake.follow({ type: 'peerRemoved', peerId: peerId(i) });
+    intake.follow({ type: 'peerDisconnected', peerId: peerId(i), failTimer: 3 });
   }
   t.equal(judged(intake.admit(part({ peerId: peerId(MAX_PEERS), seq: 3 }), FROM)), 'stale', 'the last dropped: remembered');
   t.equal(judged(intake.admit(part({ peerId: peerId(1), seq: 3 }), FROM)), 'stale', 'the second dropped: remembered');
