@@ -36,8 +36,3 @@ export function createLogger(options: LogOptions = {}): Logger {
   }
   return pino({ level, base }, pino.destination({ fd: 2, sync: false }));
 }
-
-/** A logger that drops everything: for tests and benchmarks that don't read logs. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

@@ -18,6 +18,7 @@
 // can end it any time during the burst, so those times measure the bursts'
 // lengths more than the cluster; the headline figures are for a host that
 // crashed, froze or was cut off from the member.
+import { percentile } from '../lib/percentile.ts';
 import type { LogRecord } from './event-log.ts';
 import type { FaultSpan, Timeline } from './timeline.ts';
 
@@ -58,8 +59,7 @@ export interface FailoverMetrics {
 export function percentiles(values: number[]): Percentiles {
   if (values.length === 0) return { count: 0 };
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-  return { count: sorted.length, p50: rank(0.5), p99: rank(0.99), max: sorted[sorted.length - 1] };
+  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
 }
 
 export class MetricsRecorder {

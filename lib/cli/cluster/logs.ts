@@ -48,7 +48,6 @@ export function printHistory(dir: string, names: string[], options: LogOptions, 
   const entries: Array<{ time: number; file: number; seq: number; svc: string; line: string }> = [];
   names.forEach((svc, file) => {
     const text = readFrom(logPath(dir, svc), 0);
-    offsets.set(svc, Buffer.byteLength(text));
     let lines = text.split('\n');
     lines.pop(); // partial or empty last line: printed when complete
     offsets.set(svc, Buffer.byteLength(lines.map((l) => `${l}\n`).join('')));
