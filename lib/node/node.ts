@@ -13,7 +13,7 @@ import type { Random } from '../random.ts';
 import { hungUp, type DatagramGroup, type Endpoint, type Network } from '../net/transport.ts';
 import type { ClientCommand } from '../wire/command.ts';
 import { DecodeError } from '../wire/errors.ts';
-import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_INCARNATION, MAX_INVITE_IDS, MAX_PDU_BYTES, MAX_PDU_CHANNELS } from '../wire/limits.ts';
+import { JOIN_TIMEOUT_MS, MAX_AWAITING_JOIN, MAX_INCARNATION, MAX_INVITE_IDS, MAX_PDU_CHANNELS } from '../wire/limits.ts';
 import { hiddenTag } from '../wire/hidden-tag.ts';
 import { isChannelName, isPeerId, isPrivateChannel, isPublicChannel, isSayText } from '../wire/names.ts';
 import { announcementKey, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
@@ -390,7 +390,6 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
 
   private onDatagram(datagram: Buffer, from: Endpoint): void {
     if (this.stopped) return;
-    if (datagram.length > MAX_PDU_BYTES) return this.dropPdu(from, 'pdu_bounds', 'datagram larger than 1400 bytes');
     try {
       const part = decodeShared(datagram, this.config.secret);
       if (part.peerId === this.id) return this.onOwnId(part, from);

@@ -39,7 +39,7 @@
 import type { Clock, TimerId } from '../clock.ts';
 import type { DiscoveryEmitted } from '../../machines/discovery.ts';
 import type { Endpoint } from '../net/transport.ts';
-import { PduAssembler, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
+import { PduAssembler, roundOrder, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
 import { MAX_PEERS_DEFAULT } from '../wire/limits.ts';
 
 /** Fraction of X by which a silence may be reported late (one timer per node instead of one per datagram). */
@@ -62,8 +62,8 @@ const ROUTINE: Intake = { stale: false, peerNews: false, announcement: undefined
 interface NewestRound {
   incarnation: number;
   /** Highest round seen of this incarnation. */
-  lastSeq: number;
-  /** Sum of 2^part over the parts of round lastSeq heard. */
+  seq: number;
+  /** Sum of 2^part over the parts of round seq heard. */
   partsHeard: number;
 }
 
@@ -140,12 +140,12 @@ export class PeerIntake {
       // A new incarnation gets its own liveness actor, and so its own watch
       // (watchSilence), as soon as the discovery machine has this datagram;
       // the old one's is not refreshed by it (nor told it was heard).
-      peer = { incarnation: part.incarnation, lastSeq: part.seq, partsHeard: 0, address: from.address, rev: -1, nick: part.nick, port: part.port, watch: undefined };
+      peer = { incarnation: part.incarnation, seq: part.seq, partsHeard: 0, address: from.address, rev: -1, nick: part.nick, port: part.port, watch: undefined };
       this.heard.set(part.peerId, peer);
       peerNews = true;
     }
-    if (part.seq > peer.lastSeq) {
-      peer.lastSeq = part.seq;
+    if (part.seq > peer.seq) {
+      peer.seq = part.seq;
       peer.partsHeard = 0;
     }
     peer.partsHeard += 2 ** part.part;
@@ -182,7 +182,7 @@ export class PeerIntake {
     if (peer === undefined) return;
     this.heard.delete(peerId);
     this.assembler.forget(peerId);
-    this.forgotten.set(peerId, { incarnation: peer.incarnation, lastSeq: peer.lastSeq, partsHeard: peer.partsHeard });
+    this.forgotten.set(peerId, { incarnation: peer.incarnation, seq: peer.seq, partsHeard: peer.partsHeard });
     if (this.forgotten.size > this.maxPeers) this.forgotten.delete(this.forgotten.keys().next().value!);
   }
 
@@ -269,8 +269,8 @@ export class PeerIntake {
  * address (replayed from elsewhere).
  */
 function isNewer(part: PeerPduPart, known: NewestRound): boolean {
-  if (part.incarnation !== known.incarnation) return part.incarnation > known.incarnation;
-  if (part.seq !== known.lastSeq) return part.seq > known.lastSeq;
+  const order = roundOrder(part, known);
+  if (order !== 0) return order > 0;
   return Math.floor(known.partsHeard / 2 ** part.part) % 2 === 0;
 }
 

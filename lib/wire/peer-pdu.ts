@@ -526,6 +526,17 @@ function inviteKey(i: { channel: string; host: string }): string {
   return `${i.channel} ${i.host}`;
 }
 
+// ------------------------------------------------------------- rounds
+
+/**
+ * The order of a peer's PDU rounds (3.2, 4): by incarnation, then seq.
+ * Negative when `a` is older than `b`, 0 for the same round. The assembler
+ * and the node's intake both order rounds by this one rule.
+ */
+export function roundOrder(a: { incarnation: number; seq: number }, b: { incarnation: number; seq: number }): number {
+  return a.incarnation !== b.incarnation ? a.incarnation - b.incarnation : a.seq - b.seq;
+}
+
 // ------------------------------------------------------------- decoding
 
 /**
@@ -892,17 +903,15 @@ export class PduAssembler {
     if (!Number.isInteger(part.parts) || !Number.isInteger(part.part)) return undefined;
     if (part.parts < 1 || part.parts > MAX_PDU_PARTS || part.part < 0 || part.part >= part.parts) return undefined;
     let round = this.rounds.get(part.peerId);
-    if (round !== undefined && part.incarnation < round.incarnation) return undefined;
-    if (round !== undefined && part.incarnation === round.incarnation) {
-      if (part.seq < round.seq) return undefined;
-      if (part.seq === round.seq) {
-        if (round.done || round.slots[part.part] !== undefined) return undefined;
-        this.touch(part.peerId, round);
-        if (part.parts !== round.parts) return this.drop(part.peerId, round);
-        return this.hold(part.peerId, round, part);
-      }
-      // A newer round: the pending one, if any, is let go.
+    const order = round === undefined ? 1 : roundOrder(part, round);
+    if (order < 0) return undefined;
+    if (order === 0) {
+      if (round!.done || round!.slots[part.part] !== undefined) return undefined;
+      this.touch(part.peerId, round!);
+      if (part.parts !== round!.parts) return this.drop(part.peerId, round!);
+      return this.hold(part.peerId, round!, part);
     }
+    // A newer round: the pending one, if any, is let go.
     if (round !== undefined) this.release(part.peerId, round);
     // A newer round, or a peer not tracked yet: this part starts a round.
     round = {
