@@ -8,7 +8,8 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { ServerCommand } from '../lib/wire/command.ts';
 import { MAX_MEMBERS } from '../lib/wire/limits.ts';
-import { appendToHistory, inAuthorOrder, messageKey, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendToHistory, inAuthorOrder, messageKey, type HistoryEntry } from './history.ts';
+import { seenWindowFor, type SeenSnapshot, type SeenWindow } from './seen-window.ts';
 import { sameList } from '../lib/lists.ts';
 import { hostingWins, nextNumber, rankStandbys, type PeerLoads } from './rules.ts';
 

@@ -17,7 +17,8 @@
 // ignored (memberlist's "stale events are ignored").
 import { and, assign, emit, enqueueActions, setup } from 'xstate';
 import type { ClientCommand, ServerCommand } from '../lib/wire/command.ts';
-import { appendBounded, historyWindowMax, inHostOrder, legacyMsgId, messageKey, mirrorLive, msgIdOf, pendingKept, withoutPending, seenWindowFor, type SeenSnapshot, type SeenWindow, type HistoryEntry } from './history.ts';
+import { appendBounded, historyWindowMax, inHostOrder, legacyMsgId, messageKey, mirrorLive, msgIdOf, pendingKept, withoutPending, type HistoryEntry } from './history.ts';
+import { seenWindowFor, type SeenSnapshot, type SeenWindow } from './seen-window.ts';
 import { chooseFailoverHost, nextNumber } from './rules.ts';
 
 export interface ChannelMemberInput {

@@ -39,7 +39,8 @@
 import type { Clock, TimerId } from '../clock.ts';
 import type { DiscoveryEmitted } from '../../machines/discovery.ts';
 import type { Endpoint } from '../net/transport.ts';
-import { PduAssembler, roundOrder, type PeerPdu, type PeerPduPart } from '../wire/peer-pdu.ts';
+import { PduAssembler, roundOrder } from '../wire/pdu-assembler.ts';
+import type { PeerPdu, PeerPduPart } from '../wire/peer-pdu.ts';
 import { MAX_PEERS_DEFAULT } from '../wire/limits.ts';
 
 /** Fraction of X by which a silence may be reported late (one timer per node instead of one per datagram). */

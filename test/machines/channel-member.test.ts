@@ -2,7 +2,8 @@
 // 2.3.2) and its exactly-once bookkeeping (outbox, de-duplication, relay).
 import fc from 'fast-check';
 import t from 'tap';
-import { EMPTY_SEEN, historyWindowMax } from '../../machines/history.ts';
+import { historyWindowMax } from '../../machines/history.ts';
+import { EMPTY_SEEN } from '../../machines/seen-window.ts';
 import type { ServerCommand } from '../../lib/wire/command.ts';
 import { memberActor } from '../helpers/machine-inputs.ts';
 

@@ -3,7 +3,8 @@
 // outlive the ring.
 import fc from 'fast-check';
 import t from 'tap';
-import { messageKey, msgIdOf, msgIdPrefix, RUNS_PER_STREAM, SeenWindow, seenWindowFor } from '../../machines/history.ts';
+import { messageKey, msgIdOf, msgIdPrefix } from '../../machines/history.ts';
+import { RUNS_PER_STREAM, SeenWindow, seenWindowFor } from '../../machines/seen-window.ts';
 
 /** The key of the `counter`-th SAY of `author`'s membership `membership`. */
 const key = (author: string, counter: number, membership = 1): string => messageKey(author, msgIdOf(msgIdPrefix(1_700_000_000_000, membership), counter));

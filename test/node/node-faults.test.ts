@@ -5,7 +5,7 @@
 // MEMBERS of 513 ids or a SAY at seq 2^53, ended every channel of a node.)
 import pino from 'pino';
 import t from 'tap';
-import type { Endpoint, Network, StreamConnection, StreamListener } from '../../lib/net/transport.ts';
+import type { Network, StreamConnection, StreamListener } from '../../lib/net/transport.ts';
 import { ChanmeshNode } from '../../lib/node/node.ts';
 import { SeededRandom } from '../../lib/random.ts';
 import { FrameDecoder, encodeFrame, splitFields } from '../../lib/wire/frame.ts';

@@ -3,7 +3,8 @@
 // standby lists; the hosted channels themselves stay.
 import t from 'tap';
 import { encodeTrimmed } from '../../lib/node/pdu-trim.ts';
-import { decodePeerPduPart, PduAssembler, type PeerPdu } from '../../lib/wire/peer-pdu.ts';
+import { PduAssembler } from '../../lib/wire/pdu-assembler.ts';
+import { decodePeerPduPart, type PeerPdu } from '../../lib/wire/peer-pdu.ts';
 
 const long = (prefix: string, i: number, length = 64) => `${prefix}${i}`.padEnd(length, 'x');
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => long(prefix, i));

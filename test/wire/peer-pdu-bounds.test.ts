@@ -6,7 +6,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { MAX_PDU_BYTES, MAX_PDU_PARTS, MAX_PENDING_PDU_PARTS } from '../../lib/wire/limits.ts';
-import { decodePeerPduPart, encodePeerPdu, PduAssembler, type PeerPdu, type PeerPduPart } from '../../lib/wire/peer-pdu.ts';
+import { PduAssembler } from '../../lib/wire/pdu-assembler.ts';
+import { decodePeerPduPart, encodePeerPdu, type PeerPdu, type PeerPduPart } from '../../lib/wire/peer-pdu.ts';
 import { decodeErrorOf } from './helpers.ts';
 
 const RUNS = 200;

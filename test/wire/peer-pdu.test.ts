@@ -7,12 +7,12 @@ import { MAX_ID_BYTES, MAX_INVITE_IDS, MAX_MEMBERS, MAX_PDU_BYTES, MAX_PDU_PARTS
 import {
   decodePeerPduPart,
   encodePeerPdu,
-  PduAssembler,
   PduTooLargeError,
   type HostedChannel,
   type PeerPdu,
   type PeerPduPart,
 } from '../../lib/wire/peer-pdu.ts';
+import { PduAssembler } from '../../lib/wire/pdu-assembler.ts';
 import { hiddenTag } from '../../lib/wire/hidden-tag.ts';
 import { catchError, decodeErrorOf, idArb, publicChannelArb, unicodeText, wireNumberArb } from './helpers.ts';
 
