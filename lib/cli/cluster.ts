@@ -33,7 +33,7 @@ import { ClusterError, EXIT_UNAVAILABLE, ip, listNamespaces, requireRootAndIp, r
 import { type ClusterState, ClusterStateError, findService, readState, requireState, type ServiceState, statePath, writeState } from './cluster/state.ts';
 import { ComposeError, formatCidr } from './compose.ts';
 import { parseNodeLine } from './node-output.ts';
-import { parseDuration, parsePduInterval } from './options.ts';
+import { parseDuration, parsePduInterval, usageExitCode } from './options.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_STATE_DIR = '/run/chanmesh-cluster';
@@ -552,7 +552,7 @@ export async function runClusterCommand(args: string[]): Promise<number> {
   try {
     await program.parseAsync(args, { from: 'user' });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof CommanderError) return usageExitCode(error);
     if (error instanceof ClusterError) {
       warn(error.message);
       return error.exitCode;

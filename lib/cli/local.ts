@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseDuration, parseGroup, parseInteger, parsePduInterval } from './options.ts';
+import { parseDuration, parseGroup, parseInteger, parsePduInterval, usageExitCode } from './options.ts';
 import { clockTime, formatEvent, LineSplitter, parseNodeLine, type NodeEvent } from './node-output.ts';
 import { NODE_DEFAULTS } from '../node/config.ts';
 
@@ -598,7 +598,7 @@ export async function runLocalCommand(args: string[]): Promise<number> {
     program.parse(args, { from: 'user' });
     options = program.opts<LocalOptions>();
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof CommanderError) return usageExitCode(error);
     throw error;
   }
 

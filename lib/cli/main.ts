@@ -3,11 +3,13 @@
 import { Command } from 'commander';
 import type { Endpoint } from '../net/transport.ts';
 import { addNodeCommand, IMAGE_METRICS_PORT } from './node-command.ts';
-import { envOption, parseInteger, parseListen } from './options.ts';
+import { envOption, parseInteger, parseListen, usageExitCode } from './options.ts';
 
 const program = new Command('chanmesh')
   .description('A fault-tolerant chat-channel cluster speaking the KIT Instant Messenger protocol')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A command line that does not parse exits 2 (usageExitCode), as every subcommand does.
+  .exitOverride((error) => process.exit(usageExitCode(error)));
 
 addNodeCommand(program);
 

@@ -1,6 +1,6 @@
 // Parsers for CLI option values. Every flag of `chanmesh node` can also come
 // from an environment variable CHANMESH_<FLAG> (commander's .env()).
-import { InvalidArgumentError, Option } from 'commander';
+import { type CommanderError, InvalidArgumentError, Option } from 'commander';
 import ms from 'ms';
 import net from 'node:net';
 import type { Endpoint } from '../net/transport.ts';
@@ -78,6 +78,13 @@ export function parseChannelList(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/** Exit code of a command line that did not parse: 2, as for a node config refused at start; 0 for --help. */
+export const EXIT_USAGE = 2;
+
+export function usageExitCode(error: CommanderError): number {
+  return error.exitCode === 0 ? 0 : EXIT_USAGE;
 }
 
 /** An option that also reads CHANMESH_<FLAG> from the environment. */

@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, parseDuration, parseInteger, parsePduInterval } from './options.ts';
+import { LOG_LEVELS, parseDuration, parseInteger, parsePduInterval, usageExitCode } from './options.ts';
 import { MAX_ELECTED_STANDBYS } from '../wire/limits.ts';
 import { renderReport } from '../../sim/report.ts';
 import { DEFAULTS, defaultMembersPerChannel, defaultSettleMs, deriveSeeds, describeSeeds, runSimulation, type SimOptions } from '../../sim/run.ts';
@@ -254,7 +254,7 @@ export async function runSimCommand(args: string[]): Promise<number> {
     cmd.parse(args, { from: 'user' });
     raw = cmd.opts<RawOptions>();
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : ExitCode.usage;
+    if (error instanceof CommanderError) return usageExitCode(error);
     throw error;
   }
   if (raw.listScenarios) {
