@@ -39,6 +39,8 @@ export interface ChannelHostInput {
   relayWindowMs: number;
   /** Taken over from a failed host: its members are on their way here (see `hosting.starting`). */
   takeover?: boolean;
+  /** How long the channel waits for its first JOIN before it closes (opening). */
+  openingTimeoutMs: number;
 }
 
 export interface ChannelHostContext extends ChannelHostInput {
@@ -76,6 +78,18 @@ export type ChannelHostEmitted =
 
 /** Messages held while relays merge, at most: more are merged at once. */
 const maxHeld = (context: ChannelHostContext) => 4 * Math.max(context.historyLimit, 64);
+
+/**
+ * Said (not relayed) messages held, at most: half the history. A release is
+ * one burst of acknowledgements; a host that dies as it goes out leaves
+ * some members with it and some without, and the ones with it can relay
+ * only what their history still holds, the last `historyLimit` said. A
+ * burst of more was lost for good in its head (until December 2026: 90
+ * messages held at --history 10, F21 in docs/simulator-findings.md).
+ * Relays are not counted: the merge sorts them by seq, and they are
+ * repairs already.
+ */
+const maxHeldSays = (context: ChannelHostContext) => Math.max(1, Math.floor(context.historyLimit / 2));
 
 const memberIds = (members: readonly HostedMember[]) => members.map((m) => m.peerId);
 const memberOf = (context: ChannelHostContext, connId: string) => context.members.find((m) => m.connId === connId);
@@ -178,9 +192,12 @@ export const channelHostMachine = setup({
   },
   delays: {
     relayWindow: ({ context }) => context.relayWindowMs,
+    openingTimeout: ({ context }) => context.openingTimeoutMs,
   },
   guards: {
-    heldFull: ({ context }) => context.held.length >= maxHeld(context),
+    /** The message that arrives now would be one too many to hold: merge everything with it. */
+    heldFull: ({ context, event }) =>
+      context.held.length >= maxHeld(context) || (event.type === 'SAY' && context.held.filter((m) => !m.relayed).length >= maxHeldSays(context)),
     tookOver: ({ context }) => context.takeover === true,
     isMember: ({ context, event }) => 'connId' in event && memberOf(context, event.connId) !== undefined,
     noMembersLeft: ({ context }) => context.members.length === 0,
@@ -356,13 +373,17 @@ export const channelHostMachine = setup({
   initial: 'opening',
   states: {
     // A channel is created by its first JOIN (draft 2.1); a takeover host
-    // waits here for the first member to rejoin.
+    // waits here for the first member to rejoin. Its own member's JOIN
+    // follows at once, so a host nobody joins within the timeout has
+    // nobody coming: its user left first, say. It closes as an empty
+    // channel does (until December 2026 it was announced for good, F22).
     opening: {
       on: {
         JOIN: { target: 'hosting', actions: 'join' },
         RIVAL_HOST: { guard: 'rivalWins', target: 'yielded' },
         STOP: { target: 'stopped' },
       },
+      after: { openingTimeout: { target: 'closed' } },
     },
     hosting: {
       on: {

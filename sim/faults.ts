@@ -94,6 +94,33 @@ export function plainMemberOf(channel: string, k = 0): Target {
   };
 }
 
+/**
+ * `target` resolved once per run, when a step first asks, and the same node
+ * from then on: "the old host" stays the node that froze, whoever hosts
+ * the channel later.
+ */
+export function pinned(target: Target): Target {
+  const byRun = new WeakMap<SimCluster, string | undefined>();
+  return {
+    label: `${target.label}@first`,
+    resolve: (cluster) => {
+      if (!byRun.has(cluster)) byRun.set(cluster, target.resolve(cluster));
+      return byRun.get(cluster);
+    },
+  };
+}
+
+/** A live member of `channel` that does not host it and is none of `except`: the first in id order. */
+export function memberBut(channel: string, except: readonly Target[]): Target {
+  return {
+    label: `member(${channel} but ${except.map((t) => t.label).join(' ')})`,
+    resolve: (cluster) => {
+      const skip = new Set([currentHost(cluster, channel)?.node.id, ...except.map((t) => t.resolve(cluster))]);
+      return cluster.nodes().find((n) => n.status === 'up' && !skip.has(n.id) && n.node.membership(channel) !== undefined)?.id;
+    },
+  };
+}
+
 function currentHost(cluster: SimCluster, channel: string): { node: SimNode; epoch: number; standbys: readonly string[] } | undefined {
   let best: { node: SimNode; epoch: number; standbys: readonly string[] } | undefined;
   for (const n of cluster.nodes()) {
@@ -197,6 +224,51 @@ export function partition(side: readonly Target[], options: { for: Duration; one
   };
 }
 
+/** The user of `target` leaves `channel` (EXIT), as a user of the workload does. */
+export function exitChannel(target: Target, channel: string): Action {
+  return {
+    label: `exit ${target.label} ${channel}`,
+    prepare: (ctx) => {
+      const id = target.resolve(ctx.cluster);
+      if (id === undefined) return `no ${target.label}`;
+      if (!ctx.cluster.userChannelsOf(id).has(channel)) return `${id} is not in ${channel}`;
+      return () => void ctx.cluster.exit(id, channel);
+    },
+  };
+}
+
+/**
+ * From this step on, watch `channel` (each virtual ms, for at most
+ * `withinMs`); once some live node hosts it at a higher epoch than now (a
+ * takeover), run `actions` `delay` later, their targets resolved then. So
+ * "the new host crashes as its merge ends" does not hang on the seed's
+ * detection time. (The design review of 8 December 2026.)
+ */
+export function afterTakeover(channel: string, delay: Duration, actions: readonly Action[], options: { withinMs?: number } = {}): Action {
+  const delayMs = toMs(delay);
+  const withinMs = options.withinMs ?? 10_000;
+  return {
+    label: `${formatVt(delayMs)} after the next takeover of ${channel}: ${actions.map((a) => a.label).join(' + ')}`,
+    prepare: (ctx) => {
+      const from = ctx.cluster.scheduler.now();
+      const epoch = currentHost(ctx.cluster, channel)?.epoch ?? 0;
+      return () => {
+        const poll = (): void => {
+          const now = ctx.cluster.scheduler.now();
+          const host = currentHost(ctx.cluster, channel);
+          if (host !== undefined && host.epoch > epoch) {
+            ctx.cluster.simLog.info({ event: 'sim.trigger', channel, host: host.node.id, epoch: host.epoch });
+            ctx.later(now + delayMs, () => runActions(ctx, actions));
+          } else if (now - from < withinMs && now + 1 < ctx.quietAtMs) {
+            ctx.later(now + 1, poll);
+          }
+        };
+        poll();
+      };
+    },
+  };
+}
+
 /** Datagram loss rises to `rate` for `for`. */
 export function lossBurst(rate: number, options: { for: Duration }): Action {
   const forMs = toMs(options.for);
@@ -221,16 +293,19 @@ export function installSteps(steps: readonly Step[], ctx: Omit<StepContext, 'lat
   };
   for (const step of steps) {
     if (step.atMs >= ctx.quietAtMs) continue;
-    scheduler.at(step.atMs, () => {
-      const runs: Array<() => void> = [];
-      for (const action of step.actions) {
-        const prepared = action.prepare(full);
-        if (typeof prepared === 'string') cluster.simLog.info({ event: 'sim.fault_skipped', action: action.label, reason: prepared });
-        else runs.push(prepared);
-      }
-      for (const run of runs) run();
-    });
+    scheduler.at(step.atMs, () => runActions(full, step.actions));
   }
+}
+
+/** One step's actions: every target resolved first, then each acts; a skipped one is logged. */
+function runActions(ctx: StepContext, actions: readonly Action[]): void {
+  const runs: Array<() => void> = [];
+  for (const action of actions) {
+    const prepared = action.prepare(ctx);
+    if (typeof prepared === 'string') ctx.cluster.simLog.info({ event: 'sim.fault_skipped', action: action.label, reason: prepared });
+    else runs.push(prepared);
+  }
+  for (const run of runs) run();
 }
 
 export function describeSteps(steps: readonly Step[]): string[] {

@@ -11,7 +11,7 @@ import { MAX_ELECTED_STANDBYS } from '../wire/limits.ts';
 import { renderReport } from '../../sim/report.ts';
 import { DEFAULTS, defaultMembersPerChannel, defaultSettleMs, deriveSeeds, describeSeeds, runSimulation, type SimOptions } from '../../sim/run.ts';
 import { formatDuration, summaryText, verdict } from '../../sim/summary.ts';
-import { findScenario, scenarios } from '../../sim/scenarios.ts';
+import { findScenario, scenarioKnobs, scenarios } from '../../sim/scenarios.ts';
 import { ExitCode, formatViolation, worstExitCode } from '../../sim/violations.ts';
 
 interface RawOptions {
@@ -25,8 +25,8 @@ interface RawOptions {
   report?: string;
   log?: string;
   pduInterval: number;
-  rate: number;
-  churn: number;
+  rate?: number;
+  churn?: number;
   invites?: number;
   members?: number;
   settle?: number;
@@ -77,14 +77,14 @@ function program(): Command {
     .option('--report <file>', 'write a self-contained HTML report with a timeline of the run')
     .option('--log <file>', 'write the event log (JSON lines, the bytes that are hashed)')
     .option('--pdu-interval <ms>', 'the nodes\' PDU interval (10 ms to 1 h)', parsePduInterval, DEFAULTS.pduIntervalMs)
-    .option('--rate <n>', 'SAYs per virtual second over the cluster', parseNumber(0, 100_000), DEFAULTS.chatPerSecond)
-    .option('--churn <n>', 'joins + exits per virtual second over the cluster', parseNumber(0, 10_000), DEFAULTS.churnPerSecond)
+    .option('--rate <n>', `SAYs per virtual second over the cluster (default ${DEFAULTS.chatPerSecond}, or the scenario's)`, parseNumber(0, 100_000))
+    .option('--churn <n>', `joins + exits per virtual second over the cluster (default ${DEFAULTS.churnPerSecond}, or the scenario's)`, parseNumber(0, 10_000))
     .option('--invites <n>', 'INVITEs per virtual second over the cluster (default 0)', parseNumber(0, 10_000))
     .option('--members <n>', 'members each channel starts with (default max(4, nodes/4))', parseInteger(1, 5000))
     .option('--settle <d>', 'quiet time at the end (no faults, no users) in which the cluster must converge (default 10s, or 40 PDU intervals if longer)', parseDuration)
     .option('--fault-gap <d>', 'mean time between random faults (default: drawn from the seed, 2-12 s)', parseDuration)
-    .option('--history <n>', "the nodes' --history (default: theirs, 100 per 250 ms of PDU interval)", parseInteger(0, 100_000))
-    .option('--standbys <k>', "the nodes' --standbys (default: theirs, 2); 0 sends every failover to the lowest-id member", parseInteger(0, MAX_ELECTED_STANDBYS))
+    .option('--history <n>', "the nodes' --history (default: the scenario's, else theirs, 100 per 250 ms of PDU interval)", parseInteger(0, 100_000))
+    .option('--standbys <k>', "the nodes' --standbys (default: the scenario's, else theirs, 2); 0 sends every failover to the lowest-id member", parseInteger(0, MAX_ELECTED_STANDBYS))
     .option('--split-chunks', 'cut every stream write at random points (the frame decoders and member machines see every chunking)')
     .addOption(new Option('--log-level <level>', 'the nodes\' log level in the event log').choices(LOG_LEVELS).default('info'))
     .option('--list-scenarios', 'list the named scenarios and exit')
@@ -99,25 +99,26 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
   if (raw.faults !== 'random' && raw.faults !== 'none' && !scenario) {
     throw new InvalidArgumentError(`unknown --faults "${raw.faults}": random, none, or one of ${scenarios.map((s) => s.name).join(', ')}`);
   }
-  const nodes = raw.nodes ?? scenario?.nodes ?? DEFAULTS.nodes;
+  const knobs = scenario ? scenarioKnobs(scenario) : {};
+  const nodes = raw.nodes ?? knobs.nodes ?? DEFAULTS.nodes;
   return {
     seed,
     nodes,
-    channels: raw.channels ?? scenario?.channels ?? DEFAULTS.channels,
+    channels: raw.channels ?? knobs.channels ?? DEFAULTS.channels,
     privateChannels: raw.private,
-    durationMs: raw.duration ?? scenario?.durationMs ?? DEFAULTS.durationMs,
+    durationMs: raw.duration ?? knobs.durationMs ?? DEFAULTS.durationMs,
     faults: raw.faults,
     pduIntervalMs: raw.pduInterval,
-    chatPerSecond: raw.rate,
-    churnPerSecond: raw.churn,
+    chatPerSecond: raw.rate ?? knobs.chatPerSecond ?? DEFAULTS.chatPerSecond,
+    churnPerSecond: raw.churn ?? knobs.churnPerSecond ?? DEFAULTS.churnPerSecond,
     ...(raw.invites ? { invitesPerSecond: raw.invites } : {}),
     membersPerChannel: raw.members ?? defaultMembersPerChannel(nodes, scenario),
     settleMs: raw.settle ?? defaultSettleMs(raw.pduInterval),
     faultGapMs: raw.faultGap ?? 0,
     keepLog: raw.report !== undefined || raw.log !== undefined,
     logLevel: raw.logLevel === 'info' ? undefined : raw.logLevel,
-    historyLimit: raw.history,
-    standbys: raw.standbys,
+    historyLimit: raw.history ?? knobs.historyLimit,
+    standbys: raw.standbys ?? knobs.standbys,
     splitChunks: raw.splitChunks,
   };
 }

@@ -654,7 +654,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         canCreate: this.hosts.size < this.config.maxHostedChannels,
       });
       if (decision.action === 'promote') {
-        this.memberships.get(channel)!.actor.send({ type: 'PROMOTE' });
+        this.memberships.get(channel)!.actor.send({ type: 'PROMOTE', own: peerId === this.id });
       } else if (decision.action === 'refuse') {
         this.server!.close(connection.id, decision.reason);
         return;
@@ -724,6 +724,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         loads: this.directory.loads,
         relayWindowMs: this.config.relayWindowMs,
         takeover: previousHost !== undefined,
+        // As long as a joiner waits for its WELCOME (the member's settings below).
+        openingTimeoutMs: 10 * this.config.pduIntervalMs,
       },
     });
     this.hosts.set(channel, actor);

@@ -17,12 +17,12 @@ const loads = new Map<string, PeerLoad>([
   ['d', load()],
 ]);
 
-function host(history: HistoryEntry[] = [], standbyCount = 2, epoch = 1, takeover = false) {
+function host(history: HistoryEntry[] = [], standbyCount = 2, epoch = 1, takeover = false, historyLimit = 3) {
   const emitted: ChannelHostEmitted[] = [];
   const clock = new ManualClock();
   const actor = createActor(channelHostMachine, {
     clock,
-    input: { channel: '#x', hostId: 'h', epoch, standbyCount, historyLimit: 3, history, loads, relayWindowMs: 100, takeover },
+    input: { channel: '#x', hostId: 'h', epoch, standbyCount, historyLimit, history, loads, relayWindowMs: 100, takeover, openingTimeoutMs: 2500 },
   });
   actor.on('*', (e) => emitted.push(e as ChannelHostEmitted));
   actor.start();
@@ -145,7 +145,7 @@ function sendLabel(send: Extract<ChannelHostEmitted, { type: 'send' }>): string 
 t.test("a takeover host holds what it is sent for one relay window from its first JOIN: a burst of re-sent outboxes reaches every member back by then live, not through a WELCOME that is too short for it", async (t) => {
   // Seed 3, 8 nodes, --history 10 --rate 50: 11 re-sends in 6 ms, and the
   // member that rejoined 4 ms after them never got the first.
-  const h = host([{ seq: 7, authorId: 'z', text: 'old', msgId: 'z1' }], 2, 2, true);
+  const h = host([{ seq: 7, authorId: 'z', text: 'old', msgId: 'z1' }], 2, 2, true, 10); // holds up to 5 SAYs
   h.join('a');
   for (let i = 0; i < 4; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `re-sent ${i}`, msgId: `a${i}` });
   t.same(h.sends().filter((s) => s.commands[0]!.type === 'SAY'), [], 'nothing accepted yet');
@@ -322,6 +322,24 @@ t.test("relays numbered by different hosts still merge in each author's order (t
   t.same(h.sends().map(sendLabel), ['earlier', 'other author', 'later', 'MERGED to c-a,c-b'], "z's messages swap places; y's stays where its seq put it");
 });
 
+t.test('the relay window holds at most half a history of SAYs; the next SAY merges everything at once (F21)', async (t) => {
+  // A release is one burst of echoes: a host that dies as it goes out leaves
+  // some members with the burst and some without, and the ones with it keep
+  // only the last historyLimit SAYs to relay. Until December 2026 a takeover
+  // host held 90 at --history 10, and the head of the burst was lost.
+  const h = host([], 2, 2, true, 10); // 5 SAYs at most
+  h.join('a');
+  h.clear();
+  for (let i = 0; i < 5; i++) h.actor.send({ type: 'SAY', connId: 'c-a', text: `s${i}`, msgId: `a${i}` });
+  for (let i = 0; i < 20; i++) h.actor.send({ type: 'RELAY', connId: 'c-a', authorId: 'z', text: `r${i}`, msgId: `z${i}`, seq: i + 1 });
+  t.same(h.sends(), [], 'five SAYs and any number of relays: held');
+  h.actor.send({ type: 'SAY', connId: 'c-a', text: 's5', msgId: 'a5' });
+  t.equal(h.ctx().held.length, 0, 'the sixth SAY: everything merged');
+  const labels = h.sends().map(sendLabel);
+  t.same(labels.slice(0, 20), Array.from({ length: 20 }, (_, i) => `r${i}`), 'relays first, in seq order');
+  t.same(labels.slice(20), ['s0', 's1', 's2', 's3', 's4', 's5', 'MERGED to c-a'], 'then the SAYs, then MERGED');
+});
+
 t.test('the relay window holds at most 4 x max(history, 64) messages; the next one merges at once', async (t) => {
   const h = host(); // history 3: the bound is 4 x 64 = 256
   h.join('a');
@@ -335,4 +353,20 @@ t.test('the relay window holds at most 4 x max(history, 64) messages; the next o
   t.equal(h.ctx().held.length, 0, 'one over: everything merged now');
   t.equal(h.sends().length, 258);
   t.same(h.sends().slice(-2).map(sendLabel), ['over', 'MERGED to c-a'], 'in order, the SAY last, then MERGED');
+});
+
+t.test('a host nobody joins closes when its opening time is up (F22); a JOIN in time opens it', async (t) => {
+  // Until December 2026 a channel whose creator's user left before its own
+  // JOIN arrived was announced, empty, for good.
+  const h = host();
+  h.clock.advance(2499);
+  t.equal(h.actor.getSnapshot().value, 'opening');
+  h.clock.advance(1);
+  t.same(h.emitted.filter((e) => e.type === 'closed'), [{ type: 'closed', reason: 'empty' }], 'closed as an empty channel');
+  t.equal(h.actor.getSnapshot().status, 'done');
+  const joined = host();
+  joined.clock.advance(2000);
+  joined.join('a');
+  joined.clock.advance(5000);
+  t.same(joined.emitted.filter((e) => e.type === 'closed'), [], 'joined in time: open');
 });

@@ -121,6 +121,22 @@ t.test('fast path: the connection closes, one quick reconnect is refused, the fi
   t.same(m.of('send').at(-1)!.commands, [{ type: 'SAY', text: 'unacked', msgId: 'p-1' }], 'the outbox is re-sent with the same msgId');
 });
 
+t.test("PROMOTE of our own JOIN (our host closed before it got there): we host again on that connection, once (F23)", async (t) => {
+  const m = member('s1');
+  m.actor.send({ type: 'HOST_FOUND', hostId: 's1', epoch: 3 });
+  m.actor.send({ type: 'CONNECTED', gen: m.gen() });
+  const gen = m.gen();
+  const connects = m.of('connect').length;
+  m.actor.send({ type: 'PROMOTE', own: true });
+  t.same(m.of('requestHost').map((r) => r.epoch), [4], 'hosts at the next epoch');
+  t.equal(m.gen(), gen, 'on the same connection');
+  t.equal(m.of('connect').length, connects, 'no new connect (it dropped the JOIN on the way, and the new host emptied again)');
+  m.frame({ type: 'WELCOME', channel: '#x', epoch: 4, count: 0 });
+  t.equal(m.state(), 'joined');
+  m.actor.send({ type: 'PROMOTE' });
+  t.equal(m.of('connect').length, connects + 1, "a fellow member's JOIN: reconnect to ourselves as before");
+});
+
 t.test('one failover, one failoverStarted; a takeover names the host the failover began with, not the last candidate tried', async (t) => {
   const m = member('s2');
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 4 });

@@ -37,6 +37,7 @@ t.test('channel host, with an inherited de-duplication window and every optional
       seenAsMember: { keys: ['a\u0000m1'], runs: [] },
       loads: new Map(),
       relayWindowMs: 100,
+      openingTimeoutMs: 2500,
     },
   });
   actor.start();

@@ -37,7 +37,7 @@ function run(historyLimit: number, steps: readonly Step[]) {
   const clock = new ManualClock();
   const host = createActor(channelHostMachine, {
     clock,
-    input: { channel: '#x', hostId: 'h', epoch: 1, standbyCount: 2, historyLimit, history: [], loads, relayWindowMs: 100 },
+    input: { channel: '#x', hostId: 'h', epoch: 1, standbyCount: 2, historyLimit, history: [], loads, relayWindowMs: 100, openingTimeoutMs: 2500 },
   });
   const members = new Map<string, Actor<typeof channelMemberMachine>>();
   host.on('send', (e: Extract<ChannelHostEmitted, { type: 'send' }>) => {

@@ -2,7 +2,7 @@
 // scenarios, and readers of the run's event log.
 import type { LogRecord } from '../../sim/event-log.ts';
 import { DEFAULTS, defaultMembersPerChannel, runSimulation, type SimOptions, type SimResult, type UserScript } from '../../sim/run.ts';
-import { findScenario } from '../../sim/scenarios.ts';
+import { findScenario, scenarioKnobs } from '../../sim/scenarios.ts';
 import { formatViolation } from '../../sim/violations.ts';
 
 /** A small, quick run: 5 nodes, 1 channel, 30 virtual seconds, no faults, unless told otherwise. */
@@ -25,7 +25,7 @@ export function simulate(options: Partial<SimOptions> = {}): Promise<SimResult> 
 export function scenario(name: string, seed = 1): Promise<SimResult> {
   const s = findScenario(name);
   if (!s) throw new Error(`no scenario ${name}`);
-  return simulate({ faults: name, seed, nodes: s.nodes, channels: s.channels, durationMs: s.durationMs, membersPerChannel: defaultMembersPerChannel(s.nodes, s) });
+  return simulate({ faults: name, seed, ...scenarioKnobs(s), membersPerChannel: defaultMembersPerChannel(s.nodes, s) });
 }
 
 type At = Parameters<UserScript>[0]['at'];

@@ -132,3 +132,32 @@ t.test('one-way cut and loss storms keep the invariants', async (t) => {
     t.same(violationLines(result), [], `${name}: every invariant holds`);
   }
 });
+
+// Found by the design review of 8 December 2026 (docs/simulator-findings.md
+// F21 to F23); each failed on the seeds below before its fix.
+t.test('crash at release: a takeover host that dies as it releases its hold loses no acknowledged message (F21)', async (t) => {
+  for (const seed of [2, 3, 4]) {
+    const result = await scenario('crash-at-release', seed);
+    t.same(violationLines(result), [], `seed ${seed}: every invariant holds`);
+    t.ok(eventsOf(result, 'sim.trigger').length >= 1 && eventsOf(result, 'sim.crash').length === 1, `seed ${seed}: the new host crashed after its takeover`);
+    t.equal(result.delivery.missing, 0, `seed ${seed}: nothing missing`);
+  }
+});
+
+t.test('exit before its own JOIN: a channel nobody joins is not announced for good (F22)', async (t) => {
+  for (const seed of [2, 3]) {
+    const result = await scenario('exit-before-own-join', seed);
+    t.same(violationLines(result), [], `seed ${seed}: every invariant holds`);
+    t.ok(eventsOf(result, 'sim.exit').length === 1, `seed ${seed}: the creator's user left`);
+    t.ok(eventsOf(result, 'channel.closed', (r) => r.reason === 'empty').length >= 1, `seed ${seed}: and its channel closed as empty`);
+  }
+});
+
+t.test('exit after promote: the standby whose own JOIN finds no host takes over once more, not in a loop (F23)', async (t) => {
+  for (const seed of [2, 7]) {
+    const result = await scenario('exit-after-promote', seed);
+    t.same(violationLines(result), [], `seed ${seed}: every invariant holds`);
+    const takeovers = eventsOf(result, 'takeover').length;
+    t.ok(takeovers <= 2, `seed ${seed}: ${takeovers} takeovers (11 and 9 before the fix)`);
+  }
+});
