@@ -197,6 +197,11 @@ function takeFrame(frames: FrameState, command: ServerCommand, context: Context)
       return undefined;
     case 'MEMBERS':
       frames.members = command.peerIds;
+      // A standby that is no member any more is no candidate. The host
+      // sends no STANDBY when its ranking becomes empty (STANDBY names 1 to
+      // 16 peers), so without this a member kept one that had left, and
+      // its failover JOINed a node that no longer held the channel.
+      if (frames.standbys.some((s) => !command.peerIds.includes(s))) frames.standbys = frames.standbys.filter((s) => command.peerIds.includes(s));
       return undefined;
     case 'MOVED':
       return undefined;

@@ -137,6 +137,19 @@ t.test("PROMOTE of our own JOIN (our host closed before it got there): we host a
   t.equal(m.of('connect').length, connects + 1, "a fellow member's JOIN: reconnect to ourselves as before");
 });
 
+t.test('a standby that is no member any more is no candidate: MEMBERS prunes the standbys (the host sends no empty STANDBY)', async (t) => {
+  const m = member();
+  m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 1 });
+  m.joinHost('h', 1, [], ['s1']);
+  m.frame({ type: 'MEMBERS', peerIds: ['h', 's1', 'm'] });
+  t.same(m.actor.getSnapshot().context.standbys, ['s1']);
+  m.frame({ type: 'MEMBERS', peerIds: ['h', 'm'] });
+  t.same(m.actor.getSnapshot().context.standbys, [], 's1 left: no standby');
+  m.actor.send({ type: 'CLOSED', gen: m.gen(), reason: 'reset' });
+  m.actor.send({ type: 'CONNECT_FAILED', gen: m.gen(), code: 'ECONNREFUSED' });
+  t.same(m.of('connect').map((c) => c.hostId), ['h', 'h', 'm'], 'the failover skips s1 (it JOINed a node that no longer held the channel)');
+});
+
 t.test('one failover, one failoverStarted; a takeover names the host the failover began with, not the last candidate tried', async (t) => {
   const m = member('s2');
   m.actor.send({ type: 'HOST_FOUND', hostId: 'h', epoch: 4 });
