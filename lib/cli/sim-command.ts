@@ -101,10 +101,17 @@ function optionsFor(raw: RawOptions, seed: number): SimOptions {
   }
   const knobs = scenario ? scenarioKnobs(scenario) : {};
   const nodes = raw.nodes ?? knobs.nodes ?? DEFAULTS.nodes;
+  const channels = raw.channels ?? knobs.channels ?? DEFAULTS.channels;
+  // The scenarios act on #c0, and the private channels are the last ones:
+  // all of them private, every step was skipped and the run passed, having
+  // tested nothing.
+  if (scenario && (raw.private ?? 0) >= channels) {
+    throw new InvalidArgumentError(`scenario ${scenario.name} acts on #c0: --private must leave it public (at most ${channels - 1} of ${channels} channels)`);
+  }
   return {
     seed,
     nodes,
-    channels: raw.channels ?? knobs.channels ?? DEFAULTS.channels,
+    channels,
     privateChannels: raw.private,
     durationMs: raw.duration ?? knobs.durationMs ?? DEFAULTS.durationMs,
     faults: raw.faults,

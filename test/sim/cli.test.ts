@@ -86,6 +86,11 @@ t.test('a usage error exits with code 2 and says what is wrong', async (t) => {
   const run = sim(['--nodes', '5', '--no-such-option']);
   t.equal(run.status, 2);
   t.match(run.stderr, /unknown option '--no-such-option'/);
+  // A scenario acts on #c0: made private, every step was skipped, and the
+  // run passed having tested nothing (design review, 8 December 2026).
+  const hidden = sim(['--faults', 'host-crash', '--private', '1', '--seed', '1']);
+  t.equal(hidden.status, 2);
+  t.match(hidden.stderr, /scenario host-crash acts on #c0: --private must leave it public/);
 });
 
 /** The simulator process the launcher started (Linux: /proc lists a task's children). */
