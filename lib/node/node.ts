@@ -408,9 +408,11 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
   /** A datagram with our id: our own looped back, or another process's (ownIdVerdict). */
   private onOwnId(part: PeerPduPart, from: Endpoint): void {
     if (part.incarnation === this.incarnation) return;
+    // Rounds of that incarnation heard: another seq is another round (a
+    // round's parts and copies share one).
     const last = this.ownIdHeard;
-    const heard =
-      last?.incarnation !== part.incarnation ? { incarnation: part.incarnation, seq: part.seq, rounds: 1 } : part.seq === last.seq ? last : { ...last, seq: part.seq, rounds: last.rounds + 1 };
+    let heard = { incarnation: part.incarnation, seq: part.seq, rounds: 1 };
+    if (last?.incarnation === part.incarnation) heard = part.seq === last.seq ? last : { ...heard, rounds: last.rounds + 1 };
     this.ownIdHeard = heard;
     const now = this.env.clock.now();
     const verdict = ownIdVerdict({
