@@ -20,7 +20,7 @@ export interface HostingSnapshot {
   members: string[];
 }
 
-export function checkHosting(cluster: SimCluster, violations: Violations): HostingSnapshot[] {
+export function checkHosting(cluster: SimCluster, violations: Violations, historyLimit?: number): HostingSnapshot[] {
   const vt = cluster.scheduler.now();
   const live = cluster.nodes().filter((n) => n.alive);
   const channels = new Set<string>();
@@ -69,6 +69,42 @@ export function checkHosting(cluster: SimCluster, violations: Violations): Hosti
           vt,
           nodes: [n.id, host.id],
           message: `${n.id} is ${view.state} with host ${view.hostId ?? '?'}@${view.epoch} for ${channel}; the host is ${host.id}@${host.epoch}`,
+        });
+      }
+    }
+    // History mirror (docs/protocol.md 5.5): a joined member's history is
+    // its host's, entry for entry (same keys, seqs and relayed marks), and
+    // after the settle time no relay of it is still pending (MERGED came).
+    // A host's history never holds one message twice.
+    // History size (docs/protocol.md 5.5): at most `historyLimit` said and
+    // 2 x historyLimit relayed messages, and a hosting whose seqs ran past
+    // three windows holds a full window of said ones.
+    if (historyLimit !== undefined) {
+      const said = host.history.filter((h) => !h.relayed).length;
+      const relayed = host.history.length - said;
+      const lastSeq = host.history.at(-1)?.seq ?? 0;
+      if (said > historyLimit || relayed > 2 * historyLimit || (said < historyLimit && lastSeq > 3 * historyLimit)) {
+        violations.add({ invariant: 'hosting', kind: 'history-size', vt, nodes: [host.id], message: `host ${host.id} of ${channel}@${host.epoch} holds ${said} said and ${relayed} relayed messages (limit ${historyLimit}, last seq ${lastSeq})` });
+      }
+    }
+    const hostKeys = host.history.map((h) => `${h.authorId}/${h.msgId}`);
+    if (new Set(hostKeys).size !== hostKeys.length) {
+      violations.add({ invariant: 'hosting', kind: 'history-duplicate', vt, nodes: [host.id], message: `host ${host.id} of ${channel} holds a message twice in its history` });
+    }
+    const fmt = (hs: readonly { seq: number; authorId: string; msgId: string; relayed?: boolean; pending?: boolean }[]) =>
+      hs.map((h) => `${h.seq}:${h.authorId}/${h.msgId}${h.relayed ? 'r' : ''}${h.pending ? 'p' : ''}`).join(' ');
+    const hostHistory = fmt(host.history);
+    for (const n of members) {
+      const view = n.node.membership(channel)!;
+      if (view.state !== 'joined' || view.hostId !== host.id || view.epoch !== host.epoch || n.id === host.id) continue;
+      const mine = fmt(view.history);
+      if (mine !== hostHistory) {
+        violations.add({
+          invariant: 'hosting',
+          kind: 'history-mirror',
+          vt,
+          nodes: [n.id, host.id],
+          message: `${n.id}'s history of ${channel} is not its host ${host.id}'s: [${mine}] vs [${hostHistory}]`,
         });
       }
     }

@@ -76,7 +76,7 @@ export class SimNode {
 /** What the checkers and the workload may watch. Every hook is optional. */
 export interface ClusterObserver {
   /** A datagram reached `receiver`'s node code (its process ran the handler). */
-  datagram?(receiver: SimNode, senderIndex: number): void;
+  datagram?(receiver: SimNode, senderIndex: number, datagram: Buffer): void;
   chat?(node: SimNode, line: ChatLine): void;
   /** An exception escaped one of the node's machines. */
   fault?(node: SimNode, error: Error): void;
@@ -365,7 +365,7 @@ export class SimCluster {
               const senderIndex = sender.clusterIndex;
               if (senderIndex >= 0) {
                 const receiver = self();
-                for (let i = 0; i < observers.length; i++) observers[i]!.datagram?.(receiver, senderIndex);
+                for (let i = 0; i < observers.length; i++) observers[i]!.datagram?.(receiver, senderIndex, datagram);
               }
               handler(datagram, from);
             }),

@@ -11,6 +11,8 @@ import { detectionTimeMs } from '../machines/peer-liveness.ts';
 import { SeededRandom } from '../lib/random.ts';
 import { DeliveryChecker, type DeliveryStats } from './check-delivery.ts';
 import { checkHosting, type HostingSnapshot } from './check-hosting.ts';
+import { RulesChecker } from './check-rules.ts';
+import { FailoverChecker } from './check-failover.ts';
 import { LivenessChecker } from './check-liveness.ts';
 import { SimCluster } from './cluster.ts';
 import { EventLog } from './event-log.ts';
@@ -226,14 +228,20 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
 
   /** The longest a copy travels one way: the slack of the liveness and delivery checks. */
   const oneWayMaxMs = seeds.link.latencyMsMax + seeds.link.reorderDelayMsMax + 1;
-  // The nodes' own config, for the plan's and the checks' bounds (history,
-  // relay window, X and the detection time: the nodes' rules, not copies).
+  // The nodes' own config, for the plan's and the checks' settings
+  // (history, relay window, X). The checks' rules are their own reading of
+  // the spec (the liveness check's 4X, say): an oracle that took its rule
+  // from the code it checks would pass whatever the code did.
   const nodeConfig = resolveConfig({ id: 'sim', pduIntervalMs: options.pduIntervalMs, ...nodeKnobs(options) });
-  const liveness = new LivenessChecker(cluster, violations, detectionTimeMs(nodeConfig.livenessTimeoutMs), oneWayMaxMs);
+  const liveness = new LivenessChecker(cluster, violations, nodeConfig.livenessTimeoutMs, 1);
   const delivery = new DeliveryChecker(cluster, violations, options.settleMs, nodeConfig.historyLimit, oneWayMaxMs, detectionTimeMs(nodeConfig.livenessTimeoutMs), nodeConfig.relayWindowMs);
   const timeline = new Timeline();
   const metrics = new MetricsRecorder(options.pduIntervalMs);
+  const rules = new RulesChecker(violations);
+  const failover = new FailoverChecker(violations, nodeConfig.livenessTimeoutMs, oneWayMaxMs);
   log.subscribe((record, source) => {
+    rules.onRecord(record, source);
+    failover.onRecord(record, source);
     liveness.onRecord(record, source);
     delivery.onRecord(record, source);
     timeline.onRecord(record);
@@ -290,8 +298,10 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   inspect?.(cluster);
   let hosting: HostingSnapshot[] = [];
   if (!aborted) {
-    hosting = checkHosting(cluster, violations);
+    hosting = checkHosting(cluster, violations, nodeConfig.historyLimit);
     delivery.finish(endMs);
+    failover.finish(stopMs);
+    rules.finish(stopMs, steps.length, options.channels);
   }
   timeline.finish(stopMs);
   for (const v of violations.list) timeline.addViolationMark(v.vt, v.nodes[0] ?? 'sim', formatViolation(v));

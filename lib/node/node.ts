@@ -384,7 +384,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const snapshot = this.memberships.get(channel)?.actor.getSnapshot();
     if (!snapshot) return undefined;
     const c = snapshot.context;
-    return { state: String(snapshot.value), hostId: c.hostId, epoch: c.epoch, outbox: c.outbox.length, standbys: c.standbys, members: c.members };
+    return { state: String(snapshot.value), hostId: c.hostId, epoch: c.epoch, outbox: c.outbox.length, standbys: c.standbys, members: c.members, history: c.history };
   }
 
   // ------------------------------------------------------------ discovery
