@@ -86,13 +86,16 @@ export class RulesChecker {
 
   /**
    * Takeovers come from faults: a crash, a freeze, a cut or a loss burst
-   * costs a channel one takeover, two with the split brain after it. Seeds
-   * 1..8 of five 12-node campaigns took at most 1.8 per fault step; a
-   * storm of them (a rule that makes hosts take over from each other in
-   * turn) is a bug even when the cluster settles in the end.
+   * costs each channel it touches a takeover, and a partition touches every
+   * channel on both its sides. Campaigns take at most 0.55 a fault step and
+   * channel (24 nodes, 8 channels, no standbys: 367 for 83 steps; the first
+   * budget, 4 a step plus 4 a channel, failed that honest run). A member
+   * that ignored MOVED made hosts take over from each other in turn: 15,824
+   * takeovers in 2 minutes of 12 nodes and 4 channels, a bug even where
+   * the cluster settles in the end.
    */
   finish(endMs: number, faultSteps: number, channels: number): void {
-    const budget = 4 * faultSteps + 4 * channels;
+    const budget = 2 * channels * faultSteps + 4 * channels;
     if (this.takeoverCount > budget) {
       this.violations.add({
         invariant: 'hosting',

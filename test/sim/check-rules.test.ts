@@ -43,14 +43,14 @@ t.test('a takeover hosts at the epoch its failover knew + 1; a pick is no peer d
   t.equal(v.list.length, 2, 'discovered again: a candidate again');
 });
 
-t.test('takeovers beyond four a fault step and four a channel are a storm', async (t) => {
+t.test('takeovers beyond two a fault step and channel, and four a channel, are a storm', async (t) => {
   const v = new Violations();
   const rules = new RulesChecker(v);
-  for (let i = 0; i < 12; i++) rules.onRecord(record(i, 'n1', 'takeover', { channel: '#c', epoch: i + 1 }), from('n1'));
-  rules.finish(100, 2, 1);
-  t.same(kinds(v), [], '12 of a budget of 12');
-  rules.onRecord(record(20, 'n1', 'takeover', { channel: '#c', epoch: 13 }), from('n1'));
-  rules.finish(100, 2, 1);
+  for (let i = 0; i < 20; i++) rules.onRecord(record(i, 'n1', 'takeover', { channel: '#c', epoch: i + 1 }), from('n1'));
+  rules.finish(100, 3, 2);
+  t.same(kinds(v), [], '20 of a budget of 2 x 2 x 3 + 4 x 2');
+  rules.onRecord(record(20, 'n1', 'takeover', { channel: '#c', epoch: 21 }), from('n1'));
+  rules.finish(100, 3, 2);
   t.same(kinds(v), ['takeover-storm']);
 });
 
