@@ -68,6 +68,12 @@ export interface NodeConfig {
   /** How long an invite stays in this node's PDU. */
   inviteTtlMs: number;
   /**
+   * How long a joiner waits for its WELCOME before it takes the host for a
+   * legacy one, and so how long a new hosting waits for its first JOIN
+   * before it closes (docs/protocol.md 5.1, 5.4): 10 PDU intervals.
+   */
+  welcomeTimeoutMs: number;
+  /**
    * How long a host gathers relays (and a takeover host what its members
    * re-send) before it takes them, sorted (docs/protocol.md 5.5). Long
    * enough for every member of a failover or a split-brain move to rejoin
@@ -148,6 +154,7 @@ function withDefaults(input: NodeConfigInput): NodeConfig {
     historyLimit,
     maxBufferedBytes: defaultMaxBufferedBytes(historyLimit),
     inviteTtlMs: 40 * pduIntervalMs,
+    welcomeTimeoutMs: 10 * pduIntervalMs,
     relayWindowMs: pduIntervalMs,
     ...stripUndefined(input),
     pduIntervalMs,

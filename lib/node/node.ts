@@ -275,7 +275,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         // Right after start, give discovery time to hear who hosts what.
         lookupMs: Math.max(this.config.pduIntervalMs, this.startedAt + settleMs - this.env.clock.now()),
         quickReconnectMs: this.config.quickReconnectMs,
-        welcomeTimeoutMs: 10 * this.config.pduIntervalMs,
+        welcomeTimeoutMs: this.config.welcomeTimeoutMs,
         retryMs: 4 * this.config.pduIntervalMs,
         outboxLimit: this.config.outboxLimit,
         down: [],
@@ -384,7 +384,7 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
     const snapshot = this.memberships.get(channel)?.actor.getSnapshot();
     if (!snapshot) return undefined;
     const c = snapshot.context;
-    return { state: String(snapshot.value), hostId: c.hostId, epoch: c.epoch, outbox: c.outbox.length, standbys: c.standbys, members: c.members, history: c.history };
+    return { state: String(snapshot.value), hostId: c.hostId, epoch: c.epoch, outbox: c.outbox.length, standbys: c.standbys, members: c.members };
   }
 
   // ------------------------------------------------------------ discovery
@@ -726,8 +726,8 @@ export class ChanmeshNode extends EventEmitter<NodeEvents> {
         loads: this.directory.loads,
         relayWindowMs: this.config.relayWindowMs,
         takeover: previousHost !== undefined,
-        // As long as a joiner waits for its WELCOME (the member's settings below).
-        openingTimeoutMs: 10 * this.config.pduIntervalMs,
+        // As long as a joiner waits for its WELCOME.
+        openingTimeoutMs: this.config.welcomeTimeoutMs,
       },
     });
     this.hosts.set(channel, actor);

@@ -29,7 +29,7 @@ function source(overrides: Partial<NodeStatistics> = {}) {
     peers: () => node.peers,
     hostedChannels: () => node.hosted,
     joinedChannels: () => Object.keys(node.joined),
-    membership: (channel: string) => ({ state: node.joined[channel]!, hostId: 'x', epoch: 1, outbox: node.joined[channel] === 'failingOver' ? 3 : 0, standbys: [], members: [], history: [] }),
+    membership: (channel: string) => ({ state: node.joined[channel]!, hostId: 'x', epoch: 1, outbox: node.joined[channel] === 'failingOver' ? 3 : 0, standbys: [], members: [] }),
   };
   return { node, api, events };
 }
